@@ -1,0 +1,1 @@
+//! Matinee session server (skeleton; see issue "Session server").
