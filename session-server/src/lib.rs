@@ -1,1 +1,54 @@
-//! Matinee session server (skeleton; see issue "Session server").
+//! Matinee session server: rooms, host-authoritative playback state, clock sync, fan-out.
+//!
+//! Module map (each layer only calls the ones below it):
+//! - [`server`] — wiring: [`run`], the shared `App`, graceful shutdown.
+//! - [`routes`] — HTTP: `/ws` upgrade (origin check, connection permit), health, metrics,
+//!   REST API, demo files.
+//! - [`connection`] — one WebSocket: `hello`, then the select loop; per-connection limits.
+//! - [`rooms`] — the registry (code → room handle) behind the [`rooms::RoomStore`] trait.
+//! - [`room`] — one room's task: members, host, playback state, waiting rule, throttling.
+//! - [`sessions`] — resume secrets → sessions and their seats.
+//! - [`outbound`] — a connection's bounded queue and kill switch, as rooms see it.
+//! - [`protocol`] — the wire types of protocol v1 (no I/O).
+//! - [`clock`] — server time and the scheduling arithmetic.
+//! - [`config`] — configuration sections, layering, `--print-config`.
+//! - [`metrics`] — Prometheus counters and the fan-out histogram.
+//! - [`static_files`] — the demo page and client sources embedded at build time.
+
+pub mod clock;
+pub mod config;
+pub mod connection;
+pub mod metrics;
+pub mod outbound;
+pub mod protocol;
+pub mod room;
+pub mod rooms;
+pub mod routes;
+pub mod server;
+pub mod sessions;
+pub mod static_files;
+
+pub use config::Config;
+pub use server::{run, run_with_authenticator};
+
+/// Start `tracing` output on stderr: human-readable (colored on a terminal) or JSON lines.
+/// `RUST_LOG` overrides `log.level`.
+pub fn init_logging(cfg: &config::LogConfig) -> Result<(), String> {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.is_empty() => EnvFilter::try_new(v).map_err(|e| format!("RUST_LOG: {e}"))?,
+        _ => EnvFilter::try_new(&cfg.level).map_err(|e| format!("log.level: {e}"))?,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = if cfg.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
+    };
+    result.map_err(|e| e.to_string())
+}

@@ -1,0 +1,394 @@
+// @ts-check
+/**
+ * The hub: owns the connection, the clock sync and the playback core, keeps the room's
+ * state (code, members, host, chat) and routes server messages. The UI talks only to this.
+ * No DOM: every dependency is injected, so it runs in Node as well (benchmarks, tests).
+ *
+ * Public API:
+ *   new Manager({url, createSocket, now, timers, player, credentials, random?, settings?, client?})
+ *     url            ws(s)://…/ws of the session server
+ *     createSocket   (url) => WebSocket-like (browser WebSocket or the `ws` package)
+ *     now            () => local monotonic ms (performance.timeOrigin + performance.now())
+ *     timers         {setTimeout, clearTimeout, setInterval, clearInterval}
+ *     player         a generic player (players/player.js)
+ *     credentials    async () => ({token} | {name}) — called for every hello
+ *     resumeStore    optional {get, set} keeping the resume secret across reloads
+ *   .start() / .stop()
+ *   .createRoom({media?, settings?}) → Promise<RoomView>   media defaults to the player's
+ *   .joinRoom(code)                  → Promise<RoomView>   rejects with a MatineeError
+ *   .leaveRoom()
+ *   .play() / .pause() / .seek(seconds) / .setMedia(media, position?)   intents
+ *   .chat(text) / .react(emoji) / .transferHost(memberId) / .kick(memberId)
+ *   .room            RoomView | null   {code, you, host, settings, members, state}
+ *   .isHost / .canControl
+ *   .timesync        the TimeSync (offsetMs, rttMs)
+ *   .core            the PlaybackCore (sync: {status, errorMs, seekMs, …})
+ *   .chatLog         last messages [{from, name, text, at}]
+ *   .on(event, fn) → off   events:
+ *       'connection' (status, detail)  'welcome' ({resumed, user}) — a room snapshot follows
+ *       when resumed  'room' (RoomView)  'state' (PlaybackState)
+ *       'members' (list, host)  'chat' (entry)  'reaction' ({from, emoji, at})
+ *       'left' (reason)  'error' (MatineeError)  'sync' (core.sync, timesync)
+ *       'notice' (MatineeError) — something the user tried that was not allowed locally
+ *
+ * @module core/manager
+ */
+
+import { DEFAULT_SETTINGS } from './settings.js';
+import { Connection } from './connection.js';
+import { TimeSync } from './timesync.js';
+import { PlaybackCore } from './playback.js';
+import { MAX_CHAT_CHARS, msg, normalizeRoomCode, stateOf } from './protocol.js';
+
+/**
+ * @typedef {import('./protocol.js').PlaybackState} PlaybackState
+ * @typedef {import('./protocol.js').Member} Member
+ * @typedef {{code: string, you: string, host: string, settings: any, members: Member[],
+ *   state: PlaybackState}} RoomView
+ */
+
+/** An error the user can be shown: `code` is a protocol error code or a client one
+ *  (`unreachable`, `timeout`, `invalid_code`, `not_connected`, `not_in_room`). */
+export class MatineeError extends Error {
+  /** @param {string} code @param {string} [message] */
+  constructor(code, message) {
+    super(message || code);
+    this.code = code;
+  }
+}
+
+export class Manager {
+  /**
+   * @param {{url: string, createSocket: (url: string) => any, now: () => number, timers: any,
+   *   player: any, credentials: () => Promise<{token?: string, name?: string}>,
+   *   random?: () => number, settings?: import('./settings.js').Settings,
+   *   client?: {name: string, version: string},
+   *   resumeStore?: {get: () => string|null, set: (v: string|null) => void}}} deps
+   */
+  constructor({ url, createSocket, now, timers, player, credentials, random = Math.random, settings = DEFAULT_SETTINGS, client, resumeStore }) {
+    this.settings = settings;
+    this.timers = timers;
+    this.now = now;
+    this.player = player;
+    /** @type {Record<string, Set<Function>>} */
+    this._handlers = {};
+    this.connection = new Connection({ url, createSocket, timers, random, settings, credentials, client, resumeStore });
+    this.timesync = new TimeSync({
+      now, settings, timers,
+      send: (m) => this.connection.send(m),
+    });
+    this.core = new PlaybackCore({
+      player, clock: this.timesync, timers, settings,
+      onIntent: (i) => this._onIntent(i),
+    });
+    /** @type {RoomView|null} */
+    this.room = null;
+    /** @type {{from: string, name: string, text: string, at: number}[]} */
+    this.chatLog = [];
+    this.user = null;
+    this._nextId = 1;
+    /** @type {Map<string, {resolve: Function, reject: Function, timer: any, type: string}>} */
+    this._pending = new Map();
+    this._statusTimer = null;
+    this._lastRoomCode = null;
+    this._started = false;
+
+    this.connection.on('status', (status, detail) => {
+      if (status !== 'open') this._failPending(new MatineeError('unreachable', 'The watch-party server cannot be reached.'), ['create_room', 'join_room']);
+      this._emit('connection', status, detail);
+    });
+    this.connection.on('fatal', (reason) => {
+      this._emit('error', new MatineeError(reason === 'unauthorized' ? 'unauthorized' : 'unreachable', `Connection refused: ${reason}`));
+    });
+    this.connection.on('welcome', (m, { resumed }) => this._onWelcome(m, resumed));
+    this.connection.on('message', (m) => this._onMessage(m));
+  }
+
+  /** @param {string} event @param {Function} fn @returns {() => void} */
+  on(event, fn) {
+    (this._handlers[event] ||= new Set()).add(fn);
+    return () => this._handlers[event]?.delete(fn);
+  }
+
+  _emit(event, ...args) {
+    for (const fn of [...(this._handlers[event] || [])]) {
+      try {
+        fn(...args);
+      } catch (e) {
+        console.error('matinee: listener failed', e);
+      }
+    }
+  }
+
+  start() {
+    if (this._started) return;
+    this._started = true;
+    this.core.start();
+    this.timesync.start();
+    this.connection.connect();
+    this._statusTimer = this.timers.setInterval(() => this._sendStatus(), this.settings.statusIntervalMs);
+  }
+
+  stop() {
+    if (!this._started) return;
+    this._started = false;
+    this.timers.clearInterval(this._statusTimer);
+    this._statusTimer = null;
+    this.timesync.stop();
+    this.core.stop();
+    this.connection.close();
+    this._failPending(new MatineeError('not_connected', 'Stopped.'));
+  }
+
+  get isHost() {
+    return Boolean(this.room && this.room.host === this.room.you);
+  }
+
+  get canControl() {
+    if (!this.room) return false;
+    return this.isHost || this.room.settings?.control === 'shared';
+  }
+
+  // ---- requests ----
+
+  /**
+   * @param {Record<string, any>} message
+   * @returns {Promise<any>}
+   */
+  _request(message) {
+    if (this.connection.status !== 'open') {
+      return Promise.reject(new MatineeError('unreachable', 'The watch-party server cannot be reached.'));
+    }
+    const id = `r${this._nextId++}`;
+    return new Promise((resolve, reject) => {
+      const timer = this.timers.setTimeout(() => {
+        this._pending.delete(id);
+        reject(new MatineeError('timeout', 'The watch-party server did not answer.'));
+      }, this.settings.requestTimeoutMs);
+      this._pending.set(id, { resolve, reject, timer, type: message.type });
+      if (!this.connection.send({ ...message, id })) {
+        this.timers.clearTimeout(timer);
+        this._pending.delete(id);
+        reject(new MatineeError('unreachable', 'The watch-party server cannot be reached.'));
+      }
+    });
+  }
+
+  _failPending(err, types) {
+    for (const [id, p] of this._pending) {
+      if (types && !types.includes(p.type)) continue;
+      this.timers.clearTimeout(p.timer);
+      this._pending.delete(id);
+      p.reject(err);
+    }
+  }
+
+  /** @param {{media?: any, settings?: any}} [opts] */
+  async createRoom(opts = {}) {
+    if (this.room) throw new MatineeError('bad_request', 'Leave the current room first.');
+    let media = opts.media;
+    if (media === undefined) {
+      try { media = this.player.getMedia?.() || null; } catch { media = null; }
+    }
+    return this._request(msg.createRoom({ media, settings: opts.settings }));
+  }
+
+  /** @param {string} input */
+  async joinRoom(input) {
+    const code = normalizeRoomCode(input);
+    if (!code) throw new MatineeError('invalid_code', 'That is not a room code.');
+    if (this.room) {
+      if (this.room.code === code) return this.room;
+      throw new MatineeError('bad_request', 'Leave the current room first.');
+    }
+    return this._request(msg.joinRoom(code));
+  }
+
+  leaveRoom() {
+    this._lastRoomCode = null;
+    if (!this.room) return;
+    this.connection.send(msg.leaveRoom());
+    this._leftRoom('left');
+  }
+
+  _intent(message) {
+    if (!this.room) {
+      this._emit('notice', new MatineeError('not_in_room', 'Not in a watch party.'));
+      return false;
+    }
+    if (!this.canControl) {
+      this._emit('notice', new MatineeError('host_only', 'Only the host controls playback in this room.'));
+      this.core.reassert();
+      return false;
+    }
+    // Intents wait (bounded) through a reconnect: a click during a blip still counts.
+    return this.connection.send(message, { queue: true });
+  }
+
+  /** Where an intent should act: the room's position, or the player's without a state. */
+  _herePosition() {
+    const t = this.core.targetPosition();
+    if (t !== null) return t;
+    try { return this.player.getPosition(); } catch { return 0; }
+  }
+
+  play() { return this._intent(msg.play(this._herePosition())); }
+  pause() { return this._intent(msg.pause(this._herePosition())); }
+  /** @param {number} seconds */
+  seek(seconds) {
+    if (!Number.isFinite(seconds) || seconds < 0) throw new MatineeError('bad_request', 'Invalid position.');
+    return this._intent(msg.seek(seconds));
+  }
+  /** @param {{id: string, title?: string, duration?: number}} media @param {number} [position] */
+  setMedia(media, position) {
+    if (!media || typeof media.id !== 'string' || !media.id) throw new MatineeError('bad_request', 'Invalid media.');
+    return this._intent(msg.setMedia(media, position));
+  }
+
+  /** @param {string} text */
+  chat(text) {
+    const t = String(text ?? '').trim();
+    if (!t) return false;
+    if ([...t].length > MAX_CHAT_CHARS) throw new MatineeError('too_large', `Chat messages are limited to ${MAX_CHAT_CHARS} characters.`);
+    if (!this.room) throw new MatineeError('not_in_room', 'Not in a watch party.');
+    return this.connection.send(msg.chat(t), { queue: true });
+  }
+
+  /** @param {string} emoji */
+  react(emoji) {
+    if (!this.room) return false;
+    return this.connection.send(msg.reaction(emoji));
+  }
+
+  /** @param {string} memberId */
+  transferHost(memberId) {
+    if (!this.isHost) throw new MatineeError('forbidden', 'Only the host can hand over the room.');
+    return this.connection.send(msg.transferHost(memberId));
+  }
+
+  /** @param {string} memberId */
+  kick(memberId) {
+    if (!this.isHost) throw new MatineeError('forbidden', 'Only the host can remove someone.');
+    return this.connection.send(msg.kick(memberId));
+  }
+
+  // ---- from the player ----
+
+  /** @param {{type: 'play'|'pause'|'seek', position: number}} i */
+  _onIntent(i) {
+    if (i.type === 'play') this._intent(msg.play(this._herePosition()));
+    else if (i.type === 'pause') this._intent(msg.pause(i.position));
+    else this._intent(msg.seek(i.position));
+  }
+
+  // ---- from the server ----
+
+  _onWelcome(m, resumedLocally) {
+    this.user = m.user || null;
+    this.timesync.restartBurst();
+    // Seed the clock from welcome until the first pong (RTT unknown, so only roughly).
+    if (Number.isFinite(m.server_time)) this.timesync.seed(m.server_time - this.now());
+    const resumed = typeof m.resumed === 'boolean' ? m.resumed : resumedLocally;
+    this._emit('welcome', { resumed, user: this.user });
+    if (!resumed && this.room) {
+      // The seat is gone (server restarted, or we were away longer than the resume window):
+      // ask for the room again by its code.
+      const code = this.room.code;
+      this._leftRoom(null);
+      this.joinRoom(code).catch((e) => {
+        this._emit('left', 'room_closed');
+        this._emit('error', e);
+      });
+    }
+  }
+
+  _onMessage(m) {
+    const pending = m.id !== undefined ? this._pending.get(String(m.id)) : undefined;
+    if (pending) {
+      this._pending.delete(String(m.id));
+      this.timers.clearTimeout(pending.timer);
+    }
+    switch (m.type) {
+      case 'pong':
+        this.timesync.handlePong(m);
+        this._emit('sync', this.core.sync, this.timesync);
+        break;
+      case 'room': {
+        this.room = { code: m.code, you: m.you, host: m.host, settings: m.settings || {}, members: m.members, state: m.state };
+        this._lastRoomCode = m.code;
+        this.core.applyState(m.state, { snapshot: true });
+        this._emit('room', this.room);
+        pending?.resolve(this.room);
+        break;
+      }
+      case 'state': {
+        const st = stateOf(m);
+        if (!this.room) break;
+        if (this.core.applyState(st)) {
+          this.room.state = st;
+          this._emit('state', st);
+        }
+        break;
+      }
+      case 'members':
+        if (!this.room) break;
+        this.room.members = m.list;
+        if (typeof m.host === 'string') this.room.host = m.host;
+        this._emit('members', m.list, this.room.host);
+        break;
+      case 'chat': {
+        const entry = { from: m.from, name: String(m.name ?? ''), text: m.text, at: m.at };
+        this.chatLog.push(entry);
+        if (this.chatLog.length > this.settings.maxChatHistory) this.chatLog.shift();
+        this._emit('chat', entry);
+        break;
+      }
+      case 'reaction':
+        this._emit('reaction', { from: m.from, emoji: m.emoji, at: m.at });
+        break;
+      case 'left':
+        this._lastRoomCode = null;
+        this._leftRoom(m.reason);
+        break;
+      case 'error': {
+        const err = new MatineeError(m.code, m.message || m.code);
+        if (pending) {
+          pending.reject(err);
+        } else {
+          // A refused intent: put the player back where the room is.
+          if (m.code === 'forbidden') this.core.reassert();
+          this._emit('error', err);
+        }
+        break;
+      }
+      default:
+        break; // unknown types are ignored: the protocol may grow
+    }
+  }
+
+  /** @param {string|null} reason null: silently (about to rejoin) */
+  _leftRoom(reason) {
+    this.room = null;
+    this.core.reset();
+    this.chatLog = [];
+    if (reason) this._emit('left', reason);
+  }
+
+  _sendStatus() {
+    if (!this.room || this.connection.status !== 'open') {
+      this._emit('sync', this.core.sync, this.timesync);
+      return;
+    }
+    const r = this.core.report();
+    this.connection.send(msg.status({
+      position: r.position,
+      playing: r.playing,
+      buffering: r.buffering,
+      rtt_ms: this.timesync.rttMs,
+      offset_ms: this.timesync.offsetMs,
+      error_ms: r.error_ms,
+      seek_ms: r.seek_ms,
+    }));
+    this._emit('sync', this.core.sync, this.timesync);
+  }
+}

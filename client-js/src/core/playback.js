@@ -1,0 +1,446 @@
+// @ts-check
+/**
+ * The playback core: turns the server's `state` into player actions and keeps the player on
+ * the one formula (DESIGN §3, §4). It never touches the DOM; the player and the clocks are
+ * injected.
+ *
+ * What it does, in order of importance:
+ *   - applies a `state` only when its `seq` is newer than the last applied one;
+ *   - holds the player paused at `position` until `at`, then starts it on that instant
+ *     (minus the start latency it learned);
+ *   - every tick, compares the player with the target position and
+ *       |e| ≤ dead band          → plays at the state's rate,
+ *       dead band < |e| < seek   → nudges playbackRate proportionally (bounded, no overshoot),
+ *       |e| ≥ seek threshold     → seeks to the target plus the learned seek latency
+ *                                  (larger threshold for HLS / transcodes);
+ *   - learns the seek latency from the error left right after each hard seek;
+ *   - tells the player events it caused itself apart from a person's actions, and hands only
+ *     the latter to `onIntent` (no echo loops).
+ *
+ * Public API:
+ *   new PlaybackCore({player, clock, timers, settings?, onIntent?})
+ *     player    a generic player (see players/player.js for the interface)
+ *     clock     {now(), serverNow(local?), localFromServer(t)} — a TimeSync fits
+ *     timers    {setTimeout, clearTimeout, setInterval, clearInterval}
+ *     onIntent  ({type:'play'|'pause'|'seek', position}) => void — a person acted on the player
+ *   .start() / .stop()         run / stop the control loop
+ *   .applyState(state, {snapshot?}) → boolean   false when stale (seq not newer)
+ *   .reassert()                re-apply the current state (after a refused intent)
+ *   .tick()                    one control step (the loop calls it; tests may too)
+ *   .targetPosition()          the formula at server now, or null without a state
+ *   .report()                  → {position, playing, buffering, error_ms, seek_ms}
+ *   .sync                      {status: 'idle'|'waiting'|'syncing'|'in_sync', errorMs, seekMs,
+ *                               startMs, hardSeeks, lastAction}
+ *   .state, .lastSeq
+ *
+ * @module core/playback
+ */
+
+import { DEFAULT_SETTINGS } from './settings.js';
+import { expectedPosition } from './protocol.js';
+
+/**
+ * @typedef {import('./protocol.js').PlaybackState} PlaybackState
+ * @typedef {{type: 'play'|'pause'|'seek', position: number}} Intent
+ * @typedef {{now: () => number, serverNow: (local?: number) => number,
+ *   localFromServer: (t: number) => number}} Clock
+ */
+
+/** Smallest rate difference worth telling the player about (avoids ratechange spam). */
+const RATE_EPSILON = 1e-4;
+/** A person's seek closer than this to where playback should be is not an intent (a player
+ *  or hls.js nudging over a gap makes small seeks of its own). */
+const USER_SEEK_MIN_S = 1;
+
+export class PlaybackCore {
+  /**
+   * @param {{player: any, clock: Clock, timers: any,
+   *   settings?: import('./settings.js').Settings, onIntent?: (i: Intent) => void}} deps
+   */
+  constructor({ player, clock, timers, settings = DEFAULT_SETTINGS, onIntent = () => {} }) {
+    if (!player) throw new TypeError('PlaybackCore needs a player');
+    if (!clock || typeof clock.serverNow !== 'function') throw new TypeError('PlaybackCore needs a clock');
+    this.player = player;
+    this.clock = clock;
+    this.timers = timers;
+    this.settings = settings;
+    this.onIntent = onIntent;
+    /** @type {PlaybackState|null} */
+    this.state = null;
+    this.lastSeq = -1;
+    this.correcting = false;
+    this.lastRateSet = null;
+    this.seekCooldownUntil = -Infinity;
+    /** @type {{targetAtIssue: number, estimateMs: number}|null} */
+    this.pendingSeekSample = null;
+    /** @type {{expected: number}|null} */
+    this.pendingStartSample = null;
+    /** @type {{issuedAt: number}|null} */
+    this.pendingPausedSeek = null;
+    this.learnedSeekMs = null;
+    this.learnedStartMs = 0;
+    /** The browser refused play() (autoplay policy) and nobody has clicked since. */
+    this.playRefused = false;
+    /** @type {{kind: string, until: number}[]} */
+    this.expectations = [];
+    this._startTimer = null;
+    this._startAt = null;
+    this._interval = null;
+    this._mediaLoading = null;
+    this._offs = [];
+    this.sync = {
+      /** @type {'idle'|'waiting'|'syncing'|'in_sync'} */
+      status: 'idle',
+      /** @type {number|null} */
+      errorMs: null,
+      seekMs: this.seekLatencyMs(),
+      startMs: 0,
+      hardSeeks: 0,
+      lastAction: '',
+    };
+  }
+
+  start() {
+    if (this._interval !== null) return;
+    this._offs = [
+      this.player.on('play', () => this._onPlayerEvent('play')),
+      this.player.on('pause', () => this._onPlayerEvent('pause')),
+      this.player.on('seeking', () => this._onPlayerEvent('seek')),
+      this.player.on('seeked', () => this._onSeeked()),
+    ];
+    this._interval = this.timers.setInterval(() => this.tick(), this.settings.tickMs);
+  }
+
+  stop() {
+    if (this._interval !== null) this.timers.clearInterval(this._interval);
+    this._interval = null;
+    for (const off of this._offs) off?.();
+    this._offs = [];
+    this._clearStartTimer();
+    if (this.lastRateSet !== null && this.state) this._setRate(this.state.rate);
+  }
+
+  /** Forget the room (left it): no state, player untouched except the rate. */
+  reset() {
+    this._clearStartTimer();
+    if (this.state && this.lastRateSet !== null) this._setRate(this.state.rate);
+    this.state = null;
+    this.lastSeq = -1;
+    this.correcting = false;
+    this.sync.status = 'idle';
+    this.sync.errorMs = null;
+  }
+
+  seekLatencyMs() {
+    if (this.learnedSeekMs !== null) return this.learnedSeekMs;
+    return this._streaming() ? this.settings.initialSeekLatencyStreamingMs : this.settings.initialSeekLatencyMs;
+  }
+
+  _streaming() {
+    try {
+      return Boolean(this.player.isStreaming?.());
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * @param {PlaybackState} state
+   * @param {{snapshot?: boolean}} [opts] snapshot=true (room create/join/resume) resets ordering
+   * @returns {boolean} whether it was applied
+   */
+  applyState(state, opts = {}) {
+    if (!opts.snapshot && state.seq <= this.lastSeq) return false;
+    this.state = state;
+    this.lastSeq = state.seq;
+    this.correcting = false;
+    this.seekCooldownUntil = -Infinity; // a new target deserves a seek at once
+    this._clearStartTimer();
+    this.pendingStartSample = null;
+    const media = state.media;
+    if (media && this.player.getMedia) {
+      const current = this.player.getMedia();
+      if ((!current || current.id !== media.id) && this.player.setMedia) {
+        const target = this.targetPosition() ?? state.position;
+        const loading = Promise.resolve()
+          .then(() => this.player.setMedia(media, target))
+          .catch((e) => { console.warn('matinee: could not switch media', e); })
+          .finally(() => {
+            if (this._mediaLoading === loading) {
+              this._mediaLoading = null;
+              this.tick();
+            }
+          });
+        this._mediaLoading = loading;
+        this.sync.status = 'syncing';
+        return true;
+      }
+    }
+    this.tick();
+    return true;
+  }
+
+  reassert() {
+    this.playRefused = false;
+    if (!this.state) return;
+    this.correcting = false;
+    this.seekCooldownUntil = -Infinity;
+    this._clearStartTimer();
+    this.tick();
+  }
+
+  targetPosition() {
+    if (!this.state) return null;
+    return expectedPosition(this.state, this.clock.serverNow());
+  }
+
+  report() {
+    let position = 0;
+    try { position = this.player.getPosition(); } catch { /* no media yet */ }
+    return {
+      position,
+      playing: !this.player.isPaused(),
+      buffering: Boolean(this.player.isBuffering?.() || this.player.isSeeking?.() || this._mediaLoading),
+      error_ms: this.sync.errorMs,
+      seek_ms: this.learnedSeekMs,
+    };
+  }
+
+  _clearStartTimer() {
+    if (this._startTimer !== null) this.timers.clearTimeout(this._startTimer);
+    this._startTimer = null;
+    this._startAt = null;
+  }
+
+  // ---- commands to the player, each marked so its event is not taken for a person ----
+
+  _expect(kind) {
+    this.expectations.push({ kind, until: this.clock.now() + this.settings.selfEventWindowMs });
+  }
+
+  _play() {
+    if (!this.player.isPaused()) return;
+    this._expect('play');
+    this.sync.lastAction = 'play';
+    const r = this.player.play();
+    // Autoplay refusal: the page shows the reason; the loop will try again on the next tick.
+    if (r && typeof r.catch === 'function') {
+      r.catch((e) => {
+        this.sync.lastAction = `play refused: ${e && e.name}`;
+        // Until a person allows playback (reassert()), do not keep seeking ahead for a start
+        // that cannot happen.
+        this.playRefused = true;
+      });
+    }
+  }
+
+  _pause() {
+    if (this.player.isPaused()) return;
+    this._expect('pause');
+    this.sync.lastAction = 'pause';
+    this.player.pause();
+  }
+
+  /** @param {number} seconds */
+  _seek(seconds) {
+    this._expect('seek');
+    this.pendingPausedSeek = null;
+    this.sync.lastAction = `seek ${seconds.toFixed(3)}`;
+    this.player.seek(Math.max(0, seconds));
+  }
+
+  _setRate(rate) {
+    if (this.lastRateSet !== null && Math.abs(rate - this.lastRateSet) < RATE_EPSILON) return;
+    this.lastRateSet = rate;
+    this.player.setRate(rate);
+  }
+
+  /** @param {'play'|'pause'|'seek'} kind */
+  _onPlayerEvent(kind) {
+    const now = this.clock.now();
+    this.expectations = this.expectations.filter((x) => x.until >= now);
+    const i = this.expectations.findIndex((x) => x.kind === kind);
+    if (i >= 0) {
+      this.expectations.splice(i, 1);
+      return; // our own doing
+    }
+    if (!this.state || this._mediaLoading) return;
+    let position;
+    try { position = this.player.getPosition(); } catch { return; }
+    if (kind === 'seek') {
+      const target = this.targetPosition();
+      if (target !== null && Math.abs(position - target) < USER_SEEK_MIN_S) return;
+    }
+    if (kind === 'pause' && !this.state.playing) return; // already what the room does
+    if (kind === 'play' && this.state.playing) return;
+    if (kind === 'pause' && this.player.isEnded?.()) return; // the film ended by itself
+    this.onIntent({ type: kind, position });
+  }
+
+  // ---- the control loop ----
+
+  tick() {
+    const st = this.state;
+    if (!st || this._mediaLoading) return;
+    const s = this.settings;
+    const now = this.clock.now();
+    const serverNow = this.clock.serverNow(now);
+    const target = expectedPosition(st, serverNow);
+    let pos;
+    try {
+      pos = this.player.getPosition();
+    } catch {
+      return; // no media loaded yet
+    }
+    if (!Number.isFinite(pos)) return;
+    const errMs = (pos - target) * 1000;
+    this.sync.errorMs = errMs;
+    this.sync.seekMs = this.seekLatencyMs();
+    const busy = Boolean(this.player.isSeeking?.() || this.player.isBuffering?.());
+
+    if (!st.playing) {
+      this._pause();
+      this._setRate(st.rate);
+      if (!busy && Math.abs(errMs) > s.pausedToleranceMs && now >= this.seekCooldownUntil) {
+        this._seek(st.position);
+        this.seekCooldownUntil = now + s.seekCooldownMs;
+      }
+      this.sync.status = st.reason === 'waiting' ? 'waiting' : busy || Math.abs(errMs) > s.pausedToleranceMs ? 'syncing' : 'in_sync';
+      return;
+    }
+
+    if (serverNow < st.at) {
+      // Scheduled start: hold at the start position, start on the instant.
+      this._pause();
+      this._setRate(st.rate);
+      if (!busy && Math.abs((pos - st.position) * 1000) > s.preStartToleranceMs && now >= this.seekCooldownUntil) {
+        this._seek(st.position);
+        this.seekCooldownUntil = now + Math.min(s.seekCooldownMs, Math.max(0, this.clock.localFromServer(st.at) - now));
+      }
+      this._armStart(st, this.clock.localFromServer(st.at));
+      this.sync.status = 'syncing';
+      return;
+    }
+
+    if (busy) {
+      this.sync.status = 'syncing';
+      return;
+    }
+
+    if (this.player.isPaused()) {
+      // Should be playing (late join, resume, a refused autoplay). Starting a paused player
+      // takes an unknown while, so: get ahead of the room by a little, wait paused until the
+      // room reaches that frame, and start on that instant — exact, whatever the seek cost.
+      const startInMs = errMs / st.rate;
+      if (errMs > 0 && errMs < this._seekThresholdMs()) {
+        this._armStart(st, this.clock.now() + startInMs);
+      } else if (errMs >= -s.deadBandMs && errMs <= 0) {
+        this._clearStartTimer();
+        this._play(); // on the frame already (a start timer racing this tick)
+      } else if (!this.playRefused && (now >= this.seekCooldownUntil || errMs < 0)) {
+        this._clearStartTimer();
+        this._seek(target + (this.seekLatencyMs() + s.catchUpMarginMs) / 1000 * st.rate);
+        this.seekCooldownUntil = now + s.seekCooldownMs;
+        this.pendingPausedSeek = { issuedAt: now };
+      }
+      this.sync.status = 'syncing';
+      return;
+    }
+
+    this._learn(target, errMs, st);
+
+    const absErr = Math.abs(errMs);
+    if (absErr >= this._seekThresholdMs() && now >= this.seekCooldownUntil) {
+      this._hardSeek(target, st, now);
+      this.sync.status = 'syncing';
+      return;
+    }
+    if (this.correcting ? absErr > s.settleBandMs : absErr > s.deadBandMs) {
+      this.correcting = true;
+      const tau = s.correctionTimeMs / 1000;
+      let nudge = -(errMs / 1000) / tau;
+      nudge = Math.max(-s.maxRateNudge, Math.min(s.maxRateNudge, nudge));
+      if (Math.abs(nudge) < s.minRateNudge) nudge = Math.sign(nudge) * s.minRateNudge;
+      this._setRate(st.rate * (1 + nudge));
+    } else {
+      this.correcting = false;
+      this._setRate(st.rate);
+    }
+    this.sync.status = absErr <= s.inSyncThresholdMs ? 'in_sync' : 'syncing';
+  }
+
+  _seekThresholdMs() {
+    return this._streaming() ? this.settings.seekThresholdStreamingMs : this.settings.seekThresholdMs;
+  }
+
+  /**
+   * Seeks ahead of the target by the latency the seek will take, so that the player comes out
+   * of it where the room is by then.
+   */
+  _hardSeek(target, st, now) {
+    const latencyMs = this.seekLatencyMs();
+    this._seek(target + latencyMs / 1000 * st.rate);
+    this._setRate(st.rate);
+    this.correcting = false;
+    this.seekCooldownUntil = now + this.settings.seekCooldownMs;
+    this.pendingSeekSample = { targetAtIssue: target, estimateMs: latencyMs };
+    this.sync.hardSeeks += 1;
+  }
+
+  /**
+   * Arms the timer that starts playback at local time `startLocal` (earlier by the start
+   * latency learned so far). An armed timer for about the same instant is kept, so that the
+   * tick does not push it back forever.
+   */
+  _armStart(st, startLocal) {
+    if (this._startTimer !== null && this._startAt !== null && Math.abs(this._startAt - startLocal) < 2) return;
+    this._clearStartTimer();
+    const delay = Math.max(0, startLocal - this.learnedStartMs - this.clock.now());
+    this._startAt = startLocal;
+    this._startTimer = this.timers.setTimeout(() => {
+      this._startTimer = null;
+      this._startAt = null;
+      if (this.state !== st) return;
+      this._play();
+      this.pendingStartSample = { expected: this.learnedStartMs };
+    }, delay);
+  }
+
+  /** A paused seek's latency is simply the time until `seeked`. */
+  _onSeeked() {
+    if (!this.pendingPausedSeek) return;
+    const sample = this.clock.now() - this.pendingPausedSeek.issuedAt;
+    this.pendingPausedSeek = null;
+    this._learnSeek(sample);
+  }
+
+  /** @param {number} sample */
+  _learnSeek(sample) {
+    const s = this.settings;
+    const clamped = Math.max(0, Math.min(s.maxSeekLatencyMs, sample));
+    const prev = this.learnedSeekMs;
+    this.learnedSeekMs = prev === null ? clamped : prev + s.seekLatencyAlpha * (clamped - prev);
+    this.sync.seekMs = this.learnedSeekMs;
+  }
+
+  /**
+   * Learning from the error right after a hard seek or a scheduled start: a seek issued with
+   * estimate L that really took L' leaves an error of (L − L')·rate, so L' = L − e/rate.
+   */
+  _learn(target, errMs, st) {
+    const s = this.settings;
+    if (this.pendingSeekSample) {
+      const sample = this.pendingSeekSample.estimateMs - errMs / st.rate;
+      this.pendingSeekSample = null;
+      this._learnSeek(sample);
+    }
+    if (this.pendingStartSample) {
+      // Started late by −e: start that much earlier next time (bounded like a seek).
+      const sample = this.pendingStartSample.expected - errMs / st.rate;
+      this.pendingStartSample = null;
+      const clamped = Math.max(0, Math.min(s.maxSeekLatencyMs / 4, sample));
+      this.learnedStartMs += s.seekLatencyAlpha * (clamped - this.learnedStartMs);
+      this.sync.startMs = this.learnedStartMs;
+    }
+  }
+}

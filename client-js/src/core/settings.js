@@ -1,0 +1,148 @@
+// @ts-check
+/**
+ * Every tunable constant of the Matinee client, in one place.
+ *
+ * Each value carries a comment saying why it has that value. The sync harness
+ * (client-js/bench/) and the browser end-to-end tests are how a value earns its
+ * place; change them there first, then here.
+ *
+ * Public API:
+ *   DEFAULT_SETTINGS            frozen object, the defaults
+ *   makeSettings(overrides?)    a frozen copy with some keys replaced; unknown keys throw
+ *
+ * @module core/settings
+ */
+
+/**
+ * @typedef {typeof DEFAULT_SETTINGS} Settings
+ */
+
+export const DEFAULT_SETTINGS = Object.freeze({
+  // ---- clock sync (DESIGN §4) ----
+  /** Pings in the burst sent on connect and after each reconnect: enough samples that at
+   *  least one usually sees an unqueued path, so the first estimate is already good. */
+  pingBurstCount: 5,
+  /** Gap between burst pings: long enough that they do not queue behind each other. */
+  pingBurstIntervalMs: 100,
+  /** Steady ping period: tracks slow clock drift (crystal error ~ 50 ppm = 0.1 ms per 2 s)
+   *  while costing the server almost nothing. */
+  pingIntervalMs: 2000,
+  /** Samples kept: ~30 s of history at the steady period, long enough to always contain a
+   *  low-RTT sample, short enough to follow a network path change. */
+  timeSyncWindow: 16,
+  /** A sample is trusted when its RTT is at most this multiple of the window's minimum:
+   *  queueing delay is what makes offset samples wrong, and it only ever adds RTT. */
+  timeSyncRttFactor: 1.5,
+  /** ... and at most this many ms above the minimum, so that a long path (100 ms RTT)
+   *  does not admit 50 ms of queueing, which could bias the offset by up to 25 ms. */
+  timeSyncRttSlackMaxMs: 8,
+  /** Trusted samples are weighted 1 / (1 + excess RTT / this)²: a sample 2 ms above the
+   *  minimum counts half as much; 10 ms above, 1/36. */
+  timeSyncWeightScaleMs: 2,
+  /** EMA weight of each new window estimate: smooths what jitter is left; at one sample per
+   *  2 s it still follows a drifting clock within a few seconds. */
+  timeSyncEmaAlpha: 0.3,
+  /** Clock drift allowed for when bounding the estimate by the best sample's round trip:
+   *  200 ppm is four times a cheap crystal's error, so the bound never fights real drift. */
+  timeSyncDriftPpm: 200,
+  /** Offset change (ms) above which the EMA is reset to the new best sample instead of
+   *  blending: a suspended laptop or a jumped clock must not take a minute to be absorbed. */
+  timeSyncJumpResetMs: 250,
+
+  // ---- playback control (DESIGN §4) ----
+  /** Control loop period. 100 ms: fine enough that a 10 % nudge is re-evaluated every 10 ms
+   *  of correction, coarse enough to be invisible in a profile. */
+  tickMs: 100,
+  /** |error| at or under this is "in sync": about half a frame at 24-30 fps, below what
+   *  eyes or ears notice across rooms. */
+  deadBandMs: 10,
+  /** Once correcting, keep correcting until the error is under this, so the controller does
+   *  not chatter on the dead band's edge. */
+  settleBandMs: 4,
+  /** Time constant of the proportional rate controller: the error shrinks by e^-1 per this
+   *  many ms once it is small enough for the rate not to be clamped. */
+  correctionTimeMs: 600,
+  /** Largest rate change as a fraction of the state rate: ±10 % is inaudible with pitch
+   *  preservation and closes 100 ms of error per second. */
+  maxRateNudge: 0.1,
+  /** Smallest rate change used while correcting: without it the last few ms would close
+   *  ever more slowly; 0.5 % is still inaudible and moves 0.5 ms per 100 ms tick, well within
+   *  the settle band, so it cannot overshoot. */
+  minRateNudge: 0.005,
+  /** |error| from which a hard seek beats nudging for a local, progressive file: a 10 %
+   *  nudge would need 10 s for this much; a seek on a local file costs ~100 ms. */
+  seekThresholdMs: 1000,
+  /** The same for HLS or transcoded streams, where a seek may cost a segment fetch (or a
+   *  transcode restart), so nudging is worth it for longer. */
+  seekThresholdStreamingMs: 2500,
+  /** First guess of the seek latency (ms) before anything was learned: typical for a
+   *  progressive file in Chromium. */
+  initialSeekLatencyMs: 80,
+  /** The same first guess for HLS / transcodes: a segment fetch on a LAN. */
+  initialSeekLatencyStreamingMs: 300,
+  /** EMA weight of a new seek-latency sample: latencies vary a lot; average a few. */
+  seekLatencyAlpha: 0.4,
+  /** Learned seek latency is clamped to this: anything slower is a stall, not a latency,
+   *  and the waiting rule handles it. Matches the server's 2 s cap. */
+  maxSeekLatencyMs: 2000,
+  /** After a hard seek, do not seek again for this long: a seek that has not settled yet
+   *  looks like a large error, and seeking again would loop. */
+  seekCooldownMs: 1500,
+  /** A paused player that must join a playing room seeks this much (plus the seek latency)
+   *  ahead of the room and starts when the room reaches it: covers a seek that is slower
+   *  than learned, at the cost of a pause this long. */
+  catchUpMarginMs: 150,
+  /** While paused, a position further than this from the state's position is re-seeked:
+   *  under half a frame at 30 fps, so paused screens show the same frame; a paused seek is
+   *  cheap. */
+  pausedToleranceMs: 15,
+  /** Before a scheduled start, how far from the start position the player may sit without
+   *  a pre-seek. */
+  preStartToleranceMs: 20,
+  /** A player event within this long after the core commanded the same thing is taken as
+   *  the core's own doing, not a user intent (echo suppression). Covers a slow seek. */
+  selfEventWindowMs: 3000,
+
+  // ---- reporting ----
+  /** `status` period: the protocol allows at most 2 per second; 550 ms keeps under that
+   *  even when timers fire early. */
+  statusIntervalMs: 550,
+  /** A member is shown as "in sync" while its |error| stays under this. */
+  inSyncThresholdMs: 40,
+
+  // ---- connection ----
+  /** First reconnect delay; doubled per failure, with jitter so that a room that lost a
+   *  server does not reconnect in lock step. */
+  reconnectBaseMs: 500,
+  /** Reconnect delay cap: a laptop waking up reconnects within this. */
+  reconnectMaxMs: 15000,
+  /** Fraction of the delay that is randomised (0.5 = between 50 % and 100 % of it). */
+  reconnectJitter: 0.5,
+  /** Give up connecting after this many ms without `welcome`: a socket stuck in CONNECTING
+   *  (captive portal, dead proxy) must be retried, not waited on forever. */
+  connectTimeoutMs: 10000,
+  /** Outgoing messages kept while disconnected (user intents, chat): bounded so a long
+   *  outage cannot grow memory, and old intents are meaningless anyway. */
+  maxQueuedMessages: 16,
+  /** Requests (create/join…) that got no reply within this fail with a clear error. */
+  requestTimeoutMs: 10000,
+  /** Chat messages kept in memory for the panel. */
+  maxChatHistory: 200,
+});
+
+/**
+ * A frozen settings object: the defaults with `overrides` applied.
+ * @param {Partial<Settings>} [overrides]
+ * @returns {Settings}
+ */
+export function makeSettings(overrides = {}) {
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!(key in DEFAULT_SETTINGS)) {
+      throw new TypeError(`unknown Matinee setting "${key}"`);
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new TypeError(`Matinee setting "${key}" must be a finite number ≥ 0`);
+    }
+  }
+  return Object.freeze({ ...DEFAULT_SETTINGS, ...overrides });
+}

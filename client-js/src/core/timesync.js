@@ -1,0 +1,194 @@
+// @ts-check
+/**
+ * Clock sync against the session server (DESIGN §4): NTP-style four-timestamp samples,
+ * a window of recent samples, only low-RTT samples trusted, offset smoothed with an EMA.
+ *
+ * Public API:
+ *   new TimeSync({now, settings?, timers?, send?})
+ *     now()              local monotonic clock in ms (performance.timeOrigin + performance.now()
+ *                        in a browser; anything monotonic in Node)
+ *     timers             {setTimeout, clearTimeout} — only needed for start()/stop()
+ *     send(msg)          sends a `ping` message; returns false when it could not be sent
+ *   .start()             burst of pings, then one every `pingIntervalMs`
+ *   .stop()
+ *   .restartBurst()      after a reconnect: forget nothing, but sample fast again
+ *   .makePing()          → {type:'ping', t0} (t0 = now())
+ *   .handlePong(pong)    feeds one `pong {t0,t1,t2}` (t3 = now() at arrival); returns the sample
+ *   .addSample(t0,t1,t2,t3)  the same with explicit times (tests)
+ *   .offsetMs            server − local, ms (null until the first sample)
+ *   .rttMs               RTT of the best sample in the window (null until the first sample)
+ *   .lastRttMs           RTT of the latest sample
+ *   .synced              true once a trusted sample was absorbed
+ *   .seed(offsetMs)      rough offset until the first sample (welcome.server_time)
+ *   .serverNow(local?)   local time → server time (ms since the epoch)
+ *   .localFromServer(t)  server time → local time
+ *
+ * @module core/timesync
+ */
+
+import { DEFAULT_SETTINGS } from './settings.js';
+
+/**
+ * @typedef {{t0: number, t1: number, t2: number, t3: number, rtt: number, offset: number}} Sample
+ * @typedef {{setTimeout: (fn: () => void, ms: number) => any, clearTimeout: (h: any) => void}} Timers
+ */
+
+export class TimeSync {
+  /**
+   * @param {{now: () => number, settings?: import('./settings.js').Settings,
+   *   timers?: Timers, send?: (m: {type: 'ping', t0: number}) => boolean|void}} deps
+   */
+  constructor({ now, settings = DEFAULT_SETTINGS, timers, send }) {
+    if (typeof now !== 'function') throw new TypeError('TimeSync needs a now() clock');
+    this.now = now;
+    this.settings = settings;
+    this.timers = timers;
+    this.send = send;
+    /** @type {Sample[]} */
+    this.samples = [];
+    /** @type {number|null} */
+    this.offsetMs = null;
+    /** @type {number|null} */
+    this.rttMs = null;
+    /** @type {number|null} */
+    this.lastRttMs = null;
+    this.synced = false;
+    this._timer = null;
+    this._burstLeft = 0;
+    this._running = false;
+  }
+
+  /** @returns {{type: 'ping', t0: number}} */
+  makePing() {
+    return { type: 'ping', t0: this.now() };
+  }
+
+  /**
+   * @param {{t0: number, t1: number, t2: number}} pong
+   * @returns {Sample|null}
+   */
+  handlePong(pong) {
+    return this.addSample(pong.t0, pong.t1, pong.t2, this.now());
+  }
+
+  /**
+   * One NTP sample: t0 client send, t1 server receive, t2 server send, t3 client receive.
+   * @returns {Sample|null} the sample, or null when it is impossible (negative RTT, t0 from
+   *   the future) and was dropped.
+   */
+  addSample(t0, t1, t2, t3) {
+    if (![t0, t1, t2, t3].every(Number.isFinite)) return null;
+    const rtt = (t3 - t0) - (t2 - t1);
+    // A t0 we never sent (from the future) or a negative RTT is a bad echo; ignore it.
+    if (rtt < 0 || t0 > t3 || t2 < t1) return null;
+    const offset = ((t1 - t0) + (t2 - t3)) / 2;
+    const sample = { t0, t1, t2, t3, rtt, offset };
+    this.samples.push(sample);
+    while (this.samples.length > this.settings.timeSyncWindow) this.samples.shift();
+    this.lastRttMs = rtt;
+    this._absorb(sample);
+    return sample;
+  }
+
+  /**
+   * Moves the estimate toward the window's low-RTT consensus. Queueing only ever adds delay,
+   * and the offset error of a sample is at most half its excess RTT, so samples far above the
+   * window's minimum RTT are dropped and the rest are weighted by how close they come to it.
+   * The EMA on top smooths what is left of the jitter and follows a drifting clock.
+   * @param {Sample} sample
+   */
+  _absorb(sample) {
+    const s = this.settings;
+    let minRtt = Infinity;
+    for (const x of this.samples) minRtt = Math.min(minRtt, x.rtt);
+    this.rttMs = minRtt;
+    const limit = Math.min(minRtt * s.timeSyncRttFactor, minRtt + s.timeSyncRttSlackMaxMs);
+    if (sample.rtt > limit && this.synced) return; // queued: its offset is biased
+    if (this.synced && this.offsetMs !== null && Math.abs(sample.offset - this.offsetMs) > s.timeSyncJumpResetMs) {
+      // A good sample far from the estimate: the clock jumped (suspend, NTP step). The older
+      // samples describe a clock that no longer exists; start over from this one.
+      this.samples = [sample];
+      this.offsetMs = sample.offset;
+      this.rttMs = sample.rtt;
+      return;
+    }
+    let sumW = 0;
+    let sumO = 0;
+    for (const x of this.samples) {
+      if (x.rtt > limit) continue;
+      const w = 1 / (1 + (x.rtt - minRtt) / s.timeSyncWeightScaleMs) ** 2;
+      sumW += w;
+      sumO += w * x.offset;
+    }
+    const target = sumO / sumW;
+    if (!this.synced || this.offsetMs === null) {
+      // First real estimate: replaces any rough seed at once.
+      this.offsetMs = target;
+    } else {
+      this.offsetMs += s.timeSyncEmaAlpha * (target - this.offsetMs);
+    }
+    // Hard bound: a sample with round trip r proves the offset lies within ±r/2 of its own
+    // (plus what the clocks may have drifted since it was taken). Clamping to the best
+    // sample's interval means one good sample fixes an estimate built from bad early ones
+    // (a page still loading answers pongs late) at once instead of over many EMA steps.
+    let best = this.samples[0];
+    for (const x of this.samples) if (x.rtt < best.rtt) best = x;
+    const slack = best.rtt / 2 + Math.abs(sample.t3 - best.t3) * s.timeSyncDriftPpm * 1e-6;
+    this.offsetMs = Math.min(best.offset + slack, Math.max(best.offset - slack, this.offsetMs));
+    this.synced = true;
+  }
+
+  /**
+   * A rough offset to use until the first pong (e.g. from `welcome.server_time`, off by the
+   * one-way delay); the first real sample replaces it entirely.
+   * @param {number} offsetMs
+   */
+  seed(offsetMs) {
+    if (!this.synced && Number.isFinite(offsetMs)) this.offsetMs = offsetMs;
+  }
+
+  /** Local ms → server ms since the epoch (0 offset until synced). */
+  serverNow(local = this.now()) {
+    return local + (this.offsetMs ?? 0);
+  }
+
+  /** Server ms → local ms. */
+  localFromServer(serverTime) {
+    return serverTime - (this.offsetMs ?? 0);
+  }
+
+  /** Starts sending pings: a burst, then steady. Needs `timers` and `send`. */
+  start() {
+    if (!this.timers || !this.send) throw new TypeError('TimeSync.start needs timers and send');
+    this._running = true;
+    this.restartBurst();
+  }
+
+  restartBurst() {
+    if (!this._running) return;
+    this._burstLeft = this.settings.pingBurstCount;
+    this._clear();
+    this._tick();
+  }
+
+  stop() {
+    this._running = false;
+    this._clear();
+  }
+
+  _clear() {
+    if (this._timer !== null && this.timers) this.timers.clearTimeout(this._timer);
+    this._timer = null;
+  }
+
+  _tick() {
+    if (!this._running || !this.timers || !this.send) return;
+    this.send(this.makePing());
+    let delay = this.settings.pingIntervalMs;
+    if (this._burstLeft > 0) {
+      this._burstLeft -= 1;
+      if (this._burstLeft > 0) delay = this.settings.pingBurstIntervalMs;
+    }
+    this._timer = this.timers.setTimeout(() => this._tick(), delay);
+  }
+}

@@ -1,0 +1,181 @@
+// @ts-check
+/**
+ * JellyfinPlayer: the generic player over jellyfin-web's playbackManager, so that seeks go
+ * through Jellyfin (which restarts a transcode when it has to) and the item id is Jellyfin's.
+ *
+ * Calls used, each checked against jellyfin-web v10.10.7 and v10.11.x
+ * (src/components/playback/playbackmanager.js unless noted):
+ *   getCurrentPlayer()                       → the active player object
+ *   currentItem(player).Id / .Name / .RunTimeTicks
+ *   getCurrentTicks(player)                  ticks incl. the transcoding offset (player time is
+ *                                            relative to the transcode's start)
+ *   paused(player), pause(player), unpause(player)
+ *   seek(ticks, player)                      10,000,000 ticks per second
+ *   playMethod(player)                       'Transcode' | 'DirectStream' | 'DirectPlay'
+ *   play({ids, serverId, startPositionTicks}) to follow the host's item
+ *   player.setPlaybackRate(rate) / getPlaybackRate() (src/plugins/htmlVideoPlayer/plugin.js):
+ *     called on the player, not through playbackManager.setPlaybackRate, which would also
+ *     save every 1 % nudge as the user's preferred speed in sessionStorage.
+ *   Events.on(player, 'pause' | 'unpause'), Events.on(playbackManager, 'playbackstart' |
+ *     'playbackstop') (src/utils/events.ts); the player triggers no seek event, so seeks are
+ *     read from the `<video class="htmlvideoplayer">` element's DOM events.
+ *
+ * Precision: the htmlVideoPlayer caches currentTime at each `timeupdate` (~4 Hz), far too
+ * coarse to sync on; so the position is the `<video>` element's live currentTime plus the
+ * transcoding offset, which is the difference between playbackManager's ticks and the
+ * player's own (cached) time.
+ *
+ * Public API:
+ *   new JellyfinPlayer({playbackManager, events, serverId?, document?})
+ *   implements players/player.js; .destroy()
+ *
+ * @module players/jellyfin
+ */
+
+import { Emitter } from './player.js';
+
+const TICKS_PER_SECOND = 10_000_000;
+const HAVE_FUTURE_DATA = 3;
+
+export class JellyfinPlayer extends Emitter {
+  /**
+   * @param {{playbackManager: any, events: any, serverId?: () => string|null,
+   *   document?: Document}} deps
+   */
+  constructor({ playbackManager, events, serverId = () => null, document = globalThis.document }) {
+    super();
+    this.pm = playbackManager;
+    this.events = events;
+    this.serverId = serverId;
+    this.doc = document;
+    this.player = null;
+    this.video = null;
+    this.waiting = false;
+    /** @type {(() => void)[]} */
+    this._unbind = [];
+    this._onStart = () => this._bind();
+    this._onStop = () => this._unbindAll();
+    events.on(playbackManager, 'playbackstart', this._onStart);
+    events.on(playbackManager, 'playbackstop', this._onStop);
+    this._bind();
+  }
+
+  _bind() {
+    this._unbindAll();
+    const player = this.pm.getCurrentPlayer();
+    if (!player) return;
+    this.player = player;
+    const onPause = () => this.emit('pause');
+    const onUnpause = () => this.emit('play');
+    this.events.on(player, 'pause', onPause);
+    this.events.on(player, 'unpause', onUnpause);
+    this._unbind.push(() => {
+      this.events.off(player, 'pause', onPause);
+      this.events.off(player, 'unpause', onUnpause);
+    });
+    const video = this.doc?.querySelector?.('video.htmlvideoplayer');
+    if (video) {
+      this.video = /** @type {HTMLVideoElement} */ (video);
+      /** @type {[string, () => void][]} */
+      const domEvents = [
+        ['seeking', () => this.emit('seeking')],
+        ['seeked', () => this.emit('seeked')],
+        ['waiting', () => { this.waiting = true; }],
+        ['playing', () => { this.waiting = false; }],
+      ];
+      for (const [t, fn] of domEvents) video.addEventListener(t, fn);
+      this._unbind.push(() => { for (const [t, fn] of domEvents) video.removeEventListener(t, fn); });
+      this.video.preservesPitch = true;
+    }
+  }
+
+  _unbindAll() {
+    for (const off of this._unbind) off();
+    this._unbind = [];
+    this.player = null;
+    this.video = null;
+    this.waiting = false;
+  }
+
+  _p() {
+    if (!this.player) this._bind();
+    if (!this.player) throw new Error('nothing is playing');
+    return this.player;
+  }
+
+  getPosition() {
+    const p = this._p();
+    const ticks = this.pm.getCurrentTicks ? this.pm.getCurrentTicks(p) : this.pm.currentTime(p) * 10_000;
+    if (this.video && typeof p.currentTime === 'function') {
+      const offset = ticks / TICKS_PER_SECOND - p.currentTime() / 1000;
+      return this.video.currentTime + offset;
+    }
+    return ticks / TICKS_PER_SECOND;
+  }
+
+  isPaused() {
+    return this.player ? Boolean(this.pm.paused(this.player)) : true;
+  }
+
+  isSeeking() { return Boolean(this.video?.seeking); }
+  isEnded() { return Boolean(this.video?.ended); }
+
+  isBuffering() {
+    if (!this.video || this.video.paused) return false;
+    return this.waiting || this.video.readyState < HAVE_FUTURE_DATA;
+  }
+
+  isStreaming() {
+    if (!this.player) return false;
+    const method = this.pm.playMethod?.(this.player);
+    return method === 'Transcode' || (this.video?.currentSrc || '').startsWith('blob:');
+  }
+
+  getRate() {
+    return this.player?.getPlaybackRate?.() ?? 1;
+  }
+
+  /** @param {number} rate */
+  setRate(rate) {
+    if (this.player?.setPlaybackRate) this.player.setPlaybackRate(rate);
+    else if (this.video) this.video.playbackRate = rate;
+  }
+
+  play() { this.pm.unpause(this._p()); }
+  pause() { this.pm.pause(this._p()); }
+
+  /** @param {number} seconds */
+  seek(seconds) {
+    this.pm.seek(Math.round(seconds * TICKS_PER_SECOND), this._p());
+  }
+
+  getMedia() {
+    if (!this.player) this._bind();
+    if (!this.player) return null;
+    const item = this.pm.currentItem(this.player);
+    if (!item || !item.Id) return null;
+    /** @type {{id: string, title?: string, duration?: number}} */
+    const media = { id: String(item.Id) };
+    if (item.Name) media.title = String(item.Name);
+    if (item.RunTimeTicks) media.duration = item.RunTimeTicks / TICKS_PER_SECOND;
+    return media;
+  }
+
+  /** @param {{id: string}} media @param {number} [position] */
+  async setMedia(media, position = 0) {
+    const options = {
+      ids: [media.id],
+      startPositionTicks: Math.round(position * TICKS_PER_SECOND),
+    };
+    const serverId = this.serverId();
+    if (serverId) options.serverId = serverId;
+    await this.pm.play(options);
+    this._bind();
+  }
+
+  destroy() {
+    this._unbindAll();
+    this.events.off(this.pm, 'playbackstart', this._onStart);
+    this.events.off(this.pm, 'playbackstop', this._onStop);
+  }
+}

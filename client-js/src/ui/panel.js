@@ -1,0 +1,354 @@
+// @ts-check
+/**
+ * The watch-party panel: create a room, show and share its code, join by code, the member
+ * list (host badge, RTT, drift, buffering), host actions (transfer host, kick), chat and
+ * reactions, clear error messages and a "syncing / in sync" indicator.
+ *
+ * It renders from the Manager's state and sends only through the Manager; all text from other
+ * people (names, chat) goes in with textContent, never as HTML.
+ *
+ * Public API:
+ *   new WatchPartyPanel({manager, document?, lang?, inviteUrl, copy?})
+ *     manager     core/manager.js Manager
+ *     lang        'en' | 'fr' (fallback: English)
+ *     inviteUrl   (code) => string, the link that joins the room when opened
+ *     copy        async (text) => void (default: navigator.clipboard.writeText)
+ *     onToggle    (isOpen) => void, e.g. to keep the opener's aria-expanded right
+ *   .element          the panel's root element (insert it anywhere)
+ *   .open() / .close() / .toggle() / .isOpen
+ *   .showError(err)   shows a MatineeError-like {code, message} in the panel
+ *   .destroy()
+ *
+ * @module ui/panel
+ */
+
+import { translator } from './i18n.js';
+import { injectStyles } from './styles.js';
+
+const REACTIONS = ['👍', '😂', '😮', '😢', '❤️', '👏'];
+
+/**
+ * Tiny element builder.
+ * @param {Document} doc
+ * @param {string} tag
+ * @param {Record<string, any>} [attrs]
+ * @param {(Node|string|null|false|undefined)[]} [children]
+ * @returns {HTMLElement}
+ */
+function h(doc, tag, attrs = {}, children = []) {
+  const el = doc.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(typeof c === 'string' ? doc.createTextNode(c) : c);
+  }
+  return el;
+}
+
+export class WatchPartyPanel {
+  /**
+   * @param {{manager: import('../core/manager.js').Manager, document?: Document, lang?: string,
+   *   inviteUrl: (code: string) => string, copy?: (text: string) => Promise<void>,
+   *   onToggle?: (isOpen: boolean) => void}} deps
+   */
+  constructor({ manager, document = globalThis.document, lang = 'en', inviteUrl, copy, onToggle = () => {} }) {
+    this.onToggle = onToggle;
+    this.m = manager;
+    this.doc = document;
+    this.t = translator(lang);
+    this.inviteUrl = inviteUrl;
+    this.copy = copy || ((text) => globalThis.navigator.clipboard.writeText(text));
+    this.isOpen = false;
+    /** @type {string|null} */
+    this.message = null;
+    this.messageKind = 'error';
+    injectStyles(document);
+    const t = this.t;
+    const d = document;
+
+    this.syncEl = h(d, 'span', { class: 'matinee-sync', role: 'status', 'data-status': 'idle', text: t('syncIdle') });
+    this.connEl = h(d, 'div', { class: 'matinee-conn', 'aria-live': 'polite' });
+    this.alertEl = h(d, 'div', { class: 'matinee-alert', role: 'alert', hidden: true });
+
+    // Lobby: create or join.
+    this.codeInput = /** @type {HTMLInputElement} */ (h(d, 'input', {
+      class: 'emby-input matinee-code-input', id: 'matinee-join-code', name: 'code', autocomplete: 'off',
+      autocapitalize: 'characters', spellcheck: 'false', maxlength: 12, placeholder: t('codePlaceholder'),
+    }));
+    this.lobbyEl = h(d, 'div', { class: 'matinee-lobby' }, [
+      h(d, 'button', { type: 'button', class: 'raised button-submit emby-button matinee-create', onclick: () => this._create(), text: t('createRoom') }),
+      h(d, 'form', { class: 'matinee-join', onsubmit: (e) => { e.preventDefault(); this._join(); } }, [
+        h(d, 'label', { for: 'matinee-join-code', text: t('roomCode') }),
+        this.codeInput,
+        h(d, 'button', { type: 'submit', class: 'raised emby-button matinee-join-button', text: t('joinRoom') }),
+      ]),
+    ]);
+
+    // In a room.
+    this.roomCodeEl = h(d, 'strong', { class: 'matinee-room-code', 'aria-label': t('yourRoom') });
+    this.membersEl = h(d, 'ul', { class: 'matinee-members', 'aria-label': t('members') });
+    this.chatLogEl = h(d, 'ol', { class: 'matinee-chat-log', 'aria-live': 'polite', 'aria-label': t('chat') });
+    this.chatInput = /** @type {HTMLInputElement} */ (h(d, 'input', {
+      class: 'emby-input matinee-chat-input', maxlength: 500, placeholder: t('chatPlaceholder'), 'aria-label': t('chat'),
+    }));
+    this.reactionsEl = h(d, 'div', { class: 'matinee-reactions', role: 'group', 'aria-label': t('reactions') },
+      REACTIONS.map((emoji) => h(d, 'button', { type: 'button', class: 'matinee-reaction', 'aria-label': emoji, onclick: () => this.m.react(emoji), text: emoji })));
+    this.floatEl = h(d, 'div', { class: 'matinee-float', 'aria-hidden': 'true' });
+    this.roomEl = h(d, 'div', { class: 'matinee-room', hidden: true }, [
+      h(d, 'div', { class: 'matinee-code-row' }, [
+        h(d, 'span', { class: 'matinee-code-label', text: t('yourRoom') }),
+        this.roomCodeEl,
+        h(d, 'button', { type: 'button', class: 'emby-button matinee-copy-code', onclick: (e) => this._copy(this.m.room?.code || '', e.currentTarget), text: t('copyCode') }),
+        h(d, 'button', { type: 'button', class: 'emby-button matinee-copy-link', onclick: (e) => this._copy(this.m.room ? this.inviteUrl(this.m.room.code) : '', e.currentTarget), text: t('copyLink') }),
+      ]),
+      h(d, 'h3', { class: 'matinee-heading', text: t('members') }),
+      this.membersEl,
+      h(d, 'h3', { class: 'matinee-heading', text: t('chat') }),
+      this.chatLogEl,
+      h(d, 'form', { class: 'matinee-chat-form', onsubmit: (e) => { e.preventDefault(); this._sendChat(); } }, [
+        this.chatInput,
+        h(d, 'button', { type: 'submit', class: 'emby-button matinee-chat-send', text: t('send') }),
+      ]),
+      this.reactionsEl,
+      h(d, 'button', { type: 'button', class: 'emby-button matinee-leave', onclick: () => this.m.leaveRoom(), text: t('leave') }),
+    ]);
+
+    this.element = h(d, 'section', { class: 'matinee-panel', role: 'dialog', 'aria-label': t('watchParty'), hidden: true }, [
+      h(d, 'header', { class: 'matinee-header' }, [
+        h(d, 'h2', { class: 'matinee-title', text: t('watchParty') }),
+        this.syncEl,
+        h(d, 'button', { type: 'button', class: 'paper-icon-button-light matinee-close', 'aria-label': t('close'), title: t('close'), onclick: () => this.close(), text: '✕' }),
+      ]),
+      this.connEl,
+      this.alertEl,
+      this.lobbyEl,
+      this.roomEl,
+      this.floatEl,
+    ]);
+    this.element.addEventListener('keydown', (e) => {
+      if (/** @type {KeyboardEvent} */ (e).key === 'Escape') {
+        e.stopPropagation();
+        this.close();
+      }
+    });
+
+    const m = this.m;
+    this._offs = [
+      m.on('connection', (status) => this._renderConnection(status)),
+      m.on('room', () => { this._clearMessage(); this.render(); }),
+      m.on('members', () => this._renderMembers()),
+      m.on('state', () => this._renderSync()),
+      m.on('sync', () => this._renderSync()),
+      m.on('chat', (entry) => this._appendChat(entry)),
+      m.on('reaction', (r) => this._floatReaction(r)),
+      m.on('left', (reason) => { this._setMessage(this.t(`left_${reason}`), reason === 'left' ? 'info' : 'error'); this.render(); }),
+      m.on('error', (err) => this.showError(err)),
+      m.on('notice', (err) => this.showError(err)),
+    ];
+    this.render();
+  }
+
+  open() {
+    // Give the focus back where it was when the panel closes (keyboard users).
+    const active = this.doc.activeElement;
+    if (!this.isOpen && active && !this.element.contains(active)) this._returnFocus = /** @type {HTMLElement} */ (active);
+    this.isOpen = true;
+    this.element.hidden = false;
+    this.render();
+    this.onToggle(true);
+    const first = /** @type {HTMLElement|null} */ (this.element.querySelector(this.m.room ? '.matinee-chat-input' : '.matinee-create'));
+    first?.focus();
+  }
+
+  close() {
+    const hadFocus = this.element.contains(this.doc.activeElement);
+    this.isOpen = false;
+    this.element.hidden = true;
+    this.onToggle(false);
+    if (hadFocus && this._returnFocus?.isConnected) this._returnFocus.focus();
+  }
+
+  toggle() {
+    if (this.isOpen) this.close();
+    else this.open();
+  }
+
+  /** @param {{code?: string, message?: string}} err */
+  showError(err) {
+    const code = err && err.code;
+    const key = `err_${code}`;
+    const text = this.t(key);
+    this._setMessage(text === key ? this.t('err_generic', { message: err?.message || String(code) }) : text, 'error');
+  }
+
+  _setMessage(text, kind) {
+    this.message = text;
+    this.messageKind = kind;
+    this.alertEl.textContent = text;
+    this.alertEl.dataset.kind = kind;
+    this.alertEl.hidden = !text;
+  }
+
+  _clearMessage() {
+    this._setMessage('', 'info');
+    this.alertEl.hidden = true;
+  }
+
+  async _create() {
+    this._clearMessage();
+    try {
+      await this.m.createRoom();
+    } catch (e) {
+      this.showError(/** @type {any} */ (e));
+    }
+  }
+
+  async _join() {
+    this._clearMessage();
+    try {
+      await this.m.joinRoom(this.codeInput.value);
+      this.codeInput.value = '';
+    } catch (e) {
+      this.showError(/** @type {any} */ (e));
+      this.codeInput.focus();
+    }
+  }
+
+  _sendChat() {
+    try {
+      if (this.m.chat(this.chatInput.value)) this.chatInput.value = '';
+    } catch (e) {
+      this.showError(/** @type {any} */ (e));
+    }
+  }
+
+  async _copy(text, button) {
+    if (!text) return;
+    try {
+      await this.copy(text);
+      const old = button.textContent;
+      button.textContent = this.t('copied');
+      setTimeout(() => { button.textContent = old; }, 1500);
+    } catch {
+      // Clipboard refused (insecure origin): select the code so it can be copied by hand.
+      const sel = this.doc.getSelection?.();
+      if (sel) {
+        const range = this.doc.createRange();
+        range.selectNodeContents(this.roomCodeEl);
+        sel.removeAllRanges();
+        sel.addRange(range);
+      }
+    }
+  }
+
+  render() {
+    const room = this.m.room;
+    this.lobbyEl.hidden = Boolean(room);
+    this.roomEl.hidden = !room;
+    this.element.dataset.inRoom = room ? 'true' : 'false';
+    if (room) {
+      this.roomCodeEl.textContent = room.code;
+      this._renderMembers();
+      this.chatLogEl.replaceChildren();
+      for (const entry of this.m.chatLog) this._appendChat(entry);
+    }
+    this._renderConnection(this.m.connection.status);
+    this._renderSync();
+  }
+
+  _renderConnection(status) {
+    const key = { connecting: 'connConnecting', reconnecting: 'connReconnecting', closed: 'connClosed' }[status];
+    this.connEl.textContent = key ? this.t(key) : '';
+    this.connEl.hidden = !key;
+    this.element.dataset.connection = status;
+  }
+
+  _renderSync() {
+    const room = this.m.room;
+    let status = 'idle';
+    let text = this.t('syncIdle');
+    if (room) {
+      status = this.m.core.sync.status;
+      if (status === 'in_sync') text = this.t('syncInSync');
+      else if (status === 'waiting') {
+        const ids = room.state.waiting_for || [];
+        const names = ids.map((id) => room.members.find((x) => x.id === id)?.name || '?').join(', ');
+        text = this.t('syncWaiting', { names });
+      } else text = this.t('syncSyncing');
+    }
+    this.syncEl.dataset.status = status;
+    if (this.syncEl.textContent !== text) this.syncEl.textContent = text;
+  }
+
+  _renderMembers() {
+    const room = this.m.room;
+    if (!room) return;
+    const d = this.doc;
+    const t = this.t;
+    const isHost = this.m.isHost;
+    // `members` arrives up to twice a second: rebuild only what is visible changed, so a
+    // button under the pointer or the keyboard focus is not replaced under it.
+    const signature = JSON.stringify([room.host, room.you, isHost, room.members.map((x) => [
+      x.id, x.name, x.buffering, x.connected, x.rtt_ms == null ? null : Math.round(x.rtt_ms),
+      x.error_ms == null ? null : Math.round(x.error_ms)])]);
+    if (signature === this._membersSignature && this.membersEl.childElementCount) return;
+    this._membersSignature = signature;
+    const rows = room.members.map((mem) => {
+      const badges = [];
+      if (mem.id === room.host) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-host', text: t('host') }));
+      if (mem.id === room.you) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-you', text: t('you') }));
+      if (mem.buffering) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-buffering', text: t('buffering') }));
+      if (mem.connected === false) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-away', text: t('disconnected') }));
+      const stats = [];
+      if (typeof mem.rtt_ms === 'number') stats.push(t('rtt', { ms: Math.round(mem.rtt_ms) }));
+      if (typeof mem.error_ms === 'number') stats.push(t('drift', { ms: (mem.error_ms >= 0 ? '+' : '') + Math.round(mem.error_ms) }));
+      const actions = isHost && mem.id !== room.you ? [
+        h(d, 'button', { type: 'button', class: 'emby-button matinee-make-host', 'aria-label': `${t('makeHost')}: ${mem.name}`, onclick: () => this._act(() => this.m.transferHost(mem.id)), text: t('makeHost') }),
+        h(d, 'button', { type: 'button', class: 'emby-button matinee-kick', 'aria-label': `${t('kick')}: ${mem.name}`, onclick: () => this._act(() => this.m.kick(mem.id)), text: t('kick') }),
+      ] : [];
+      return h(d, 'li', { class: 'matinee-member', 'data-member': mem.id }, [
+        h(d, 'span', { class: 'matinee-member-name', text: mem.name }),
+        ...badges,
+        h(d, 'span', { class: 'matinee-member-stats', text: stats.join(' · ') }),
+        ...actions,
+      ]);
+    });
+    this.membersEl.replaceChildren(...rows);
+  }
+
+  _act(fn) {
+    try {
+      fn();
+    } catch (e) {
+      this.showError(/** @type {any} */ (e));
+    }
+  }
+
+  _appendChat(entry) {
+    const d = this.doc;
+    const li = h(d, 'li', { class: 'matinee-chat-line' }, [
+      h(d, 'span', { class: 'matinee-chat-name', text: entry.name }),
+      h(d, 'span', { class: 'matinee-chat-text', text: entry.text }),
+    ]);
+    this.chatLogEl.append(li);
+    while (this.chatLogEl.childElementCount > 200) this.chatLogEl.firstElementChild?.remove();
+    this.chatLogEl.scrollTop = this.chatLogEl.scrollHeight;
+  }
+
+  _floatReaction(r) {
+    const el = h(this.doc, 'span', { class: 'matinee-float-emoji', text: r.emoji });
+    this.floatEl.append(el);
+    setTimeout(() => el.remove(), 2500);
+  }
+
+  destroy() {
+    for (const off of this._offs) off();
+    this.element.remove();
+  }
+}

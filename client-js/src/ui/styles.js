@@ -1,0 +1,84 @@
+// @ts-check
+/**
+ * The panel's CSS, injected once per document. Inside jellyfin-web the panel also carries
+ * jellyfin-web's own classes (emby-button, raised, button-submit, emby-input,
+ * paper-icon-button-light) so the active theme styles it; these rules only lay it out and give
+ * the demo page the same look. Colours come from custom properties so a theme can override them.
+ *
+ * Public API: injectStyles(document)
+ *
+ * @module ui/styles
+ */
+
+const CSS = `
+.matinee-panel {
+  --matinee-bg: rgba(16, 16, 16, 0.94);
+  --matinee-fg: #eee;
+  --matinee-muted: #aaa;
+  --matinee-accent: #00a4dc;
+  --matinee-ok: #4caf50;
+  --matinee-warn: #ffb300;
+  --matinee-bad: #e53935;
+  position: fixed; right: 1em; bottom: 6em; z-index: 1100;
+  width: min(24em, calc(100vw - 2em)); max-height: calc(100vh - 8em); overflow: auto;
+  background: var(--matinee-bg); color: var(--matinee-fg);
+  border-radius: 0.4em; box-shadow: 0 0.3em 1.5em rgba(0, 0, 0, 0.6);
+  padding: 0.8em 1em; font-size: 0.95em; box-sizing: border-box;
+}
+.matinee-panel[hidden], .matinee-panel [hidden] { display: none !important; }
+.matinee-header { display: flex; align-items: center; gap: 0.6em; }
+.matinee-title { font-size: 1.2em; margin: 0; flex: 1; font-weight: 500; }
+.matinee-sync { font-size: 0.85em; padding: 0.15em 0.6em; border-radius: 1em; background: #444; white-space: nowrap; }
+.matinee-sync::before { content: "●"; margin-right: 0.35em; }
+.matinee-sync[data-status="in_sync"] { background: rgba(76, 175, 80, 0.25); color: #a5d6a7; }
+.matinee-sync[data-status="syncing"] { background: rgba(255, 179, 0, 0.2); color: #ffe082; }
+.matinee-sync[data-status="waiting"] { background: rgba(229, 57, 53, 0.2); color: #ef9a9a; }
+.matinee-close { background: none; border: 0; color: inherit; font-size: 1.1em; cursor: pointer; padding: 0.3em 0.5em; }
+.matinee-conn { color: var(--matinee-warn); font-size: 0.9em; margin: 0.4em 0; }
+.matinee-alert { margin: 0.5em 0; padding: 0.5em 0.7em; border-radius: 0.3em; background: rgba(229, 57, 53, 0.2); border-left: 3px solid var(--matinee-bad); }
+.matinee-alert[data-kind="info"] { background: rgba(0, 164, 220, 0.15); border-left-color: var(--matinee-accent); }
+.matinee-panel button { font: inherit; cursor: pointer; }
+.matinee-panel button:focus-visible, .matinee-panel input:focus-visible { outline: 2px solid var(--matinee-accent); outline-offset: 2px; }
+.matinee-panel .emby-button { margin: 0.2em 0.2em 0.2em 0; padding: 0.45em 0.9em; border-radius: 0.25em; border: 0; background: #303030; color: inherit; }
+.matinee-panel .button-submit { background: var(--matinee-accent); color: #fff; }
+.matinee-panel .emby-input { font: inherit; padding: 0.45em 0.6em; border-radius: 0.25em; border: 1px solid #555; background: #222; color: inherit; min-width: 0; }
+.matinee-lobby { display: flex; flex-direction: column; gap: 0.8em; margin-top: 0.6em; }
+.matinee-join { display: flex; gap: 0.4em; align-items: center; flex-wrap: wrap; }
+.matinee-join label { width: 100%; color: var(--matinee-muted); font-size: 0.9em; }
+.matinee-code-input { text-transform: uppercase; letter-spacing: 0.2em; width: 8em; }
+.matinee-code-row { display: flex; align-items: center; gap: 0.5em; flex-wrap: wrap; margin-top: 0.6em; }
+.matinee-code-label { color: var(--matinee-muted); }
+.matinee-room-code { font-size: 1.6em; letter-spacing: 0.18em; font-family: monospace; user-select: all; }
+.matinee-heading { font-size: 0.95em; color: var(--matinee-muted); margin: 0.9em 0 0.3em; font-weight: 500; }
+.matinee-members { list-style: none; margin: 0; padding: 0; }
+.matinee-member { display: flex; align-items: center; flex-wrap: wrap; gap: 0.4em; padding: 0.3em 0; border-bottom: 1px solid rgba(255, 255, 255, 0.08); }
+.matinee-member-name { font-weight: 500; }
+.matinee-member-stats { color: var(--matinee-muted); font-size: 0.85em; margin-left: auto; font-variant-numeric: tabular-nums; }
+.matinee-badge { font-size: 0.75em; padding: 0.05em 0.5em; border-radius: 1em; background: #444; }
+.matinee-badge-host { background: var(--matinee-accent); color: #fff; }
+.matinee-badge-buffering { background: var(--matinee-warn); color: #000; }
+.matinee-badge-away { background: var(--matinee-bad); color: #fff; }
+.matinee-member .emby-button { font-size: 0.8em; padding: 0.25em 0.6em; }
+.matinee-chat-log { list-style: none; margin: 0; padding: 0; max-height: 10em; overflow-y: auto; }
+.matinee-chat-line { padding: 0.15em 0; overflow-wrap: anywhere; }
+.matinee-chat-name { font-weight: 500; margin-right: 0.5em; color: var(--matinee-accent); }
+.matinee-chat-form { display: flex; gap: 0.4em; margin-top: 0.4em; }
+.matinee-chat-input { flex: 1; }
+.matinee-reactions { display: flex; gap: 0.2em; margin: 0.5em 0; }
+.matinee-reaction { background: none; border: 0; font-size: 1.3em; padding: 0.1em 0.25em; border-radius: 0.25em; }
+.matinee-reaction:hover { background: rgba(255, 255, 255, 0.1); }
+.matinee-leave { margin-top: 0.4em !important; }
+.matinee-float { position: fixed; right: 3em; bottom: 8em; pointer-events: none; }
+.matinee-float-emoji { display: block; font-size: 2.2em; animation: matinee-rise 2.5s ease-out forwards; }
+@keyframes matinee-rise { from { transform: translateY(0); opacity: 1; } to { transform: translateY(-8em); opacity: 0; } }
+@media (prefers-reduced-motion: reduce) { .matinee-float-emoji { animation: none; } }
+`;
+
+/** @param {Document} doc */
+export function injectStyles(doc) {
+  if (!doc || doc.getElementById('matinee-styles')) return;
+  const style = doc.createElement('style');
+  style.id = 'matinee-styles';
+  style.textContent = CSS;
+  doc.head.append(style);
+}

@@ -1,0 +1,230 @@
+// @ts-check
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { Manager, MatineeError } from '../../src/core/manager.js';
+import { Connection } from '../../src/core/connection.js';
+import { DEFAULT_SETTINGS } from '../../src/core/settings.js';
+import { FakeClock, FakeSocketFactory, SimPlayer } from './fakes.js';
+
+const SERVER_OFFSET = 1_700_000_000_000;
+const flush = () => new Promise((r) => setImmediate(r));
+
+function setup({ name = 'Ann' } = {}) {
+  const clock = new FakeClock(1000);
+  const sockets = new FakeSocketFactory();
+  const player = new SimPlayer(clock);
+  const m = new Manager({
+    url: 'ws://server.invalid/ws', createSocket: sockets.create, now: clock.now, timers: clock.timers,
+    player, credentials: async () => ({ name }), random: () => 0.5, client: { name: 'test', version: '0' },
+  });
+  const events = [];
+  for (const e of ['connection', 'room', 'state', 'members', 'chat', 'left', 'error', 'notice']) {
+    m.on(e, (...a) => events.push([e, ...a]));
+  }
+  const serverNow = () => clock.now() + SERVER_OFFSET;
+  const welcome = (s, extra = {}) => s.serverSend({
+    type: 'welcome', protocol: 1, session: 's1', resume: 'secret-1', user: { id: 'u', name }, server_time: serverNow(), limits: {}, resumed: false, ...extra,
+  });
+  const state = (o = {}) => ({ media: { id: 'm1' }, playing: false, position: 0, rate: 1, at: serverNow(), seq: 1, reason: 'pause', by: null, ...o });
+  const roomMsg = (o = {}) => ({
+    type: 'room', code: 'ABCDEF', you: 'a', host: 'a', settings: { control: 'host', wait_for_all: true },
+    state: state(), members: [{ id: 'a', name, user_id: 'u', rtt_ms: 1, error_ms: 0, buffering: false, connected: true }],
+    server_time: serverNow(), ...o,
+  });
+  return { clock, sockets, player, m, events, welcome, state, roomMsg, serverNow };
+}
+
+async function connected(ctx) {
+  ctx.m.start();
+  const s = ctx.sockets.last;
+  s.open();
+  await flush();
+  ctx.welcome(s);
+  return s;
+}
+
+test('hello is the first frame; welcome opens; pings burst', async () => {
+  const ctx = setup();
+  const s = await connected(ctx);
+  assert.deepEqual(s.sent[0], { type: 'hello', protocol: 1, name: 'Ann', client: { name: 'test', version: '0' } });
+  assert.equal(ctx.m.connection.status, 'open');
+  ctx.clock.advance(450);
+  assert.ok(s.sentOfType('ping').length >= 5);
+  ctx.m.stop();
+});
+
+test('create and join resolve on the reply carrying their id; errors reject with the code', async () => {
+  const ctx = setup();
+  const s = await connected(ctx);
+  const created = ctx.m.createRoom();
+  const req = s.sentOfType('create_room')[0];
+  assert.deepEqual(req.media, { id: 'm1' }, 'media defaults to the player\'s');
+  s.serverSend({ ...ctx.roomMsg(), id: req.id });
+  const room = await created;
+  assert.equal(room.code, 'ABCDEF');
+  assert.equal(ctx.m.isHost, true);
+
+  ctx.m.leaveRoom();
+  assert.equal(s.sentOfType('leave_room').length, 1);
+  await assert.rejects(ctx.m.joinRoom('no!'), (e) => e instanceof MatineeError && e.code === 'invalid_code');
+  assert.equal(s.sentOfType('join_room').length, 0, 'garbage is not sent');
+  const joining = ctx.m.joinRoom(' xyz-abc ');
+  const jr = s.sentOfType('join_room')[0];
+  assert.equal(jr.code, 'XYZABC');
+  s.serverSend({ type: 'error', code: 'room_not_found', message: 'no such room', id: jr.id });
+  await assert.rejects(joining, (e) => e.code === 'room_not_found');
+  assert.equal(ctx.m.room, null);
+  ctx.m.stop();
+});
+
+test('reconnect: jittered backoff, then hello{resume} gets the same room back without rejoining', async () => {
+  const ctx = setup();
+  const s1 = await connected(ctx);
+  const created = ctx.m.createRoom();
+  s1.serverSend({ ...ctx.roomMsg(), id: s1.sentOfType('create_room')[0].id });
+  await created;
+  ctx.clock.advance(1000);
+
+  s1.drop(1006);
+  assert.equal(ctx.m.connection.status, 'reconnecting');
+  assert.equal(ctx.sockets.sockets.length, 1);
+  // Backoff: base 500 ms with jitter 0.5 and random() = 0.5 → 375 ms.
+  ctx.clock.advance(374);
+  assert.equal(ctx.sockets.sockets.length, 1);
+  ctx.clock.advance(2);
+  assert.equal(ctx.sockets.sockets.length, 2);
+  const s2 = ctx.sockets.last;
+  // An intent while reconnecting is queued (bounded) and delivered after welcome.
+  ctx.m.pause();
+  s2.open();
+  await flush();
+  assert.equal(s2.sent[0].type, 'hello');
+  assert.equal(s2.sent[0].resume, 'secret-1');
+  ctx.welcome(s2, { resumed: true, resume: 'secret-2' });
+  s2.serverSend(ctx.roomMsg({ state: ctx.state({ seq: 3, position: 12 }) }));
+  assert.equal(ctx.m.room.code, 'ABCDEF');
+  assert.equal(ctx.m.core.lastSeq, 3);
+  assert.equal(s2.sentOfType('join_room').length, 0);
+  assert.equal(s2.sentOfType('pause').length, 1, 'queued intent delivered');
+  assert.equal(ctx.m.connection.resumeToken, 'secret-2');
+  ctx.clock.advance(450);
+  assert.ok(s2.sentOfType('ping').length >= 5, 'burst again after a reconnect');
+  ctx.m.stop();
+});
+
+test('reconnect after the seat expired: rejoins the room by its code', async () => {
+  const ctx = setup();
+  const s1 = await connected(ctx);
+  const created = ctx.m.createRoom();
+  s1.serverSend({ ...ctx.roomMsg(), id: s1.sentOfType('create_room')[0].id });
+  await created;
+  s1.drop(1006);
+  ctx.clock.advance(400);
+  const s2 = ctx.sockets.last;
+  s2.open();
+  await flush();
+  ctx.welcome(s2, { resumed: false });
+  const jr = s2.sentOfType('join_room');
+  assert.equal(jr.length, 1);
+  assert.equal(jr[0].code, 'ABCDEF');
+  ctx.m.stop();
+});
+
+test('backoff doubles per failure up to the cap, with jitter', () => {
+  const timers = new FakeClock().timers;
+  for (const r of [0, 0.999]) {
+    const c = new Connection({ url: 'x', createSocket: () => ({}), timers, random: () => r, credentials: async () => ({}) });
+    const d = [0, 1, 2, 3, 10].map((n) => c.backoffMs(n));
+    const full = [500, 1000, 2000, 4000, DEFAULT_SETTINGS.reconnectMaxMs];
+    d.forEach((x, i) => {
+      assert.ok(x <= full[i] + 1e-9 && x >= full[i] * 0.5 - 1e-9, `${i}: ${x}`);
+    });
+  }
+});
+
+test('a guest\'s intent in a host-controlled room is not sent; the player is put back', async () => {
+  const ctx = setup({ name: 'Bob' });
+  const s = await connected(ctx);
+  const joining = ctx.m.joinRoom('ABCDEF');
+  s.serverSend({ ...ctx.roomMsg({ you: 'b', host: 'a', state: ctx.state({ playing: false, position: 5 }) }), id: s.sentOfType('join_room')[0].id });
+  await joining;
+  ctx.clock.advance(300);
+  assert.equal(ctx.player.paused, true);
+  ctx.player.userPlay();
+  assert.equal(s.sentOfType('play').length, 0);
+  assert.ok(ctx.events.some(([e, err]) => e === 'notice' && err.code === 'host_only'));
+  ctx.clock.advance(200);
+  assert.equal(ctx.player.paused, true, 'the core paused it again');
+  ctx.m.stop();
+});
+
+test('the host\'s click is an intent: sent, but the player waits for the state', async () => {
+  const ctx = setup();
+  const s = await connected(ctx);
+  const created = ctx.m.createRoom();
+  s.serverSend({ ...ctx.roomMsg({ state: ctx.state({ position: 7 }) }), id: s.sentOfType('create_room')[0].id });
+  await created;
+  ctx.clock.advance(200);
+  ctx.m.play();
+  assert.deepEqual(s.sentOfType('play')[0], { type: 'play', position: 7 });
+  ctx.clock.advance(200);
+  assert.equal(ctx.player.paused, true, 'nothing happens before the state');
+  s.serverSend({ type: 'state', ...ctx.state({ seq: 2, playing: true, position: 7, at: ctx.serverNow() + 100, reason: 'play', by: 'a' }) });
+  ctx.clock.advance(300);
+  assert.equal(ctx.player.paused, false);
+  // A stale state (seq 2 again, or older) changes nothing.
+  s.serverSend({ type: 'state', ...ctx.state({ seq: 2, playing: false, position: 1 }) });
+  s.serverSend({ type: 'state', ...ctx.state({ seq: 1, playing: false, position: 1 }) });
+  ctx.clock.advance(300);
+  assert.equal(ctx.player.paused, false);
+  assert.equal(ctx.m.room.state.seq, 2);
+  ctx.m.stop();
+});
+
+test('status reports go out at most twice a second and carry rtt/offset/error', async () => {
+  const ctx = setup();
+  const s = await connected(ctx);
+  const created = ctx.m.createRoom();
+  s.serverSend({ ...ctx.roomMsg(), id: s.sentOfType('create_room')[0].id });
+  await created;
+  // Answer pings like a server 3 ms away.
+  const answered = new Set();
+  for (let i = 0; i < 100; i++) {
+    ctx.clock.advance(100);
+    for (const p of s.sentOfType('ping')) {
+      if (answered.has(p.t0)) continue;
+      answered.add(p.t0);
+      const t1 = p.t0 + 1.5 + SERVER_OFFSET;
+      s.serverSend({ type: 'pong', t0: p.t0, t1, t2: t1 });
+    }
+  }
+  const statuses = s.sentOfType('status');
+  assert.ok(statuses.length >= 15 && statuses.length <= 20, `${statuses.length} in 10 s`);
+  const last = statuses[statuses.length - 1];
+  for (const k of ['position', 'playing', 'buffering', 'rtt_ms', 'offset_ms', 'error_ms']) assert.ok(k in last, k);
+  assert.equal(typeof last.offset_ms, 'number');
+  ctx.m.stop();
+});
+
+test('a bad frame from the server is ignored and changes nothing', async () => {
+  const ctx = setup();
+  const s = await connected(ctx);
+  s.onmessage({ data: 'not json' });
+  s.onmessage({ data: '{"type":"state","playing":"yes"}' });
+  s.onmessage({ data: '{"no":"type"}' });
+  assert.equal(ctx.m.connection.status, 'open');
+  assert.equal(ctx.m.room, null);
+  ctx.m.stop();
+});
+
+test('kicked: the room is gone and the UI is told why', async () => {
+  const ctx = setup();
+  const s = await connected(ctx);
+  const created = ctx.m.createRoom();
+  s.serverSend({ ...ctx.roomMsg(), id: s.sentOfType('create_room')[0].id });
+  await created;
+  s.serverSend({ type: 'left', reason: 'kicked' });
+  assert.equal(ctx.m.room, null);
+  assert.ok(ctx.events.some(([e, r]) => e === 'left' && r === 'kicked'));
+  ctx.m.stop();
+});

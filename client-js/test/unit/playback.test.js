@@ -1,0 +1,196 @@
+// @ts-check
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { PlaybackCore } from '../../src/core/playback.js';
+import { expectedPosition } from '../../src/core/protocol.js';
+import { DEFAULT_SETTINGS } from '../../src/core/settings.js';
+import { FakeClock, SimPlayer } from './fakes.js';
+
+const OFFSET = 1_700_000_000_000; // server clock − local clock
+
+function setup(playerOpts = {}) {
+  const clock = new FakeClock(5000);
+  const player = new SimPlayer(clock, playerOpts);
+  const intents = [];
+  const syncClock = {
+    now: clock.now,
+    serverNow: (l = clock.now()) => l + OFFSET,
+    localFromServer: (t) => t - OFFSET,
+  };
+  const core = new PlaybackCore({ player, clock: syncClock, timers: clock.timers, onIntent: (i) => intents.push(i) });
+  let seq = 0;
+  const state = (o) => ({ media: { id: 'm1' }, playing: true, position: 0, rate: 1, at: syncClock.serverNow(), seq: ++seq, reason: 'play', by: null, ...o });
+  /** Error of the player against the formula, in ms, right now (the god's-eye view). */
+  const err = () => (player.getPosition() - expectedPosition(core.state, syncClock.serverNow())) * 1000;
+  return { clock, player, core, intents, state, err, syncClock };
+}
+
+test('drift: a 200 ms error closes by rate nudges alone, with no overshoot beyond the dead band', () => {
+  for (const sign of [1, -1]) {
+    const { clock, player, core, state, err } = setup({ rateLagMs: 40 });
+    player.pos = 10 + sign * 0.2;
+    player.paused = false;
+    core.applyState(state({ position: 10 }));
+    core.start();
+    const samples = [];
+    for (let t = 0; t < 6000; t += 10) {
+      clock.advance(10);
+      samples.push({ t, e: err() });
+    }
+    assert.ok(!player.commands.some((c) => c.startsWith('seek')), `no seek: ${player.commands.slice(0, 5)}`);
+    const rates = player.commands.filter((c) => c.startsWith('rate:')).map((c) => Number(c.slice(5)));
+    assert.ok(rates.length > 0, 'it nudged');
+    assert.ok(rates.every((r) => r >= 0.9 - 1e-9 && r <= 1.1 + 1e-9), 'nudges stay within ±10 %');
+    // Never crosses to the other side by more than the dead band.
+    const overshoot = Math.max(...samples.map((x) => -sign * x.e));
+    assert.ok(overshoot <= DEFAULT_SETTINGS.deadBandMs, `overshoot ${overshoot.toFixed(2)} ms`);
+    // Closed (within the dead band) in well under 6 s, and it stays closed at the base rate.
+    const closedAt = samples.find((x) => Math.abs(x.e) <= DEFAULT_SETTINGS.deadBandMs)?.t;
+    assert.ok(closedAt !== undefined && closedAt < 3500, `closed at ${closedAt} ms`);
+    assert.ok(samples.slice(-100).every((x) => Math.abs(x.e) <= DEFAULT_SETTINGS.deadBandMs));
+    assert.equal(player.getRate(), 1);
+    core.stop();
+  }
+});
+
+test('hard seek: beyond the threshold it seeks, and the learned latency makes the next seek land on target', () => {
+  const LATENCY = 400;
+  const { clock, player, core, state, err } = setup({ seekLatencyMs: LATENCY });
+  player.pos = 0;
+  player.paused = false;
+  core.applyState(state({ position: 60 }));
+  core.start();
+  clock.advance(DEFAULT_SETTINGS.tickMs + LATENCY + 50);
+  const firstResidual = err();
+  // The first seek used the initial guess (80 ms), so it lands ~320 ms behind.
+  assert.ok(firstResidual < -(LATENCY - DEFAULT_SETTINGS.initialSeekLatencyMs) + 40, `first residual ${firstResidual}`);
+  clock.advance(3000);
+  assert.ok(Math.abs(core.learnedSeekMs - LATENCY) < 15, `learned ${core.learnedSeekMs}`);
+  // A stall throws the player 5 s behind: the next hard seek compensates the learned latency.
+  player.pos -= 5;
+  const seeksBefore = player.commands.filter((c) => c.startsWith('seek')).length;
+  clock.advance(DEFAULT_SETTINGS.tickMs);
+  assert.equal(player.commands.filter((c) => c.startsWith('seek')).length, seeksBefore + 1);
+  clock.advance(LATENCY + 20);
+  const secondResidual = err();
+  assert.ok(Math.abs(secondResidual) < 20, `second residual ${secondResidual.toFixed(1)} ms`);
+  assert.equal(core.sync.hardSeeks, 2);
+  core.stop();
+});
+
+test('HLS / transcodes get the larger seek threshold: a 1.5 s error is nudged, not seeked', () => {
+  const { clock, player, core, state } = setup({ streaming: true });
+  player.pos = 11.5;
+  player.paused = false;
+  core.applyState(state({ position: 10 }));
+  core.start();
+  clock.advance(1000);
+  assert.ok(!player.commands.some((c) => c.startsWith('seek')));
+  assert.ok(player.commands.includes('rate:0.9000'));
+  core.stop();
+  const progressive = setup();
+  progressive.player.pos = 11.5;
+  progressive.player.paused = false;
+  progressive.core.applyState(progressive.state({ position: 10 }));
+  assert.ok(progressive.player.commands.some((c) => c.startsWith('seek')));
+});
+
+test('seq: a state not newer than the last applied one is ignored; a snapshot resets ordering', () => {
+  const { player, core, state } = setup();
+  assert.equal(core.applyState(state({ seq: 5, playing: false, position: 3 })), true);
+  assert.equal(player.paused, true);
+  assert.equal(core.applyState(state({ seq: 4, playing: true, position: 50, at: 0 })), false);
+  assert.equal(core.applyState(state({ seq: 5, playing: true, position: 50, at: 0 })), false);
+  assert.equal(core.state.position, 3);
+  assert.ok(Math.abs(player.getPosition() - 3) < 1e-9);
+  assert.equal(core.applyState(state({ seq: 6, playing: false, position: 7 })), true);
+  assert.ok(Math.abs(player.getPosition() - 7) < 1e-9);
+  // A new room (join after leave) starts its own sequence.
+  assert.equal(core.applyState(state({ seq: 1, playing: false, position: 1 }), { snapshot: true }), true);
+  assert.equal(core.lastSeq, 1);
+});
+
+test('self-caused player events are not echoed; a person\'s are sent as intents', () => {
+  const { clock, player, core, intents, state } = setup();
+  player.paused = false;
+  core.start();
+  core.applyState(state({ position: 0 }));
+  clock.advance(500);
+  core.applyState(state({ playing: false, position: 20 })); // core pauses and seeks
+  clock.advance(500);
+  core.applyState(state({ position: 20, at: core.clock.serverNow() + 200 })); // scheduled start
+  clock.advance(1000);
+  assert.ok(player.commands.includes('pause') && player.commands.includes('play'));
+  assert.deepEqual(intents, [], 'no echo of the core\'s own commands');
+
+  const expected = core.targetPosition();
+  player.userPause();
+  assert.equal(intents.length, 1);
+  assert.equal(intents[0].type, 'pause');
+  assert.ok(Math.abs(intents[0].position - expected) < 0.005, `${intents[0].position} vs ${expected}`);
+  player.userSeek(95);
+  assert.deepEqual(intents[1], { type: 'seek', position: 95 });
+  // A small seek of the player's own (gap skipping) near the target is not an intent.
+  const t = core.targetPosition();
+  player.userSeek(t + 0.2);
+  assert.equal(intents.length, 2);
+  core.stop();
+});
+
+test('scheduled start: holds at position, starts on `at`', () => {
+  const { clock, player, core, state, syncClock } = setup();
+  core.start();
+  const at = syncClock.serverNow() + 500;
+  core.applyState(state({ position: 42, at }));
+  clock.advance(400);
+  assert.equal(player.paused, true);
+  assert.ok(Math.abs(player.getPosition() - 42) < 1e-9);
+  clock.advance(300); // 200 ms after `at`
+  assert.equal(player.paused, false);
+  assert.ok(Math.abs(player.getPosition() - 42.2) < 0.002, `pos ${player.getPosition()}`);
+  core.stop();
+});
+
+test('late join: a paused player joining a playing room gets ahead, waits, starts on the frame', () => {
+  const { clock, player, core, state, err } = setup({ seekLatencyMs: 250 });
+  core.start();
+  core.applyState(state({ position: 0, at: core.clock.serverNow() - 30_000 }), { snapshot: true });
+  clock.advance(1500);
+  assert.equal(player.paused, false);
+  assert.ok(Math.abs(err()) < 2, `error ${err().toFixed(2)} ms`);
+  core.stop();
+});
+
+test('waiting state pauses everyone and the status says so', () => {
+  const { clock, player, core, state } = setup();
+  player.paused = false;
+  core.start();
+  core.applyState(state({ playing: false, position: 12, reason: 'waiting', waiting_for: ['b'] }));
+  clock.advance(200);
+  assert.equal(player.paused, true);
+  assert.equal(core.sync.status, 'waiting');
+  core.stop();
+});
+
+test('autoplay refused: no seek storm; a person\'s click (reassert) starts it', async () => {
+  const { clock, player, core, state, err } = setup({ seekLatencyMs: 50 });
+  let refuse = true;
+  const realPlay = player.play.bind(player);
+  player.play = () => {
+    if (refuse) { player.commands.push('play-refused'); return Promise.reject(Object.assign(new Error('no'), { name: 'NotAllowedError' })); }
+    return realPlay();
+  };
+  core.start();
+  core.applyState(state({ position: 0, at: core.clock.serverNow() - 10_000 }), { snapshot: true });
+  for (let i = 0; i < 50; i++) { clock.advance(100); await Promise.resolve(); }
+  const seeks = player.commands.filter((c) => c.startsWith('seek')).length;
+  // One catch-up attempt may be under way before the refusal is known; then it holds.
+  assert.ok(seeks <= 2, `${seeks} seeks in 5 s while refused`);
+  assert.equal(player.paused, true);
+  refuse = false;
+  core.reassert();
+  clock.advance(2000);
+  assert.equal(player.paused, false);
+  assert.ok(Math.abs(err()) < 5, `error ${err()}`);
+  core.stop();
+});

@@ -1,0 +1,24 @@
+using Jellyfin.Plugin.Matinee.Tokens;
+using Jellyfin.Plugin.Matinee.Web;
+using MediaBrowser.Controller;
+using MediaBrowser.Controller.Plugins;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Jellyfin.Plugin.Matinee;
+
+/// <summary>
+/// Registers Matinee's services. Signature per MediaBrowser.Controller/Plugins/IPluginServiceRegistrator.cs
+/// (v10.10.7 and v10.11.11: <c>RegisterServices(IServiceCollection, IServerApplicationHost)</c>);
+/// Jellyfin creates this class with its parameterless constructor.
+/// </summary>
+public sealed class PluginServiceRegistrator : IPluginServiceRegistrator
+{
+    /// <inheritdoc />
+    public void RegisterServices(IServiceCollection serviceCollection, IServerApplicationHost applicationHost)
+    {
+        serviceCollection.AddSingleton<MatineeContext>();
+        serviceCollection.AddSingleton<SigningKeyService>();
+        serviceCollection.AddTransient<IStartupFilter, WebRewriteStartupFilter>();
+    }
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds the Matinee Jellyfin plugin for Jellyfin 10.10 (net8.0) and 10.11 (net9.0).
+#   bash jellyfin-plugin/build.sh          -> dist/plugin/matinee_<version>.zip (both targets)
+#   bash jellyfin-plugin/build.sh --repo   -> dist/plugin-repo/{manifest.json,*.zip}
+#     needs MATINEE_PLUGIN_REPO_URL: the URL dist/plugin-repo/ will be served from (the zips'
+#     sourceUrl). Admins then add <that URL>/manifest.json under Dashboard -> Plugins -> Repositories.
+# Without the .NET SDK it prints one line and exits 0 in CI (CI set), 1 otherwise.
+set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+mode="plugin"
+case "${1:-}" in
+    "") ;;
+    --repo) mode="plugin-repo" ;;
+    *) echo "usage: $0 [--repo]" >&2; exit 2 ;;
+esac
+
+if ! command -v dotnet >/dev/null 2>&1; then
+    echo "make $mode: the .NET SDK (dotnet) is not installed; install the .NET 9 SDK (it builds both the net8.0 and net9.0 targets) to build the plugin zips."
+    if [ -n "${CI:-}" ]; then exit 0; fi
+    exit 1
+fi
+
+sdk_major="$(dotnet --version 2>/dev/null | cut -d. -f1)"
+if [ -z "$sdk_major" ] || [ "$sdk_major" -lt 9 ]; then
+    echo "make $mode: the .NET SDK is $(dotnet --version 2>/dev/null || echo unknown); version 9 or later is needed for the net9.0 (Jellyfin 10.11) target." >&2
+    exit 1
+fi
+
+if [ "$mode" = "plugin-repo" ] && [ -z "${MATINEE_PLUGIN_REPO_URL:-}" ]; then
+    echo "make plugin-repo: set MATINEE_PLUGIN_REPO_URL to the http(s) URL that will serve dist/plugin-repo/ (it becomes each zip's sourceUrl)." >&2
+    exit 1
+fi
+
+out="$repo/dist/$mode"
+stage="$here/build/publish"
+mkdir -p "$out"
+packages=()
+for target in 10.10 10.11; do
+    meta="$here/targets/$target/build.yaml"
+    read -r version framework < <(python3 - "$meta" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1].rsplit("/targets/", 1)[0] + "/packaging")
+from manifest import read_build_yaml
+m = read_build_yaml(sys.argv[1])
+print(m["version"], m["framework"])
+PY
+)
+    echo "make $mode: building $version for Jellyfin $target ($framework)"
+    rm -rf "$stage/$target"
+    dotnet publish "$here/Jellyfin.Plugin.Matinee/Jellyfin.Plugin.Matinee.csproj" \
+        --configuration Release -p:JellyfinTarget="$target" \
+        --output "$stage/$target" --nologo
+    built_fw="$(dotnet msbuild "$here/Jellyfin.Plugin.Matinee/Jellyfin.Plugin.Matinee.csproj" -p:JellyfinTarget="$target" -getProperty:TargetFramework)"
+    if [ "$built_fw" != "$framework" ]; then
+        echo "make $mode: $meta says $framework but the project builds $built_fw for JellyfinTarget=$target" >&2
+        exit 1
+    fi
+    zip="$out/matinee_$version.zip"
+    python3 "$here/packaging/pack.py" "$meta" "$stage/$target" "$zip"
+    echo "make $mode: wrote $zip"
+    packages+=(--package "$meta=$zip")
+done
+
+if [ "$mode" = "plugin-repo" ]; then
+    python3 "$here/packaging/manifest.py" --out "$out/manifest.json" \
+        --base-url "$MATINEE_PLUGIN_REPO_URL" --previous "$out/manifest.json" "${packages[@]}"
+fi

@@ -1,0 +1,891 @@
+//! One WebSocket connection: `hello`, then one `tokio::select!` loop over the next inbound
+//! frame, the outbound queue, the heartbeat tick, the kill switch and shutdown.
+//!
+//! The connection owns its limits (token bucket, status limit, failed joins) and talks to its
+//! room only through the room's mailbox. `ping` is answered here, not by the room, so `t1` and
+//! `t2` are taken as close to the socket as this layer can.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+use tokio::time::Instant;
+use warp::ws::{Message, WebSocket};
+
+use matinee_auth::{AuthError, Credentials, Identity};
+
+use crate::clock::now_ms;
+use crate::outbound::{ConnHandle, KillSwitch, Outbound};
+use crate::protocol::{
+    close, parse_client, validate_media, ClientMsg, ErrorCode, ServerMsg, UserInfo,
+    PROTOCOL_VERSION,
+};
+use crate::room::{Cmd, Done, Failure, Op, StatusReport, Who};
+use crate::rooms::{normalize_code, RoomHandle};
+use crate::server::App;
+
+type Sink = SplitSink<WebSocket, Message>;
+type Stream = SplitStream<WebSocket>;
+
+/// How long a close frame may take to reach a peer on shutdown.
+const SHUTDOWN_CLOSE_GRACE: Duration = Duration::from_millis(1500);
+/// How long a close frame may take otherwise; it may sit behind a full socket buffer that the
+/// peer is still draining (a slow reader closed with 4003 should still learn why).
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
+/// Longest wait for the authenticator before answering `unavailable`.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Window in which dropped (rate-limited) messages are counted toward close 4008.
+const DROP_WINDOW: Duration = Duration::from_secs(10);
+
+/// Why the loop ends.
+enum Stop {
+    /// Send this close code and reason, then end.
+    Close(u16, &'static str),
+    /// The peer is gone or too slow to write to: just end.
+    Gone,
+}
+
+struct TokenBucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: f64, burst: f64) -> Self {
+        TokenBucket {
+            tokens: burst,
+            rate,
+            burst,
+            last: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct Link {
+    code: String,
+    member_id: String,
+    tx: mpsc::Sender<Cmd>,
+}
+
+struct Conn {
+    app: Arc<App>,
+    conn_id: u64,
+    handle: ConnHandle,
+    kill: Arc<KillSwitch>,
+    secret: Option<String>,
+    identity: Option<Identity>,
+    link: Option<Link>,
+    bucket: TokenBucket,
+    status_bucket: TokenBucket,
+    drops: VecDeque<Instant>,
+    failed_joins: VecDeque<Instant>,
+    last_seen: Instant,
+}
+
+/// Serve one upgraded WebSocket until it ends. `_permit` is the connection slot, released on
+/// return.
+pub async fn serve(ws: WebSocket, app: Arc<App>, _permit: OwnedSemaphorePermit) {
+    app.metrics.connections.fetch_add(1, Ordering::Relaxed);
+    app.metrics
+        .connections_total
+        .fetch_add(1, Ordering::Relaxed);
+    let conn_id = app.next_conn_id();
+    let limits = &app.config.limits;
+    let (handle, rx, kill) = ConnHandle::new(conn_id, limits.outbound_queue);
+    let mut conn = Conn {
+        conn_id,
+        handle,
+        kill,
+        secret: None,
+        identity: None,
+        link: None,
+        bucket: TokenBucket::new(limits.messages_per_second, limits.burst as f64),
+        status_bucket: TokenBucket::new(
+            limits.status_per_second,
+            limits.status_per_second.max(1.0),
+        ),
+        drops: VecDeque::new(),
+        failed_joins: VecDeque::new(),
+        last_seen: Instant::now(),
+        app: app.clone(),
+    };
+    tracing::debug!(conn = conn_id, "connection opened");
+    let (mut sink, mut stream) = ws.split();
+    let stop = conn.run(&mut sink, &mut stream, rx).await;
+    let shutting_down = *app.shutdown.borrow();
+    if let Stop::Close(code, reason) = stop {
+        app.metrics.closed(close_label(code));
+        let grace = if shutting_down {
+            SHUTDOWN_CLOSE_GRACE
+        } else {
+            CLOSE_GRACE
+        };
+        let room_closed =
+            code == close::GOING_AWAY && conn.link.is_some() && !app.rooms.survives_restart();
+        let _ = tokio::time::timeout(grace, async {
+            if room_closed {
+                let left = ServerMsg::Left {
+                    reason: crate::protocol::LeftReason::RoomClosed,
+                };
+                if sink.send(Message::text(left.to_text(None))).await.is_ok() {
+                    app.metrics.msg_out("left");
+                }
+            }
+            let _ = sink.send(Message::close_with(code, reason)).await;
+            let _ = sink.close().await;
+        })
+        .await;
+    }
+    conn.cleanup().await;
+    tracing::debug!(conn = conn_id, "connection closed");
+    app.metrics.connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+fn close_label(code: u16) -> &'static str {
+    match code {
+        close::PROTOCOL => "protocol_4000",
+        close::UNAUTHORIZED => "unauthorized_4001",
+        close::TOO_SLOW => "too_slow_4003",
+        close::RATE_LIMIT => "rate_limit_4008",
+        close::TOO_LARGE => "too_large_1009",
+        close::GOING_AWAY => "shutdown_1001",
+        close::NORMAL => "replaced_1000",
+        _ => "other",
+    }
+}
+
+impl Conn {
+    async fn run(
+        &mut self,
+        sink: &mut Sink,
+        stream: &mut Stream,
+        mut rx: mpsc::Receiver<Outbound>,
+    ) -> Stop {
+        if let Err(stop) = self.hello(sink, stream).await {
+            return stop;
+        }
+        let limits = &self.app.config.limits;
+        let ping_every = Duration::from_millis(limits.ping_interval_ms);
+        let dead_after = Duration::from_millis(limits.dead_after_ms);
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut shutdown = self.app.shutdown.clone();
+        let kill = self.kill.clone();
+        loop {
+            let step = tokio::select! {
+                _ = crate::server::until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
+                code = kill.wait() => Err(Stop::Close(code, kill_reason(code))),
+                Some(out) = rx.recv() => self.outbound(sink, out).await,
+                frame = stream.next() => {
+                    let t1 = now_ms();
+                    self.last_seen = Instant::now();
+                    match frame {
+                        Some(Ok(msg)) => self.inbound(sink, msg, t1).await,
+                        Some(Err(e)) => Err(self.read_error(e)),
+                        None => Err(Stop::Gone),
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    if self.last_seen.elapsed() > dead_after {
+                        self.app.metrics.closed("dead_peer");
+                        Err(Stop::Gone)
+                    } else {
+                        self.write(sink, Message::ping(Vec::new()), None).await
+                    }
+                }
+            };
+            if let Err(stop) = step {
+                return stop;
+            }
+        }
+    }
+
+    fn read_error(&self, e: warp::Error) -> Stop {
+        // tungstenite reports an over-long frame as a capacity error; there is no typed access
+        // through warp, so recognise it by its text.
+        let text = e.to_string();
+        if text.contains("too long") || text.contains("Space limit") || text.contains("too big") {
+            self.app.metrics.error(ErrorCode::TooLarge.as_str());
+            Stop::Close(close::TOO_LARGE, "frame too large")
+        } else {
+            Stop::Gone
+        }
+    }
+
+    /// Write one frame, giving up when the peer does not take it within the dead-peer time,
+    /// or when the connection is told to close meanwhile.
+    async fn write(
+        &self,
+        sink: &mut Sink,
+        msg: Message,
+        kind: Option<&'static str>,
+    ) -> Result<(), Stop> {
+        let dead_after = Duration::from_millis(self.app.config.limits.dead_after_ms);
+        let mut shutdown = self.app.shutdown.clone();
+        tokio::select! {
+            r = sink.send(msg) => match r {
+                Ok(()) => {
+                    if let Some(kind) = kind {
+                        self.app.metrics.msg_out(kind);
+                    }
+                    Ok(())
+                }
+                Err(_) => Err(Stop::Gone),
+            },
+            code = self.kill.wait() => Err(Stop::Close(code, kill_reason(code))),
+            _ = crate::server::until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
+            _ = tokio::time::sleep(dead_after) => Err(Stop::Gone),
+        }
+    }
+
+    async fn send(&self, sink: &mut Sink, msg: &ServerMsg, id: Option<&Value>) -> Result<(), Stop> {
+        if let ServerMsg::Error { code, .. } = msg {
+            self.app.metrics.error(code.as_str());
+        }
+        self.write(sink, Message::text(msg.to_text(id)), Some(msg.kind()))
+            .await
+    }
+
+    async fn error(
+        &self,
+        sink: &mut Sink,
+        code: ErrorCode,
+        message: impl Into<String>,
+        id: Option<&Value>,
+    ) -> Result<(), Stop> {
+        self.send(
+            sink,
+            &ServerMsg::Error {
+                code,
+                message: message.into(),
+            },
+            id,
+        )
+        .await
+    }
+
+    async fn fail(&self, sink: &mut Sink, f: Failure, id: Option<&Value>) -> Result<(), Stop> {
+        self.error(sink, f.code, f.message, id).await
+    }
+
+    async fn outbound(&mut self, sink: &mut Sink, out: Outbound) -> Result<(), Stop> {
+        match out {
+            Outbound::Frame {
+                text,
+                kind,
+                decided,
+            } => {
+                // The fan-out latency ends when the frame is handed to the socket.
+                self.app.metrics.fanout(decided.elapsed());
+                self.write(sink, Message::text(text.to_string()), Some(kind))
+                    .await
+            }
+            Outbound::Left {
+                code,
+                member_id,
+                reason: _,
+                text,
+            } => {
+                if self
+                    .link
+                    .as_ref()
+                    .is_some_and(|l| l.code == code && l.member_id == member_id)
+                {
+                    self.link = None;
+                }
+                if let Some(secret) = &self.secret {
+                    self.app.sessions.clear_seat_if(secret, &code, &member_id);
+                }
+                self.write(sink, Message::text(text.to_string()), Some("left"))
+                    .await
+            }
+        }
+    }
+
+    async fn hello(&mut self, sink: &mut Sink, stream: &mut Stream) -> Result<(), Stop> {
+        let limits = &self.app.config.limits;
+        let wait = Duration::from_millis(limits.hello_timeout_ms);
+        let mut shutdown = self.app.shutdown.clone();
+        let frame = tokio::select! {
+            r = tokio::time::timeout(wait, stream.next()) => r,
+            _ = crate::server::until_shutdown(&mut shutdown) => return Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
+        };
+        let text = match frame {
+            Err(_) => {
+                self.app.metrics.auth_failure("hello_timeout");
+                self.error(sink, ErrorCode::Unauthorized, "no hello in time", None)
+                    .await?;
+                return Err(Stop::Close(close::UNAUTHORIZED, "hello timeout"));
+            }
+            Ok(None) => return Err(Stop::Gone),
+            Ok(Some(Err(e))) => return Err(self.read_error(e)),
+            Ok(Some(Ok(m))) if m.is_text() => m.to_str().unwrap_or_default().to_owned(),
+            Ok(Some(Ok(m))) if m.is_close() => return Err(Stop::Gone),
+            Ok(Some(Ok(_))) => {
+                self.app.metrics.msg_in("binary");
+                self.error(
+                    sink,
+                    ErrorCode::BadRequest,
+                    "the first frame must be a hello text frame",
+                    None,
+                )
+                .await?;
+                return Err(Stop::Close(close::PROTOCOL, "expected hello"));
+            }
+        };
+        if text.len() > limits.max_frame_bytes {
+            self.error(sink, ErrorCode::TooLarge, "frame too large", None)
+                .await?;
+            return Err(Stop::Close(close::TOO_LARGE, "frame too large"));
+        }
+        let parsed = parse_client(&text);
+        self.app.metrics.msg_in(parsed.kind);
+        let id = parsed.id.clone();
+        let (protocol, token, resume, name) = match parsed.msg {
+            Ok(ClientMsg::Hello {
+                protocol,
+                token,
+                resume,
+                name,
+                client: _,
+            }) => (protocol, token, resume, name),
+            Ok(_) => {
+                self.error(
+                    sink,
+                    ErrorCode::BadRequest,
+                    "the first message must be hello",
+                    id.as_ref(),
+                )
+                .await?;
+                return Err(Stop::Close(close::PROTOCOL, "expected hello"));
+            }
+            Err(m) => {
+                self.error(sink, ErrorCode::BadRequest, m, id.as_ref())
+                    .await?;
+                return Err(Stop::Close(close::PROTOCOL, "expected hello"));
+            }
+        };
+        if protocol != PROTOCOL_VERSION {
+            self.error(
+                sink,
+                ErrorCode::UnsupportedProtocol,
+                format!("this server speaks protocol {PROTOCOL_VERSION}"),
+                id.as_ref(),
+            )
+            .await?;
+            return Err(Stop::Close(close::PROTOCOL, "unsupported protocol"));
+        }
+        let creds = Credentials {
+            token: token.as_deref(),
+            name: name.as_deref(),
+        };
+        let auth = tokio::time::timeout(AUTH_TIMEOUT, self.app.auth.authenticate(creds))
+            .await
+            .unwrap_or(Err(AuthError::Unavailable {
+                reason: "auth_timeout",
+            }));
+        let identity = match auth {
+            Ok(identity) => identity,
+            Err(e) => {
+                self.app.metrics.auth_failure(e.reason());
+                tracing::info!(conn = self.conn_id, reason = e.reason(), "hello refused");
+                let code = match e {
+                    AuthError::Unauthorized { .. } => ErrorCode::Unauthorized,
+                    AuthError::Unavailable { .. } => ErrorCode::Unavailable,
+                };
+                self.error(
+                    sink,
+                    code,
+                    format!("authentication failed: {}", e.reason()),
+                    id.as_ref(),
+                )
+                .await?;
+                // Both close with 4001: the connection cannot proceed without an identity;
+                // `unavailable` tells the client that retrying later may work.
+                return Err(Stop::Close(close::UNAUTHORIZED, e.reason()));
+            }
+        };
+        let mut resumed = false;
+        let (secret, session_id, identity) = match resume
+            .as_deref()
+            .and_then(|s| self.app.sessions.get(s).map(|x| (s, x)))
+        {
+            Some((secret, session)) => {
+                // A seat belongs to a user: the secret must come with the same user, except for
+                // an anonymous seat, which only the secret can prove. An anonymous hello never
+                // takes over an authenticated user's seat.
+                if !session.identity.anonymous && identity.user_id != session.identity.user_id {
+                    self.app.metrics.auth_failure("resume_other_user");
+                    self.error(
+                        sink,
+                        ErrorCode::Unauthorized,
+                        "this session belongs to another user",
+                        id.as_ref(),
+                    )
+                    .await?;
+                    return Err(Stop::Close(close::UNAUTHORIZED, "resume refused"));
+                }
+                self.app.sessions.attach(secret, self.handle.clone());
+                if let Some((code, member_id)) = session.seat.clone() {
+                    match self.resume_seat(&code, &member_id).await {
+                        Some(tx) => {
+                            self.link = Some(Link {
+                                code,
+                                member_id,
+                                tx,
+                            });
+                            resumed = true;
+                        }
+                        None => self.app.sessions.set_seat(secret, None),
+                    }
+                }
+                (secret.to_owned(), session.session_id, session.identity)
+            }
+            None => {
+                let (secret, session_id) = self
+                    .app
+                    .sessions
+                    .create(identity.clone(), self.handle.clone());
+                (secret, session_id, identity)
+            }
+        };
+        self.secret = Some(secret.clone());
+        let user = UserInfo {
+            id: identity.user_id.clone(),
+            name: identity.name.clone(),
+        };
+        self.identity = Some(identity);
+        let l = &self.app.config.limits;
+        let welcome = ServerMsg::Welcome {
+            protocol: PROTOCOL_VERSION,
+            session: session_id,
+            resume: secret,
+            user,
+            server_time: now_ms(),
+            limits: crate::protocol::Limits {
+                max_frame_bytes: l.max_frame_bytes,
+                messages_per_second: l.messages_per_second,
+                burst: l.burst,
+                max_chat_chars: l.max_chat_chars,
+                max_members: l.max_members,
+                status_per_second: l.status_per_second,
+                hello_timeout_ms: l.hello_timeout_ms,
+                resume_window_ms: self.app.config.rooms.resume_window_ms,
+            },
+            resumed,
+        };
+        self.send(sink, &welcome, id.as_ref()).await
+    }
+
+    async fn resume_seat(&self, code: &str, member_id: &str) -> Option<mpsc::Sender<Cmd>> {
+        let room = self.app.rooms.get(code)?;
+        let (reply, rx) = oneshot::channel();
+        let cmd = Cmd::Resume {
+            member_id: member_id.to_owned(),
+            conn: self.handle.clone(),
+            reply,
+        };
+        room.tx.send(cmd).await.ok()?;
+        rx.await.ok()?.ok()?;
+        Some(room.tx)
+    }
+
+    async fn inbound(&mut self, sink: &mut Sink, msg: Message, t1: f64) -> Result<(), Stop> {
+        if msg.is_ping() || msg.is_pong() {
+            return Ok(()); // tungstenite answers pings; either kind proves the peer is alive
+        }
+        if msg.is_close() {
+            return Err(Stop::Gone);
+        }
+        let limits = &self.app.config.limits;
+        if msg.is_binary() {
+            self.app.metrics.msg_in("binary");
+            if !self.rate_ok() {
+                return self.rate_limited(sink, None).await;
+            }
+            return self
+                .error(
+                    sink,
+                    ErrorCode::BadRequest,
+                    "binary frames are not part of the protocol",
+                    None,
+                )
+                .await;
+        }
+        let text = msg.to_str().unwrap_or_default();
+        if text.len() > limits.max_frame_bytes {
+            self.error(
+                sink,
+                ErrorCode::TooLarge,
+                format!("frames are limited to {} bytes", limits.max_frame_bytes),
+                None,
+            )
+            .await?;
+            return Err(Stop::Close(close::TOO_LARGE, "frame too large"));
+        }
+        let parsed = parse_client(text);
+        self.app.metrics.msg_in(parsed.kind);
+        let id = parsed.id;
+        if !self.rate_ok() {
+            return self.rate_limited(sink, id.as_ref()).await;
+        }
+        let msg = match parsed.msg {
+            Ok(m) => m,
+            Err(m) => {
+                return self
+                    .error(sink, ErrorCode::BadRequest, m, id.as_ref())
+                    .await
+            }
+        };
+        let idr = id.as_ref();
+        match msg {
+            ClientMsg::Hello { .. } => {
+                self.error(
+                    sink,
+                    ErrorCode::BadRequest,
+                    "hello was already received",
+                    idr,
+                )
+                .await
+            }
+            ClientMsg::Ping { t0 } => {
+                let t2 = now_ms();
+                self.send(sink, &ServerMsg::Pong { t0, t1, t2 }, idr).await
+            }
+            ClientMsg::CreateRoom { media, settings } => {
+                self.create_room(sink, media, settings, id).await
+            }
+            ClientMsg::JoinRoom { code } => self.join_room(sink, &code, id).await,
+            ClientMsg::LeaveRoom {} => match self.room_op(Op::Leave, id.clone()).await {
+                Ok(_) => {
+                    self.link = None;
+                    if let Some(s) = &self.secret {
+                        self.app.sessions.set_seat(s, None);
+                    }
+                    Ok(()) // the room queues `left` for us, after everything it sent before
+                }
+                Err(f) => self.fail(sink, f, idr).await,
+            },
+            ClientMsg::Play { position, rate } => {
+                self.intent(sink, crate::room::Intent::Play { position, rate }, id)
+                    .await
+            }
+            ClientMsg::Pause { position } => {
+                self.intent(sink, crate::room::Intent::Pause { position }, id)
+                    .await
+            }
+            ClientMsg::Seek { position } => {
+                self.intent(sink, crate::room::Intent::Seek { position }, id)
+                    .await
+            }
+            ClientMsg::SetMedia { media, position } => {
+                self.intent(sink, crate::room::Intent::SetMedia { media, position }, id)
+                    .await
+            }
+            ClientMsg::Status {
+                position,
+                playing,
+                buffering,
+                rtt_ms,
+                offset_ms: _,
+                error_ms,
+                seek_ms,
+            } => {
+                if !self.status_bucket.take() {
+                    // Status only feeds throttled statistics: the excess is dropped silently.
+                    self.app
+                        .metrics
+                        .status_ignored
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                let Some(link) = &self.link else {
+                    return self
+                        .error(sink, ErrorCode::Forbidden, "not in a room", idr)
+                        .await;
+                };
+                let report = StatusReport {
+                    position,
+                    playing,
+                    buffering,
+                    rtt_ms,
+                    error_ms,
+                    seek_ms,
+                };
+                let cmd = Cmd::Op {
+                    who: Who::Conn {
+                        member_id: link.member_id.clone(),
+                        conn_id: self.conn_id,
+                    },
+                    req_id: None,
+                    op: Op::Status(report),
+                    reply: None,
+                };
+                if link.tx.send(cmd).await.is_err() {
+                    self.link = None;
+                }
+                Ok(())
+            }
+            ClientMsg::Chat { text } => self.simple_op(sink, Op::Chat(text), id).await,
+            ClientMsg::Reaction { emoji } => self.simple_op(sink, Op::Reaction(emoji), id).await,
+            ClientMsg::TransferHost { member_id } => {
+                self.simple_op(sink, Op::TransferHost(member_id), id).await
+            }
+            ClientMsg::Kick { member_id } => self.simple_op(sink, Op::Kick(member_id), id).await,
+        }
+    }
+
+    fn rate_ok(&mut self) -> bool {
+        self.bucket.take()
+    }
+
+    async fn rate_limited(&mut self, sink: &mut Sink, id: Option<&Value>) -> Result<(), Stop> {
+        let now = Instant::now();
+        self.drops.push_back(now);
+        while self
+            .drops
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > DROP_WINDOW)
+        {
+            self.drops.pop_front();
+        }
+        if self.drops.len() > self.app.config.limits.rate_limit_close_after as usize {
+            return Err(Stop::Close(
+                close::RATE_LIMIT,
+                "rate limit exceeded repeatedly",
+            ));
+        }
+        self.error(
+            sink,
+            ErrorCode::RateLimited,
+            "too many messages; slow down",
+            id,
+        )
+        .await
+    }
+
+    async fn room_op(&mut self, op: Op, req_id: Option<Value>) -> Result<Done, Failure> {
+        let Some(link) = &self.link else {
+            return Err(Failure::new(ErrorCode::Forbidden, "not in a room"));
+        };
+        let (reply, rx) = oneshot::channel();
+        let cmd = Cmd::Op {
+            who: Who::Conn {
+                member_id: link.member_id.clone(),
+                conn_id: self.conn_id,
+            },
+            req_id,
+            op,
+            reply: Some(reply),
+        };
+        if link.tx.send(cmd).await.is_err() {
+            self.link = None;
+            return Err(Failure::new(ErrorCode::RoomNotFound, "the room has closed"));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(Failure::new(ErrorCode::Internal, "the room did not answer")))
+    }
+
+    async fn simple_op(&mut self, sink: &mut Sink, op: Op, id: Option<Value>) -> Result<(), Stop> {
+        match self.room_op(op, id.clone()).await {
+            Ok(_) => Ok(()),
+            Err(f) => self.fail(sink, f, id.as_ref()).await,
+        }
+    }
+
+    async fn intent(
+        &mut self,
+        sink: &mut Sink,
+        intent: crate::room::Intent,
+        id: Option<Value>,
+    ) -> Result<(), Stop> {
+        self.simple_op(sink, Op::Intent(intent), id).await
+    }
+
+    async fn create_room(
+        &mut self,
+        sink: &mut Sink,
+        media: Option<crate::protocol::Media>,
+        settings: Option<crate::protocol::Settings>,
+        id: Option<Value>,
+    ) -> Result<(), Stop> {
+        if self.link.is_some() {
+            return self
+                .error(
+                    sink,
+                    ErrorCode::BadRequest,
+                    "already in a room; leave it first",
+                    id.as_ref(),
+                )
+                .await;
+        }
+        if let Some(Err(m)) = media.as_ref().map(validate_media) {
+            return self
+                .error(sink, ErrorCode::BadRequest, m, id.as_ref())
+                .await;
+        }
+        let identity = self.identity.clone().expect("identity is set after hello");
+        let created = self.app.rooms.create(
+            settings.unwrap_or_default(),
+            media,
+            identity,
+            self.handle.clone(),
+            id.clone(),
+        );
+        let (room, rx) = match created {
+            Ok(x) => x,
+            Err(f) => return self.fail(sink, f, id.as_ref()).await,
+        };
+        match rx.await {
+            Ok(Ok(member_id)) => {
+                self.seated(room, member_id);
+                Ok(())
+            }
+            Ok(Err(f)) => self.fail(sink, f, id.as_ref()).await,
+            Err(_) => {
+                self.error(
+                    sink,
+                    ErrorCode::Internal,
+                    "the room did not answer",
+                    id.as_ref(),
+                )
+                .await
+            }
+        }
+    }
+
+    fn seated(&mut self, room: RoomHandle, member_id: String) {
+        if let Some(s) = &self.secret {
+            self.app
+                .sessions
+                .set_seat(s, Some((room.code.clone(), member_id.clone())));
+        }
+        self.link = Some(Link {
+            code: room.code,
+            member_id,
+            tx: room.tx,
+        });
+    }
+
+    async fn join_room(
+        &mut self,
+        sink: &mut Sink,
+        code: &str,
+        id: Option<Value>,
+    ) -> Result<(), Stop> {
+        if self.link.is_some() {
+            return self
+                .error(
+                    sink,
+                    ErrorCode::BadRequest,
+                    "already in a room; leave it first",
+                    id.as_ref(),
+                )
+                .await;
+        }
+        let now = Instant::now();
+        while self
+            .failed_joins
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+        {
+            self.failed_joins.pop_front();
+        }
+        if self.failed_joins.len() >= self.app.config.limits.failed_joins_per_minute as usize {
+            return self
+                .error(
+                    sink,
+                    ErrorCode::RateLimited,
+                    "too many failed joins; wait a minute",
+                    id.as_ref(),
+                )
+                .await;
+        }
+        let room = normalize_code(code).and_then(|c| self.app.rooms.get(&c));
+        let Some(room) = room else {
+            self.failed_joins.push_back(now);
+            return self
+                .error(
+                    sink,
+                    ErrorCode::RoomNotFound,
+                    "no room has this code",
+                    id.as_ref(),
+                )
+                .await;
+        };
+        let (reply, rx) = oneshot::channel();
+        let identity = self.identity.clone().expect("identity is set after hello");
+        let cmd = Cmd::Join {
+            identity,
+            conn: self.handle.clone(),
+            req_id: id.clone(),
+            reply,
+        };
+        let result = match room.tx.send(cmd).await {
+            Err(_) => Err(Failure::new(
+                ErrorCode::RoomNotFound,
+                "no room has this code",
+            )),
+            Ok(()) => rx.await.unwrap_or_else(|_| {
+                Err(Failure::new(
+                    ErrorCode::RoomNotFound,
+                    "no room has this code",
+                ))
+            }),
+        };
+        match result {
+            Ok(member_id) => {
+                self.seated(room, member_id);
+                Ok(())
+            }
+            Err(f) => {
+                self.failed_joins.push_back(now);
+                self.fail(sink, f, id.as_ref()).await
+            }
+        }
+    }
+
+    /// The connection has ended: the seat waits for a resume, the session for the window.
+    async fn cleanup(&mut self) {
+        if let Some(link) = self.link.take() {
+            let cmd = Cmd::Disconnected {
+                member_id: link.member_id,
+                conn_id: self.conn_id,
+            };
+            // The room may be gone; then there is nothing to tell.
+            let _ = tokio::time::timeout(Duration::from_secs(5), link.tx.send(cmd)).await;
+        }
+        if let Some(secret) = &self.secret {
+            self.app.sessions.detach(secret, self.conn_id);
+        }
+    }
+}
+
+fn kill_reason(code: u16) -> &'static str {
+    match code {
+        close::TOO_SLOW => "too slow to read",
+        close::NORMAL => "replaced by a newer connection",
+        close::GOING_AWAY => "server shutting down",
+        _ => "closed by the server",
+    }
+}

@@ -1,0 +1,688 @@
+//! Protocol v1 wire types: one serde type per message, usable in both directions.
+//!
+//! This module does no I/O and knows nothing of rooms or sockets; it only defines the JSON
+//! shapes of DESIGN §3 and small validation helpers. Unknown fields are ignored (serde's
+//! default), an unknown `type` is reported by [`parse_client`] as `bad_request`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The only protocol version this server speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Longest accepted request `id`, in characters (DESIGN §3).
+pub const MAX_ID_CHARS: usize = 64;
+
+/// Error codes of DESIGN §3. The wire form is the snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Malformed JSON, unknown `type`, missing or invalid field, wrong state for the request.
+    BadRequest,
+    /// Credentials refused (or `hello` never came).
+    Unauthorized,
+    /// The sender may not do this (not the host, not a member).
+    Forbidden,
+    /// No room has this code.
+    RoomNotFound,
+    /// The room has reached its member limit.
+    RoomFull,
+    /// Too many messages, failed joins or rooms.
+    RateLimited,
+    /// A frame, chat or field exceeds its limit.
+    TooLarge,
+    /// `hello.protocol` is not a version this server speaks.
+    UnsupportedProtocol,
+    /// A backend (Jellyfin) did not answer; the client may retry.
+    Unavailable,
+    /// A bug on our side; the connection stays usable where possible.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for metrics and documentation.
+    pub const ALL: [ErrorCode; 10] = [
+        ErrorCode::BadRequest,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::RoomNotFound,
+        ErrorCode::RoomFull,
+        ErrorCode::RateLimited,
+        ErrorCode::TooLarge,
+        ErrorCode::UnsupportedProtocol,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+    ];
+
+    /// The wire name, e.g. `"room_full"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::RoomNotFound => "room_not_found",
+            ErrorCode::RoomFull => "room_full",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::UnsupportedProtocol => "unsupported_protocol",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// WebSocket close codes of DESIGN §3.
+pub mod close {
+    /// Protocol violation (message before `hello`, wrong protocol version).
+    pub const PROTOCOL: u16 = 4000;
+    /// Unauthorized, or no `hello` in time.
+    pub const UNAUTHORIZED: u16 = 4001;
+    /// Too slow to read: the outbound queue filled up.
+    pub const TOO_SLOW: u16 = 4003;
+    /// Rate limit exceeded repeatedly.
+    pub const RATE_LIMIT: u16 = 4008;
+    /// Frame too large.
+    pub const TOO_LARGE: u16 = 1009;
+    /// Server going away (shutdown).
+    pub const GOING_AWAY: u16 = 1001;
+    /// Normal closure, used when a resumed session replaces an older connection.
+    pub const NORMAL: u16 = 1000;
+}
+
+/// A media item: `id` is the Jellyfin item id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Media {
+    /// Jellyfin item id.
+    pub id: String,
+    /// Display title, if the sender knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Duration in seconds, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+}
+
+/// Who may send playback intents in a room.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// Only the host.
+    #[default]
+    Host,
+    /// Every member.
+    Shared,
+}
+
+/// Room settings (`room.settings`, `create_room.settings`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Who may play/pause/seek/set_media.
+    #[serde(default)]
+    pub control: Control,
+    /// Pause everyone while a member buffers (DESIGN "waiting for everyone").
+    #[serde(default = "default_true")]
+    pub wait_for_all: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            control: Control::Host,
+            wait_for_all: true,
+        }
+    }
+}
+
+/// Why the playback state changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A scheduled start after `play`.
+    Play,
+    /// `pause`.
+    Pause,
+    /// `seek`.
+    Seek,
+    /// `set_media`.
+    Media,
+    /// Paused because a member buffers (waiting rule).
+    Waiting,
+    /// Scheduled start after waiting ended.
+    Resume,
+    /// The host's seat was freed.
+    HostLeft,
+}
+
+/// The room's playback state; the one formula turns it into a position at any server time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaybackState {
+    /// The item playing, if any.
+    pub media: Option<Media>,
+    /// Whether media time advances after `at`.
+    pub playing: bool,
+    /// Media position in seconds at server time `at`.
+    pub position: f64,
+    /// Playback rate.
+    pub rate: f64,
+    /// Server time (ms since the UNIX epoch) from which `position` advances.
+    pub at: f64,
+    /// Grows by one per state change.
+    pub seq: u64,
+    /// Why the state changed.
+    pub reason: Reason,
+    /// Member whose intent caused the change, `null` for server decisions.
+    pub by: Option<String>,
+    /// Members the room waits for (only with `reason: "waiting"` and while waiting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<Vec<String>>,
+}
+
+impl PlaybackState {
+    /// DESIGN's one formula: the expected media position at server time `t` (ms).
+    pub fn position_at(&self, t: f64) -> f64 {
+        if self.playing {
+            self.position + (t - self.at).max(0.0) / 1000.0 * self.rate
+        } else {
+            self.position
+        }
+    }
+}
+
+/// One entry of `members.list` and `room.members`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    /// Member id (stable across resume).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Authenticated user id.
+    pub user_id: String,
+    /// Last reported round-trip time.
+    pub rtt_ms: Option<f64>,
+    /// Last reported sync error (player − target).
+    pub error_ms: Option<f64>,
+    /// Last reported buffering flag.
+    pub buffering: bool,
+    /// Whether a connection currently holds the seat.
+    pub connected: bool,
+}
+
+/// `hello.client`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    /// Client program name.
+    #[serde(default)]
+    pub name: String,
+    /// Client program version.
+    #[serde(default)]
+    pub version: String,
+}
+
+/// Client → server messages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// First frame: protocol version and credentials.
+    Hello {
+        /// Must be 1.
+        protocol: u32,
+        /// Jellyfin JWT or access token.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        /// Resume secret from an earlier `welcome`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
+        /// Display name (anonymous access only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// Client program.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<ClientInfo>,
+    },
+    /// Clock sample request.
+    Ping {
+        /// Client time, echoed untouched.
+        t0: Value,
+    },
+    /// Create a room and become its host.
+    CreateRoom {
+        /// Initial media.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media: Option<Media>,
+        /// Room settings.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        settings: Option<Settings>,
+    },
+    /// Join a room by code.
+    JoinRoom {
+        /// Six-character room code.
+        code: String,
+    },
+    /// Leave the current room.
+    LeaveRoom {},
+    /// Scheduled start.
+    Play {
+        /// Position to start from, seconds.
+        position: f64,
+        /// Playback rate (default: keep).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rate: Option<f64>,
+    },
+    /// Pause at the given position.
+    Pause {
+        /// Position, seconds.
+        position: f64,
+    },
+    /// Seek.
+    Seek {
+        /// Position, seconds.
+        position: f64,
+    },
+    /// Switch item.
+    SetMedia {
+        /// The new item.
+        media: Media,
+        /// Start position, seconds (default 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        position: Option<f64>,
+    },
+    /// Member status report.
+    Status {
+        /// Player position, seconds.
+        position: f64,
+        /// Player playing.
+        playing: bool,
+        /// Player buffering.
+        buffering: bool,
+        /// Measured round-trip time.
+        rtt_ms: f64,
+        /// Estimated clock offset.
+        offset_ms: f64,
+        /// Player − target.
+        error_ms: f64,
+        /// Learned seek latency.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seek_ms: Option<f64>,
+    },
+    /// Chat line.
+    Chat {
+        /// Text, ≤ max_chat_chars characters.
+        text: String,
+    },
+    /// Emoji reaction.
+    Reaction {
+        /// One grapheme.
+        emoji: String,
+    },
+    /// Hand the host role to another member.
+    TransferHost {
+        /// New host.
+        member_id: String,
+    },
+    /// Remove a member.
+    Kick {
+        /// Member to remove.
+        member_id: String,
+    },
+}
+
+/// `welcome.user`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// User id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Effective limits, sent in `welcome.limits` so clients can respect them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Largest accepted text frame, bytes.
+    pub max_frame_bytes: usize,
+    /// Sustained messages per second per connection.
+    pub messages_per_second: f64,
+    /// Token-bucket burst.
+    pub burst: u32,
+    /// Longest chat text, characters.
+    pub max_chat_chars: usize,
+    /// Members per room.
+    pub max_members: usize,
+    /// `status` messages per second that are taken into account.
+    pub status_per_second: f64,
+    /// Time allowed for `hello`, ms.
+    pub hello_timeout_ms: u64,
+    /// How long a dropped connection keeps its seat, ms.
+    pub resume_window_ms: u64,
+}
+
+/// Server → client messages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// Answer to `hello`.
+    Welcome {
+        /// Protocol version (1).
+        protocol: u32,
+        /// Session id.
+        session: String,
+        /// Resume secret.
+        resume: String,
+        /// Who the server thinks you are.
+        user: UserInfo,
+        /// Server time, ms since the UNIX epoch.
+        server_time: f64,
+        /// Effective limits.
+        limits: Limits,
+        /// Added field: true when `hello.resume` got the session's seat back (a `room`
+        /// snapshot follows); false for a fresh session.
+        resumed: bool,
+    },
+    /// Answer to `ping`.
+    Pong {
+        /// Echoed client time.
+        t0: Value,
+        /// Server receive time.
+        t1: f64,
+        /// Server send time.
+        t2: f64,
+    },
+    /// Full room snapshot.
+    Room {
+        /// Room code.
+        code: String,
+        /// Your member id.
+        you: String,
+        /// Host member id.
+        host: String,
+        /// Room settings.
+        settings: Settings,
+        /// Playback state.
+        state: PlaybackState,
+        /// Same entries as `members.list`.
+        members: Vec<MemberInfo>,
+        /// Added field: server time of the snapshot.
+        server_time: f64,
+    },
+    /// Playback state change.
+    State(PlaybackState),
+    /// Member list (throttled).
+    Members {
+        /// Host member id.
+        host: String,
+        /// Members.
+        list: Vec<MemberInfo>,
+    },
+    /// Chat line.
+    Chat {
+        /// Sender member id.
+        from: String,
+        /// Sender display name.
+        name: String,
+        /// Text.
+        text: String,
+        /// Server time.
+        at: f64,
+    },
+    /// Reaction.
+    Reaction {
+        /// Sender member id.
+        from: String,
+        /// Emoji.
+        emoji: String,
+        /// Server time.
+        at: f64,
+    },
+    /// You are no longer in the room.
+    Left {
+        /// `left`, `kicked` or `room_closed`.
+        reason: LeftReason,
+    },
+    /// Something went wrong with a request.
+    Error {
+        /// Error code.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+    },
+}
+
+/// Why a member left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftReason {
+    /// The member asked to leave.
+    Left,
+    /// The host kicked the member.
+    Kicked,
+    /// The room was closed.
+    RoomClosed,
+}
+
+impl ServerMsg {
+    /// The `type` label, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServerMsg::Welcome { .. } => "welcome",
+            ServerMsg::Pong { .. } => "pong",
+            ServerMsg::Room { .. } => "room",
+            ServerMsg::State(_) => "state",
+            ServerMsg::Members { .. } => "members",
+            ServerMsg::Chat { .. } => "chat",
+            ServerMsg::Reaction { .. } => "reaction",
+            ServerMsg::Left { .. } => "left",
+            ServerMsg::Error { .. } => "error",
+        }
+    }
+
+    /// Serialize, adding the request `id` when there is one.
+    pub fn to_text(&self, id: Option<&Value>) -> String {
+        match id {
+            None => serde_json::to_string(self).expect("server messages always serialize"),
+            Some(id) => {
+                let mut v = serde_json::to_value(self).expect("server messages always serialize");
+                if let Value::Object(map) = &mut v {
+                    map.insert("id".into(), id.clone());
+                }
+                v.to_string()
+            }
+        }
+    }
+}
+
+/// Every client message type, for metrics labels (anything else counts as `unknown`).
+pub const CLIENT_TYPES: [&str; 14] = [
+    "hello",
+    "ping",
+    "create_room",
+    "join_room",
+    "leave_room",
+    "play",
+    "pause",
+    "seek",
+    "set_media",
+    "status",
+    "chat",
+    "reaction",
+    "transfer_host",
+    "kick",
+];
+
+/// A parsed inbound frame: the message (or why it is not one), its `id` and its type label.
+pub struct Parsed {
+    /// The request id to echo, when valid.
+    pub id: Option<Value>,
+    /// A fixed label for metrics: one of [`CLIENT_TYPES`], or `unknown` / `invalid`.
+    pub kind: &'static str,
+    /// The message, or a `bad_request` explanation.
+    pub msg: Result<ClientMsg, String>,
+}
+
+/// Parse one text frame. Never fails: problems become `Err` messages for a `bad_request`.
+pub fn parse_client(text: &str) -> Parsed {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return Parsed {
+                id: None,
+                kind: "invalid",
+                msg: Err(format!("malformed JSON: {e}")),
+            }
+        }
+    };
+    let Value::Object(map) = &value else {
+        return Parsed {
+            id: None,
+            kind: "invalid",
+            msg: Err("a message must be a JSON object".into()),
+        };
+    };
+    let id = match map.get("id") {
+        None | Some(Value::Null) => None,
+        Some(v @ Value::String(s)) if s.chars().count() <= MAX_ID_CHARS => Some(v.clone()),
+        Some(v @ Value::Number(n)) if n.to_string().len() <= MAX_ID_CHARS => Some(v.clone()),
+        Some(_) => {
+            return Parsed {
+                id: None,
+                kind: "invalid",
+                msg: Err(format!(
+                    "\"id\" must be a string or number of at most {MAX_ID_CHARS} characters"
+                )),
+            }
+        }
+    };
+    let kind = match map.get("type") {
+        Some(Value::String(t)) => CLIENT_TYPES.iter().copied().find(|k| k == t),
+        _ => {
+            return Parsed {
+                id,
+                kind: "invalid",
+                msg: Err("missing \"type\"".into()),
+            }
+        }
+    };
+    let Some(kind) = kind else {
+        return Parsed {
+            id,
+            kind: "unknown",
+            msg: Err("unknown message type".into()),
+        };
+    };
+    let msg =
+        serde_json::from_value::<ClientMsg>(value).map_err(|e| format!("invalid {kind}: {e}"));
+    Parsed { id, kind, msg }
+}
+
+/// Whether `s` is one grapheme-ish emoji: short, no whitespace or control characters.
+/// Without a Unicode segmentation table we accept up to 8 code points (flags, skin tones and
+/// ZWJ sequences need several) and at most 32 bytes.
+pub fn valid_emoji(s: &str) -> bool {
+    let n = s.chars().count();
+    (1..=8).contains(&n)
+        && s.len() <= 32
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c.is_ascii_alphanumeric())
+}
+
+/// Check a `media` object from a client: what the room will store and repeat to everyone.
+pub fn validate_media(media: &Media) -> Result<(), String> {
+    if media.id.is_empty() || media.id.chars().count() > 128 {
+        return Err("media.id must be 1 to 128 characters".into());
+    }
+    if media
+        .title
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > 300)
+    {
+        return Err("media.title is limited to 300 characters".into());
+    }
+    if media.duration.is_some_and(|d| !(d.is_finite() && d >= 0.0)) {
+        return Err("media.duration must be a positive number of seconds".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_holds_before_and_after_at() {
+        let s = PlaybackState {
+            media: None,
+            playing: true,
+            position: 10.0,
+            rate: 2.0,
+            at: 1000.0,
+            seq: 1,
+            reason: Reason::Play,
+            by: None,
+            waiting_for: None,
+        };
+        assert_eq!(s.position_at(500.0), 10.0);
+        assert_eq!(s.position_at(2000.0), 12.0);
+        let paused = PlaybackState {
+            playing: false,
+            ..s
+        };
+        assert_eq!(paused.position_at(5000.0), 10.0);
+    }
+
+    #[test]
+    fn parse_reports_id_and_kind() {
+        let p = parse_client(r#"{"type":"play","position":3.5,"id":"a1","extra":1}"#);
+        assert_eq!(p.kind, "play");
+        assert_eq!(p.id, Some(Value::String("a1".into())));
+        assert_eq!(
+            p.msg.unwrap(),
+            ClientMsg::Play {
+                position: 3.5,
+                rate: None
+            }
+        );
+
+        let p = parse_client(r#"{"type":"dance","id":7}"#);
+        assert_eq!(p.kind, "unknown");
+        assert!(p.msg.is_err());
+        assert_eq!(p.id, Some(serde_json::json!(7)));
+
+        let p = parse_client(r#"{"type":"play"}"#);
+        assert!(p.msg.unwrap_err().contains("position"));
+
+        assert!(parse_client("{nope").msg.is_err());
+        assert!(parse_client(&format!(
+            r#"{{"type":"ping","t0":1,"id":"{}"}}"#,
+            "x".repeat(65)
+        ))
+        .msg
+        .is_err());
+    }
+
+    #[test]
+    fn server_messages_carry_type_and_id() {
+        let m = ServerMsg::Error {
+            code: ErrorCode::RoomFull,
+            message: "full".into(),
+        };
+        let v: Value = serde_json::from_str(&m.to_text(Some(&Value::from(5)))).unwrap();
+        assert_eq!(v["type"], "error");
+        assert_eq!(v["code"], "room_full");
+        assert_eq!(v["id"], 5);
+        let back: ServerMsg = serde_json::from_value(v).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn emoji_check() {
+        assert!(valid_emoji("👍"));
+        assert!(valid_emoji("👩‍👩‍👧"));
+        assert!(!valid_emoji(""));
+        assert!(!valid_emoji("hello"));
+        assert!(!valid_emoji("👍👍👍👍👍👍👍👍👍"));
+    }
+}

@@ -1,0 +1,451 @@
+//! HTTP routes: `/ws` (origin check, connection permit, upgrade), health, metrics, the REST
+//! API and, in demo mode, the embedded demo page and the media folder.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::oneshot;
+use warp::filters::BoxedFilter;
+use warp::http::{header, HeaderValue, StatusCode};
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use matinee_auth::{AuthError, Credentials};
+
+use crate::protocol::ErrorCode;
+use crate::room::{Cmd, Done, Failure, Intent, Op, Who};
+use crate::rooms::{normalize_code, RoomHandle};
+use crate::server::App;
+use crate::static_files;
+
+/// Largest REST request body, bytes.
+const MAX_REST_BODY: u64 = 4096;
+
+/// Whether a WebSocket upgrade from `origin` may proceed. No `Origin` (not a browser) is
+/// allowed: a token is still required. Otherwise the origin must be listed, `*` must be
+/// listed, or it must be the same origin as the request (`Origin` authority equal to `Host`).
+pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
+    let Some(origin) = origin else { return true };
+    let origin = origin.trim().trim_end_matches('/');
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.trim().trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    let Some(host) = host else { return false };
+    let host = host.trim();
+    if authority.eq_ignore_ascii_case(host) {
+        return true;
+    }
+    // `https://x` and `Host: x:443` are the same origin.
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return false,
+    };
+    let strip = |s: &str| {
+        s.strip_suffix(default_port)
+            .unwrap_or(s)
+            .to_ascii_lowercase()
+    };
+    strip(authority) == strip(host)
+}
+
+fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut r = warp::reply::json(&json!({"error": code, "message": message})).into_response();
+    *r.status_mut() = status;
+    r
+}
+
+fn failure_response(f: &Failure) -> Response {
+    let status = match f.code {
+        ErrorCode::BadRequest | ErrorCode::UnsupportedProtocol => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::RoomNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::RoomFull => StatusCode::CONFLICT,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    json_error(status, f.code.as_str(), &f.message)
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    let mut r = Response::new(body.into());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// Every route of the server.
+pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
+    let with_app = {
+        let app = app.clone();
+        warp::any().map(move || app.clone())
+    };
+
+    let max_frame = app.config.limits.max_frame_bytes;
+    let ws = warp::path("ws")
+        .and(warp::path::end())
+        .and(warp::header::optional::<String>("origin"))
+        .and(warp::header::optional::<String>("host"))
+        .and(warp::ws())
+        .and(with_app.clone())
+        .map(
+            move |origin: Option<String>, host: Option<String>, ws: warp::ws::Ws, app: Arc<App>| {
+                if !origin_allowed(
+                    origin.as_deref(),
+                    host.as_deref(),
+                    &app.config.server.allowed_origins,
+                ) {
+                    tracing::info!("websocket upgrade refused: origin not allowed");
+                    return text(StatusCode::FORBIDDEN, "origin not allowed\n");
+                }
+                if *app.shutdown.borrow() {
+                    return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+                }
+                let Ok(permit) = app.permits.clone().try_acquire_owned() else {
+                    return text(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n");
+                };
+                // The transport refuses frames far beyond the protocol limit outright (close 1009);
+                // frames just over it are read and answered with `too_large` first.
+                let hard_cap = (max_frame * 4).max(64 * 1024);
+                ws.max_message_size(hard_cap)
+                    .max_frame_size(hard_cap)
+                    .on_upgrade(move |socket| crate::connection::serve(socket, app, permit))
+                    .into_response()
+            },
+        );
+
+    let healthz = warp::path("healthz")
+        .and(warp::path::end())
+        .and(warp::get())
+        .map(|| text(StatusCode::OK, "ok"));
+    let readyz = warp::path("readyz")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with_app.clone())
+        .then(|app: Arc<App>| async move {
+            if app.auth.ready().await {
+                text(StatusCode::OK, "ready")
+            } else {
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not ready: the authentication backend does not answer",
+                )
+            }
+        });
+    let metrics = warp::path("metrics")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with_app.clone())
+        .map(|app: Arc<App>| {
+            let mut r = Response::new(app.metrics.render().into());
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4"),
+            );
+            r
+        });
+
+    let room_get = warp::path!("api" / "v1" / "rooms" / String)
+        .and(warp::get())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(with_app.clone())
+        .then(rest_get);
+    let room_post = warp::path!("api" / "v1" / "rooms" / String / "commands")
+        .and(warp::post())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::body::content_length_limit(MAX_REST_BODY))
+        .and(warp::body::bytes())
+        .and(with_app.clone())
+        .then(rest_post);
+
+    let mut all = ws
+        .or(healthz)
+        .unify()
+        .or(readyz)
+        .unify()
+        .or(metrics)
+        .unify()
+        .or(room_get)
+        .unify()
+        .or(room_post)
+        .unify()
+        .boxed();
+
+    if app.config.demo.enabled {
+        let range = warp::header::optional::<String>("range");
+        let index = warp::path::end()
+            .and(warp::get())
+            .and(range)
+            .map(|r: Option<String>| static_files::serve("demo/index.html", r.as_deref()));
+        let demo = warp::path("demo")
+            .and(warp::get())
+            .and(warp::path::tail())
+            .and(range)
+            .map(|tail: warp::path::Tail, r: Option<String>| {
+                let mut p = format!("demo/{}", tail.as_str());
+                if p.ends_with('/') {
+                    p.push_str("index.html");
+                }
+                static_files::serve(&p, r.as_deref())
+            });
+        let src = warp::path("src")
+            .and(warp::get())
+            .and(warp::path::tail())
+            .and(range)
+            .map(|tail: warp::path::Tail, r: Option<String>| {
+                static_files::serve(&format!("src/{}", tail.as_str()), r.as_deref())
+            });
+        all = all
+            .or(index)
+            .unify()
+            .or(demo)
+            .unify()
+            .or(src)
+            .unify()
+            .boxed();
+    }
+    if let Some(dir) = app.config.demo.media_dir.clone() {
+        let media = warp::path("media")
+            .and(warp::fs::dir(dir))
+            .map(|f: warp::fs::File| {
+                // Our table, not a guess: `.ts` is an MPEG transport stream here.
+                let ty = static_files::content_type(&f.path().to_string_lossy());
+                let mut r = f.into_response();
+                if ty != "application/octet-stream" {
+                    r.headers_mut()
+                        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
+                }
+                r.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                r
+            });
+        all = all.or(media).unify().boxed();
+    }
+    all
+}
+
+/// Who a REST caller is in room `code`: a member's resume secret, or a token naming a member.
+async fn rest_caller(
+    app: &App,
+    code: &str,
+    auth: Option<String>,
+) -> Result<(RoomHandle, Who), Response> {
+    let Some(bearer) = auth
+        .as_deref()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    else {
+        return Err(json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "an Authorization: Bearer token is required",
+        ));
+    };
+    let Some(room) = normalize_code(code).and_then(|c| app.rooms.get(&c)) else {
+        return Err(json_error(
+            StatusCode::NOT_FOUND,
+            "room_not_found",
+            "no room has this code",
+        ));
+    };
+    if let Some(session) = app.sessions.get(bearer) {
+        return match session.seat {
+            Some((c, member)) if c == room.code => Ok((room, Who::Seat(member))),
+            _ => Err(json_error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "not a member of this room",
+            )),
+        };
+    }
+    match app
+        .auth
+        .authenticate(Credentials {
+            token: Some(bearer),
+            name: None,
+        })
+        .await
+    {
+        // An anonymous identity proves nothing about the bearer.
+        Ok(id) if id.anonymous => {
+            app.metrics.auth_failure("rest_unknown_token");
+            Err(json_error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "unknown token",
+            ))
+        }
+        Ok(id) => Ok((room, Who::User(id.user_id))),
+        Err(e) => {
+            app.metrics.auth_failure(e.reason());
+            Err(match e {
+                AuthError::Unauthorized { reason } => {
+                    json_error(StatusCode::UNAUTHORIZED, "unauthorized", reason)
+                }
+                AuthError::Unavailable { reason } => {
+                    json_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", reason)
+                }
+            })
+        }
+    }
+}
+
+async fn rest_get(code: String, auth: Option<String>, app: Arc<App>) -> Response {
+    let (room, who) = match rest_caller(&app, &code, auth).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (reply, rx) = oneshot::channel();
+    if room.tx.send(Cmd::Snapshot { who, reply }).await.is_err() {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "room_not_found",
+            "no room has this code",
+        );
+    }
+    match rx.await {
+        Ok(Ok(snap)) => warp::reply::json(&snap).into_response(),
+        Ok(Err(f)) => failure_response(&f),
+        Err(_) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the room did not answer",
+        ),
+    }
+}
+
+/// Body of `POST /api/v1/rooms/{code}/commands`.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum RestCommand {
+    Play {
+        position: f64,
+        #[serde(default)]
+        rate: Option<f64>,
+    },
+    Pause {
+        position: f64,
+    },
+    Seek {
+        position: f64,
+    },
+}
+
+async fn rest_post(
+    code: String,
+    auth: Option<String>,
+    body: warp::hyper::body::Bytes,
+    app: Arc<App>,
+) -> Response {
+    let (room, who) = match rest_caller(&app, &code, auth).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let cmd: RestCommand = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!("invalid command: {e}"),
+            )
+        }
+    };
+    let intent = match cmd {
+        RestCommand::Play { position, rate } => Intent::Play { position, rate },
+        RestCommand::Pause { position } => Intent::Pause { position },
+        RestCommand::Seek { position } => Intent::Seek { position },
+    };
+    let (reply, rx) = oneshot::channel();
+    let cmd = Cmd::Op {
+        who,
+        req_id: None,
+        op: Op::Intent(intent),
+        reply: Some(reply),
+    };
+    if room.tx.send(cmd).await.is_err() {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "room_not_found",
+            "no room has this code",
+        );
+    }
+    match rx.await {
+        Ok(Ok(Done::State(s))) => {
+            warp::reply::json(&json!({"ok": true, "state": s})).into_response()
+        }
+        Ok(Ok(Done::Ok)) => warp::reply::json(&json!({"ok": true})).into_response(),
+        Ok(Err(f)) => failure_response(&f),
+        Err(_) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the room did not answer",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_allowed;
+
+    #[test]
+    fn origins() {
+        let list = vec!["https://jf.example.com".to_string()];
+        assert!(origin_allowed(None, Some("x:1"), &list));
+        assert!(origin_allowed(
+            Some("https://jf.example.com"),
+            Some("matinee:3000"),
+            &list
+        ));
+        assert!(origin_allowed(
+            Some("https://JF.example.com/"),
+            Some("matinee:3000"),
+            &list
+        ));
+        assert!(!origin_allowed(
+            Some("https://evil.example"),
+            Some("matinee:3000"),
+            &list
+        ));
+        assert!(origin_allowed(
+            Some("http://127.0.0.1:3000"),
+            Some("127.0.0.1:3000"),
+            &[]
+        ));
+        assert!(origin_allowed(
+            Some("https://m.example"),
+            Some("m.example:443"),
+            &[]
+        ));
+        assert!(origin_allowed(
+            Some("https://m.example:443"),
+            Some("m.example"),
+            &[]
+        ));
+        assert!(!origin_allowed(
+            Some("http://127.0.0.1:3001"),
+            Some("127.0.0.1:3000"),
+            &[]
+        ));
+        assert!(!origin_allowed(Some("null"), Some("127.0.0.1:3000"), &[]));
+        assert!(origin_allowed(
+            Some("https://any.where"),
+            Some("h"),
+            &["*".to_string()]
+        ));
+    }
+}
