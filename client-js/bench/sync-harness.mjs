@@ -157,7 +157,7 @@ class Truth {
   constructor() {
     /** @type {any} */
     this.state = null;
-    /** @type {{g: number, reason: string, playing: boolean}[]} */
+    /** @type {{g: number, reason: string, playing: boolean, by: string|null, waiting_for?: string[]}[]} */
     this.changes = [];
   }
 
@@ -166,7 +166,7 @@ class Truth {
     if (!st || typeof st.seq !== 'number') return;
     if (this.state && st.seq <= this.state.seq) return;
     this.state = st;
-    this.changes.push({ g: god(), reason: st.reason, playing: st.playing });
+    this.changes.push({ g: god(), reason: st.reason, playing: st.playing, by: st.by ?? null, waiting_for: st.waiting_for });
   }
 
   /** Whether the room's media should be moving at god time g. */
@@ -225,8 +225,11 @@ class SimClient {
     this.left = false;
     /** @type {number[]} god times of each 'open' */
     this.opens = [];
+    /** @type {string|null} */
+    this.memberId = null;
     this.manager.on('room', (room) => {
       this.inRoom = true;
+      this.memberId = room.you;
       truth.offer(room.state);
     });
     this.manager.on('state', (st) => truth.offer(st));
@@ -277,6 +280,13 @@ class Run {
     const c = new SimClient({ index: this.clients.length, url: this.url, opts: this.opts, rng: rngFrom(Math.floor(this.rng() * 2 ** 32)), truth: this.truth });
     this.clients.push(c);
     return c;
+  }
+
+  /** A member id as the client's label (host, m1, m2/hls…), for reading the JSON. */
+  labelOf(memberId) {
+    if (memberId === null || memberId === undefined) return null;
+    const c = this.clients.find((x) => x.memberId === memberId);
+    return c ? c.label : String(memberId);
   }
 
   get host() {
@@ -401,7 +411,10 @@ class Run {
       convergence_max_s: convs.some((c) => c === null) ? null : round(Math.max(0, ...convs), 3),
       hard_seeks: { steady: hardSteady, total: hardAll },
       rate: { min: round(Math.min(...this.clients.map((c) => c.minRate)), 4), max: round(Math.max(...this.clients.map((c) => c.maxRate)), 4) },
-      server_states: this.truth.changes.map((c) => ({ t_s: round(ms(c.g) / 1000, 3), reason: c.reason, playing: c.playing })),
+      server_states: this.truth.changes.map((c) => ({
+        t_s: round(ms(c.g) / 1000, 3), reason: c.reason, playing: c.playing, by: this.labelOf(c.by),
+        ...(c.waiting_for ? { waiting_for: c.waiting_for.map((id) => this.labelOf(id)) } : {}),
+      })),
       per_client: clients,
     };
   }

@@ -231,7 +231,9 @@ ws_session() {
     node deploy/test/ws_session.mjs "$(printf '{"base":"%s","ca":"%s","origin":"%s","foreignOrigin":"https://evil.test"}' "$1" "$tmp/tls/fullchain.pem" "$2")"
 }
 
-if ! command -v nginx >/dev/null; then
+# Debian keeps nginx in /usr/sbin, which is not on a normal user's PATH.
+nginx="$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; })"
+if [ -z "$nginx" ]; then
     fail "nginx is installed (CI installs nginx-light; apt-get install nginx-light)"
 elif [ -z "$main_port" ]; then
     fail "nginx examples: no server to proxy to"
@@ -244,8 +246,8 @@ else
             continue
         fi
         nginx_wrapper "$example"
-        check "nginx -t accepts $src" nginx -t -q -p "$tmp" -c "$tmp/nginx-$example.conf"
-        nginx -p "$tmp" -c "$tmp/nginx-$example.conf" -g 'daemon off;' >"$tmp/nginx-$example.out" 2>&1 &
+        check "nginx -t accepts $src" "$nginx" -t -q -p "$tmp" -c "$tmp/nginx-$example.conf"
+        "$nginx" -p "$tmp" -c "$tmp/nginx-$example.conf" -g 'daemon off;' >"$tmp/nginx-$example.out" 2>&1 &
         pids+=("$!")
         if ! wait_port "$https_port"; then
             fail "nginx with $src starts"; sed 's/^/      /' "$tmp/nginx-$example.out" "$tmp/nginx-$example.error.log" 2>/dev/null

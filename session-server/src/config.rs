@@ -365,12 +365,35 @@ fn write_table(out: &mut String, path: &str, v: &Value) {
             Value::String(_) | Value::Array(_) if is_secret_key(k) && !is_empty(val) => {
                 out.push_str(&format!("{k} = \"***\"\n"))
             }
+            Value::String(u) if has_userinfo(u) => out.push_str(&format!(
+                "{k} = {}\n",
+                toml_value(&Value::String(mask_userinfo(u)))
+            )),
             _ => out.push_str(&format!("{k} = {}\n", toml_value(val))),
         }
     }
     out.push('\n');
     for (k, val) in nested {
         write_table(out, &format!("{path}.{k}"), val);
+    }
+}
+
+/// `scheme://user:pass@host/…` carries a credential in the URL itself.
+fn has_userinfo(s: &str) -> bool {
+    s.split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or("").contains('@'))
+        .unwrap_or(false)
+}
+
+/// Replaces the `user:pass@` part of a URL with `***@`.
+fn mask_userinfo(s: &str) -> String {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return s.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{path}"),
+        None => s.to_string(),
     }
 }
 
@@ -497,6 +520,16 @@ mod tests {
             .contains("server.listen"));
         let e = env(&[("MATINEE_SERVER__BOGUS", "1")]);
         assert!(Config::load(&CliOverrides::default(), &e).is_err());
+    }
+
+    #[test]
+    fn masked_toml_hides_credentials_in_urls() {
+        let mut c = Config::default();
+        c.jellyfin.url = Some("https://admin:hunter2@jf.example/base".into());
+        let out = to_masked_toml(&c);
+        assert!(!out.contains("hunter2"), "{out}");
+        assert!(out.contains("https://***@jf.example/base"), "{out}");
+        assert_eq!(mask_userinfo("http://jf:8096/x@y"), "http://jf:8096/x@y");
     }
 
     #[test]

@@ -40,6 +40,22 @@ pub fn init_logging(cfg: &config::LogConfig) -> Result<(), String> {
         Ok(v) if !v.is_empty() => EnvFilter::try_new(v).map_err(|e| format!("RUST_LOG: {e}"))?,
         _ => EnvFilter::try_new(&cfg.level).map_err(|e| format!("log.level: {e}"))?,
     };
+    // Whatever level is asked for, the WebSocket and HTTP libraries never log below `info`:
+    // at `trace` they print whole frames and headers, which carry `hello.token` and
+    // `Authorization: Bearer …` — and tokens must never reach a log.
+    let mut filter = filter;
+    for quiet in [
+        "tungstenite",
+        "tokio_tungstenite",
+        "hyper",
+        "hyper_util",
+        "h2",
+    ] {
+        let directive = format!("{quiet}=info")
+            .parse()
+            .map_err(|e| format!("log filter: {e}"))?;
+        filter = filter.add_directive(directive);
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

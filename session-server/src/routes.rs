@@ -77,6 +77,18 @@ fn failure_response(f: &Failure) -> Response {
     json_error(status, f.code.as_str(), &f.message)
 }
 
+/// Adds `Access-Control-Allow-Origin` for an origin that was already checked against the
+/// allow-list (simple GETs only: no credentials, no preflight needed).
+fn with_cors(mut r: Response, origin: Option<String>) -> Response {
+    if let Some(v) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
+        r.headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        r.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    r
+}
+
 fn text(status: StatusCode, body: &'static str) -> Response {
     let mut r = Response::new(body.into());
     *r.status_mut() = status;
@@ -127,23 +139,33 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
             },
         );
 
+    // The plugin's "Test connection" button calls /healthz and /readyz from the Jellyfin
+    // dashboard, another origin: answer with CORS headers for allowed origins only.
+    let cors_origin = warp::header::optional::<String>("origin")
+        .and(with_app.clone())
+        .map(|origin: Option<String>, app: Arc<App>| {
+            origin.filter(|o| origin_allowed(Some(o), None, &app.config.server.allowed_origins))
+        });
     let healthz = warp::path("healthz")
         .and(warp::path::end())
         .and(warp::get())
-        .map(|| text(StatusCode::OK, "ok"));
+        .and(cors_origin.clone())
+        .map(|origin: Option<String>| with_cors(text(StatusCode::OK, "ok"), origin));
     let readyz = warp::path("readyz")
         .and(warp::path::end())
         .and(warp::get())
+        .and(cors_origin)
         .and(with_app.clone())
-        .then(|app: Arc<App>| async move {
-            if app.auth.ready().await {
+        .then(|origin: Option<String>, app: Arc<App>| async move {
+            let r = if app.auth.ready().await {
                 text(StatusCode::OK, "ready")
             } else {
                 text(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "not ready: the authentication backend does not answer",
                 )
-            }
+            };
+            with_cors(r, origin)
         });
     let metrics = warp::path("metrics")
         .and(warp::path::end())

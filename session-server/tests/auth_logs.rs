@@ -1,4 +1,4 @@
-//! Tokens never reach the logs: the real `matinee-server` binary, with debug logging, admits a
+//! Tokens never reach the logs: the real `matinee-server` binary, with trace logging, admits a
 //! JWT user and a raw-token user, refuses a tampered JWT, and resumes a session; its whole
 //! output is then searched for every token, the JWT's signature and the resume secret.
 
@@ -63,8 +63,8 @@ async fn tokens_signatures_and_resume_secrets_never_appear_in_debug_logs() {
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_matinee-server"))
         .args(["--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "debug")
-        .env("MATINEE_LOG__LEVEL", "debug")
+        .env("RUST_LOG", "trace")
+        .env("MATINEE_LOG__LEVEL", "trace")
         .env("MATINEE_JELLYFIN__URL", &jf.url)
         .env(
             "MATINEE_JELLYFIN__SERVER_ID",

@@ -33,6 +33,8 @@ struct Live {
     secret: String,
     seat: Option<(String, String)>,
     host: bool,
+    /// Set when the final barrier's pong arrives.
+    barrier: bool,
 }
 
 /// Handle one server message, keeping track of the seat.
@@ -55,6 +57,7 @@ fn absorb(live: &mut Live, m: &Value, codes: &Mutex<Vec<String>>) {
                 live.host = m["host"] == me.as_str();
             }
         }
+        Some("pong") if m["t0"] == "barrier" => live.barrier = true,
         Some("left") => {
             live.seat = None;
             live.host = false;
@@ -89,6 +92,7 @@ async fn connect_client(server_url: &str, resume: Option<String>, i: usize) -> O
     let mut live = Live {
         ws,
         joining: None,
+        barrier: false,
         secret: String::new(),
         seat: None,
         host: false,
@@ -220,7 +224,20 @@ async fn churn_client(
     // Settle: answers to the last requests arrive, then report and keep the connection open.
     let fin = match live.as_mut() {
         Some(l) => {
-            let ok = pump(l, Duration::from_millis(1500), &codes).await.is_ok();
+            // Requests sent before the barrier are handled before its pong is written; their
+            // replies may sit in the outbound queue a moment longer, hence the quiet time after.
+            let mut ok =
+                l.ws.send(Message::text(
+                    json!({"type": "ping", "t0": "barrier"}).to_string(),
+                ))
+                .await
+                .is_ok();
+            let deadline = Instant::now() + WAIT;
+            while ok && !l.barrier && Instant::now() < deadline {
+                ok = pump(l, Duration::from_millis(50), &codes).await.is_ok();
+            }
+            assert!(!ok || l.barrier, "the server answers the barrier ping");
+            ok = ok && pump(l, Duration::from_millis(500), &codes).await.is_ok();
             Final {
                 connected: ok,
                 seat: if ok { l.seat.clone() } else { None },

@@ -329,6 +329,43 @@ async fn origin_check_before_upgrade() {
 }
 
 #[tokio::test]
+async fn health_endpoints_answer_cors_for_allowed_origins_only() {
+    let mut cfg = config();
+    cfg.server.allowed_origins = vec!["https://jf.example".into()];
+    let server = start(cfg).await;
+    for path in ["/healthz", "/readyz"] {
+        let ok = http(
+            server.addr,
+            "GET",
+            path,
+            &[("Origin", "https://jf.example")],
+            b"",
+        )
+        .await;
+        assert_eq!(ok.status, 200, "{path}");
+        assert_eq!(
+            ok.header("access-control-allow-origin"),
+            Some("https://jf.example"),
+            "{path}"
+        );
+        let foreign = http(
+            server.addr,
+            "GET",
+            path,
+            &[("Origin", "https://evil.example")],
+            b"",
+        )
+        .await;
+        assert_eq!(foreign.status, 200, "{path}: still answers, without CORS");
+        assert_eq!(
+            foreign.header("access-control-allow-origin"),
+            None,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn demo_files_with_ranges_and_the_media_folder() {
     // Off by default.
     let server = start(config()).await;

@@ -53,12 +53,13 @@ export const DEFAULT_SETTINGS = Object.freeze({
   /** Control loop period. 100 ms: fine enough that a 10 % nudge is re-evaluated every 10 ms
    *  of correction, coarse enough to be invisible in a profile. */
   tickMs: 100,
-  /** |error| at or under this is "in sync": about half a frame at 24-30 fps, below what
-   *  eyes or ears notice across rooms. */
-  deadBandMs: 10,
+  /** |error| at or under this is left alone: a quarter of a 50 Hz frame. Chromium's media
+   *  clock is steady to well under a millisecond, so this band costs only rare 0.5 % nudges,
+   *  and two screens in it are at most 10 ms apart, below what eyes or ears notice. */
+  deadBandMs: 5,
   /** Once correcting, keep correcting until the error is under this, so the controller does
    *  not chatter on the dead band's edge. */
-  settleBandMs: 4,
+  settleBandMs: 2,
   /** Time constant of the proportional rate controller: the error shrinks by e^-1 per this
    *  many ms once it is small enough for the rate not to be clamped. */
   correctionTimeMs: 600,

@@ -261,7 +261,7 @@ export async function settle(pages, timeout = 10000) {
   await Promise.all(pages.map((p) => until(p, () => {
     const m = /** @type {any} */ (window).matinee.manager;
     // Converged: inside the controller's dead band (with a little margin), not just "in sync".
-    return m.room && m.core.sync.status === 'in_sync' && !m.player.isPaused() && Math.abs(m.core.sync.errorMs) <= 12;
+    return m.room && m.core.sync.status === 'in_sync' && !m.player.isPaused() && Math.abs(m.core.sync.errorMs) <= m.core.settings.deadBandMs + 3;
   }, undefined, timeout)));
   await sleep(500);
 }

@@ -132,10 +132,10 @@ test('progressive clip: three pages in one room', { timeout: 240_000 }, async (t
   });
 
   await t.test('chat and reactions reach everyone', async () => {
-    await P.bob.fill('.matinee-chat-input', 'Ready when you are 🍿');
+    await P.bob.fill('.matinee-chat-input', 'Popcorn ready 🍿');
     await P.bob.press('.matinee-chat-input', 'Enter');
     for (const p of [P.ann, P.cat]) {
-      await until(p, () => [...document.querySelectorAll('.matinee-chat-line')].some((l) => l.textContent === 'BobReady when you are 🍿'));
+      await until(p, () => [...document.querySelectorAll('.matinee-chat-line')].some((l) => l.textContent === 'BobPopcorn ready 🍿'));
     }
     assert.equal(await P.bob.inputValue('.matinee-chat-input'), '', 'the field is cleared once sent');
     await P.cat.click('.matinee-reaction >> nth=0');
@@ -180,7 +180,7 @@ test('progressive clip: three pages in one room', { timeout: 240_000 }, async (t
   });
 
   await t.test('screenshot of the panel with its members', async () => {
-    await P.ann.evaluate(() => { /** @type {any} */ (window).matinee.manager.chat('Popcorn ready?'); });
+    await P.ann.evaluate(() => { /** @type {any} */ (window).matinee.manager.chat('Here we go!'); });
     await until(P.ann, () => document.querySelectorAll('.matinee-chat-line').length >= 2);
     await sleep(700);
     const dir = join(ROOT, 'client-js', 'test', '.artifacts');
