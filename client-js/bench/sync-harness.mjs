@@ -20,6 +20,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Manager } from '../src/core/manager.js';
 import { expectedPosition } from '../src/core/protocol.js';
+import { makeSettings } from '../src/core/settings.js';
 import { SimPlayer } from './lib/sim-player.mjs';
 import { NetPath } from './lib/net-shim.mjs';
 import { startServer } from './lib/server.mjs';
@@ -51,6 +52,8 @@ USAGE: node client-js/bench/sync-harness.mjs [OPTIONS]
   --out DIR            where sync.json / sync.svg / sync.png go [default: bench-results]
   --url ws://…/ws      use a running server instead of starting one
   --no-plot            skip the PNG (the SVG is still written)
+  --set KEY=VALUE      override a client setting (core/settings.js) for every client;
+                       repeatable — how a constant earns its value
   --help
 
 Server binary: $MATINEE_SERVER_BIN, else target/release, else target/debug.
@@ -65,7 +68,7 @@ export function parseArgs(argv) {
   const o = {
     clients: 8, delayMs: 40, jitterMs: 15, asymmetryMs: 0, spikeProb: 0.005, spikeMs: [100, 300],
     hlsFraction: 0.25, resolutionMs: 1, scenarios: [...SCENARIOS], scale: 1, seed: 1, sampleMs: 20,
-    clipMs: 100, settleS: 3, out: 'bench-results', url: /** @type {string|null} */ (null), plot: true, help: false,
+    clipMs: 100, settleS: 3, out: 'bench-results', set: /** @type {Record<string, number>} */ ({}), url: /** @type {string|null} */ (null), plot: true, help: false,
   };
   const num = (flag, v, min = 0) => {
     const x = Number(v);
@@ -110,6 +113,13 @@ export function parseArgs(argv) {
         break;
       }
       case '--no-plot': o.plot = false; break;
+      case '--set': {
+        const m = /^(\w+)=(.+)$/.exec(v() ?? '');
+        if (!m) throw new Error('--set: expected KEY=VALUE, e.g. deadBandMs=5');
+        o.set[m[1]] = Number(m[2]);
+        makeSettings(o.set); // unknown keys and bad values fail here, before any run
+        break;
+      }
       default: throw new Error(`unknown option '${a}' (see --help)`);
     }
   }
@@ -219,6 +229,7 @@ class SimClient {
       player: this.player,
       credentials: async () => ({ name: `sim-${index}` }),
       random: rng,
+      settings: makeSettings(opts.set),
       client: { name: 'matinee-sync-harness', version: '1' },
     });
     this.inRoom = false;

@@ -184,8 +184,8 @@ test('harness options: defaults, overrides and clear errors', () => {
   assert.equal(d.delayMs, 40);
   assert.equal(d.jitterMs, 15);
   assert.equal(d.scenarios.length, 7);
-  const o = parseArgs(['--clients', '3', '--scenarios', 'steady,seek', '--spike-ms', '50-80', '--no-plot']);
-  assert.deepEqual([o.clients, o.scenarios, o.spikeMs, o.plot], [3, ['steady', 'seek'], [50, 80], false]);
+  const o = parseArgs(['--clients', '3', '--scenarios', 'steady,seek', '--spike-ms', '50-80', '--no-plot', '--set', 'deadBandMs=5']);
+  assert.deepEqual([o.clients, o.scenarios, o.spikeMs, o.plot, o.set], [3, ['steady', 'seek'], [50, 80], false, { deadBandMs: 5 }]);
   for (const [argv, needle] of [
     [['--clients', 'x'], 'expected a number'],
     [['--clients', '1'], '≥ 2'],
@@ -193,6 +193,8 @@ test('harness options: defaults, overrides and clear errors', () => {
     [['--jitter-ms', '50'], 'must not exceed'],
     [['--url', 'http://x'], 'ws://'],
     [['--bogus'], 'unknown option'],
+    [['--set', 'noSuchSetting=1'], 'unknown Matinee setting'],
+    [['--set', 'deadBandMs'], 'KEY=VALUE'],
   ]) {
     assert.throws(() => parseArgs(argv), (e) => e.message.includes(needle), argv.join(' '));
   }

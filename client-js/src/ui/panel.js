@@ -313,10 +313,12 @@ export class WatchPartyPanel {
         h(d, 'button', { type: 'button', class: 'emby-button matinee-kick', 'aria-label': `${t('kick')}: ${mem.name}`, onclick: () => this._act(() => this.m.kick(mem.id)), text: t('kick') }),
       ] : [];
       return h(d, 'li', { class: 'matinee-member', 'data-member': mem.id }, [
-        h(d, 'span', { class: 'matinee-member-name', text: mem.name }),
-        ...badges,
-        h(d, 'span', { class: 'matinee-member-stats', text: stats.join(' · ') }),
-        ...actions,
+        h(d, 'div', { class: 'matinee-member-main' }, [
+          h(d, 'span', { class: 'matinee-member-name', text: mem.name }),
+          ...badges,
+        ]),
+        h(d, 'div', { class: 'matinee-member-actions' }, actions),
+        h(d, 'div', { class: 'matinee-member-stats', text: stats.join(' · ') }),
       ]);
     });
     this.membersEl.replaceChildren(...rows);

@@ -51,9 +51,11 @@ const CSS = `
 .matinee-room-code { font-size: 1.6em; letter-spacing: 0.18em; font-family: monospace; user-select: all; }
 .matinee-heading { font-size: 0.95em; color: var(--matinee-muted); margin: 0.9em 0 0.3em; font-weight: 500; }
 .matinee-members { list-style: none; margin: 0; padding: 0; }
-.matinee-member { display: flex; align-items: center; flex-wrap: wrap; gap: 0.4em; padding: 0.3em 0; border-bottom: 1px solid rgba(255, 255, 255, 0.08); }
-.matinee-member-name { font-weight: 500; }
-.matinee-member-stats { color: var(--matinee-muted); font-size: 0.85em; margin-left: auto; font-variant-numeric: tabular-nums; }
+.matinee-member { display: grid; grid-template-columns: 1fr auto; align-items: center; column-gap: 0.5em; padding: 0.35em 0; border-bottom: 1px solid rgba(255, 255, 255, 0.08); }
+.matinee-member-main { display: flex; align-items: center; flex-wrap: wrap; gap: 0.4em; min-width: 0; }
+.matinee-member-name { font-weight: 500; overflow-wrap: anywhere; }
+.matinee-member-actions { display: flex; gap: 0.2em; grid-row: span 2; }
+.matinee-member-stats { color: var(--matinee-muted); font-size: 0.82em; font-variant-numeric: tabular-nums; }
 .matinee-badge { font-size: 0.75em; padding: 0.05em 0.5em; border-radius: 1em; background: #444; }
 .matinee-badge-host { background: var(--matinee-accent); color: #fff; }
 .matinee-badge-buffering { background: var(--matinee-warn); color: #000; }

@@ -182,6 +182,11 @@ test('progressive clip: three pages in one room', { timeout: 240_000 }, async (t
   await t.test('screenshot of the panel with its members', async () => {
     await P.ann.evaluate(() => { /** @type {any} */ (window).matinee.manager.chat('Here we go!'); });
     await until(P.ann, () => document.querySelectorAll('.matinee-chat-line').length >= 2);
+    // Everyone's latest report in, and in sync, before the picture.
+    await until(P.ann, () => {
+      const r = /** @type {any} */ (window).matinee.manager.room;
+      return r.members.length === 3 && r.members.every((m) => typeof m.error_ms === 'number' && Math.abs(m.error_ms) <= 8);
+    });
     await sleep(700);
     const dir = join(ROOT, 'client-js', 'test', '.artifacts');
     await mkdir(dir, { recursive: true });
