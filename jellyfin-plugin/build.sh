@@ -7,6 +7,8 @@
 # Without the .NET SDK it prints one line and exits 0 in CI (CI set), 1 otherwise.
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
+# Keep the CLI's first-run banner and telemetry notice out of the output parsed below.
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -23,9 +25,12 @@ if ! command -v dotnet >/dev/null 2>&1; then
     exit 1
 fi
 
-sdk_major="$(dotnet --version 2>/dev/null | cut -d. -f1)"
-if [ -z "$sdk_major" ] || [ "$sdk_major" -lt 9 ]; then
-    echo "make $mode: the .NET SDK is $(dotnet --version 2>/dev/null || echo unknown); version 9 or later is needed for the net9.0 (Jellyfin 10.11) target." >&2
+# `|| true`: with only a .NET runtime installed, `dotnet --version` fails, and under set -e that
+# would end the script without a word.
+sdk_version="$(dotnet --version 2>/dev/null | tail -n1 || true)"
+sdk_major="${sdk_version%%.*}"
+if ! [[ "$sdk_major" =~ ^[0-9]+$ ]] || [ "$sdk_major" -lt 9 ]; then
+    echo "make $mode: the .NET SDK is ${sdk_version:-missing (only a runtime?)}; version 9 or later is needed for the net9.0 (Jellyfin 10.11) target." >&2
     exit 1
 fi
 
@@ -53,7 +58,7 @@ PY
     dotnet publish "$here/Jellyfin.Plugin.Matinee/Jellyfin.Plugin.Matinee.csproj" \
         --configuration Release -p:JellyfinTarget="$target" \
         --output "$stage/$target" --nologo
-    built_fw="$(dotnet msbuild "$here/Jellyfin.Plugin.Matinee/Jellyfin.Plugin.Matinee.csproj" -p:JellyfinTarget="$target" -getProperty:TargetFramework)"
+    built_fw="$(dotnet msbuild -nologo "$here/Jellyfin.Plugin.Matinee/Jellyfin.Plugin.Matinee.csproj" -p:JellyfinTarget="$target" -getProperty:TargetFramework | tr -d '[:space:]')"
     if [ "$built_fw" != "$framework" ]; then
         echo "make $mode: $meta says $framework but the project builds $built_fw for JellyfinTarget=$target" >&2
         exit 1

@@ -34,15 +34,15 @@ load() {
     grep '^{' "$work/$name.out" >"$work/$name.json"
 }
 
-load steady --connections 20 --room-size 5 --ramp-per-sec 200 --settle 0.5 --duration 4 --control-every 1
-load storm --mode join-storm --connections 40 --room-size 10 --procs 2 --settle 0.5 --duration 2 --control-every 1
-load churn --mode churn --connections 12 --room-size 4 --churn-life 1 --settle 0.5 --duration 4 --control-every 1
+load steady --connections 20 --room-size 5 --ramp-per-sec 200 --settle 0.5 --duration 3 --control-every 1
+load storm --mode join-storm --connections 40 --room-size 10 --procs 2 --settle 0.5 --duration 1 --control-every 1
+load churn --mode churn --connections 12 --room-size 4 --churn-life 1 --settle 0.5 --duration 3 --control-every 1
 
 echo "bench-smoke: node unit tests of the sync harness's parts"
 $NODE --test client-js/bench/test/
 
 echo "bench-smoke: sync harness (3 clients, shortened scenarios)"
-$NODE client-js/bench/sync-harness.mjs --clients 3 --scenarios steady,seek,late-join --scale 0.35 \
+$NODE client-js/bench/sync-harness.mjs --clients 3 --scenarios steady,seek,late-join --scale 0.3 \
     --settle-s 1 --out "$work/sync" | tee "$work/sync.out"
 
 python3 - "$work" <<'PY'

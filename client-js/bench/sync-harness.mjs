@@ -18,6 +18,7 @@
 import { performance } from 'node:perf_hooks';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { loadavg } from 'node:os';
 import { Manager } from '../src/core/manager.js';
 import { expectedPosition } from '../src/core/protocol.js';
 import { makeSettings } from '../src/core/settings.js';
@@ -584,6 +585,16 @@ export async function main(argv) {
     `HLS share ${opts.hlsFraction}, server ${url}${server ? ` (pid ${server.pid})` : ''}`);
   const results = [];
   const panels = [];
+  // The harness's own timer lateness: the client cores run on these timers, so a busy
+  // machine shows up here before it shows up as offsets.
+  const lags = [];
+  let lastTick = god();
+  const lagTimer = setInterval(() => {
+    const t = god();
+    lags.push(Math.max(0, t - lastTick - 10));
+    lastTick = t;
+  }, 10);
+  const loadBefore = loadavg()[0];
   try {
     for (const [i, name] of opts.scenarios.entries()) {
       const run = new Run(name, opts, url, opts.seed * 1000 + i);
@@ -598,8 +609,10 @@ export async function main(argv) {
       console.error(`sync-harness: ${name} done: steady p99 ${fmt(r.steady.p99)} ms, convergence ${r.events.map((e) => e.convergence_s ?? 'never').join('/')} s`);
     }
   } finally {
+    clearInterval(lagTimer);
     if (server) await server.stop();
   }
+  const lag = summarize(lags);
 
   await mkdir(opts.out, { recursive: true });
   const steadyRun = results.find((r) => r.name === 'steady') || results[0];
@@ -625,6 +638,9 @@ export async function main(argv) {
     conv_max_s: results.some((r) => r.convergence_max_s === null) ? null : Math.max(...results.map((r) => r.convergence_max_s)),
     rate_min: Math.min(...results.map((r) => r.rate.min)),
     rate_max: Math.max(...results.map((r) => r.rate.max)),
+    loop_lag_p99_ms: lag.p99,
+    loop_lag_max_ms: lag.max,
+    loadavg: round(Math.max(loadBefore, loadavg()[0]), 2),
   };
   const doc = { generated_at: new Date().toISOString(), options: opts, summary, scenarios: results };
   await writeFile(path.join(opts.out, 'sync.json'), `${JSON.stringify(doc, null, 2)}\n`);

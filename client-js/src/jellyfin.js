@@ -31,7 +31,7 @@
  *   startFallback({version?})     no pluginManager hook (config.json not rewritten): drive
  *                                 `video.htmlvideoplayer` directly, credentials via
  *                                 window.ApiClient
- *   parseConfig(json) / wsUrlFrom(serverUrl)   (exported for tests)
+ *   parseConfig(json) / wsUrlFrom(serverUrl) / inviteUrlFrom(href, code)   (exported for tests)
  *
  * @module jellyfin
  */
@@ -40,7 +40,7 @@ import { Manager } from './core/manager.js';
 import { JellyfinPlayer } from './players/jellyfin.js';
 import { HtmlVideoPlayer } from './players/html-video.js';
 import { WatchPartyPanel } from './ui/panel.js';
-import { watchVideoOsd } from './ui/osd.js';
+import { setOsdButtonsExpanded, watchVideoOsd } from './ui/osd.js';
 import { pickLanguage, translator } from './ui/i18n.js';
 import { normalizeRoomCode } from './core/protocol.js';
 
@@ -73,6 +73,20 @@ export function wsUrlFrom(serverUrl) {
   if (!/\/ws\/?$/.test(u.pathname)) u.pathname = `${u.pathname.replace(/\/$/, '')}/ws`;
   u.search = '';
   u.hash = '';
+  return u.href;
+}
+
+/**
+ * The invite link for a room: jellyfin-web's own address with only `?matinee=CODE`. The
+ * current URL is not reused: its `#/video` route shows an empty player when opened cold, and
+ * whatever else it carries is not for sharing.
+ * @param {string} href the current page's URL
+ * @param {string} code
+ */
+export function inviteUrlFrom(href, code) {
+  const here = new URL(href);
+  const u = new URL(here.pathname, here.origin);
+  u.searchParams.set(INVITE_PARAM, code);
   return u.href;
 }
 
@@ -131,11 +145,8 @@ function makeApp({ getApiClient, makePlayer, lang, version, notify = (text) => c
     const panel = new WatchPartyPanel({
       manager,
       lang,
-      inviteUrl: (code) => {
-        const u = new URL(location.href);
-        u.searchParams.set(INVITE_PARAM, code);
-        return u.href;
-      },
+      inviteUrl: (code) => inviteUrlFrom(location.href, code),
+      onToggle: (open) => setOsdButtonsExpanded(open),
     });
     // Keys typed in the panel are not jellyfin-web's shortcuts (space would pause the video):
     // its video OSD listens on document, in the bubbling phase.
@@ -161,7 +172,7 @@ function makeApp({ getApiClient, makePlayer, lang, version, notify = (text) => c
   }
 
   function boot() {
-    watchVideoOsd({ label: t('watchParty'), onClick: toggle });
+    watchVideoOsd({ label: t('watchParty'), onClick: toggle, expanded: () => Boolean(app?.panel.isOpen) });
     const code = inviteCode();
     if (code) {
       // Follow the invite once signed in: the room's state then starts the host's item.

@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using Jellyfin.Plugin.Matinee.Configuration;
 using MediaBrowser.Common.Plugins;
 
@@ -40,7 +41,7 @@ public sealed class MatineeContext
         get
         {
             var v = typeof(MatineeContext).Assembly.GetName().Version;
-            return v is null ? "0.0.0" : $"{v.Major}.{v.Minor}.{Math.Max(0, v.Build)}";
+            return v is null ? "0.0.0" : string.Create(CultureInfo.InvariantCulture, $"{v.Major}.{v.Minor}.{Math.Max(0, v.Build)}");
         }
     }
 }

@@ -52,8 +52,10 @@ public sealed class Plugin : BasePlugin<PluginConfiguration>, IHasWebPages
 
     /// <summary>
     /// Validates and normalises settings before Jellyfin saves them. Bad input throws
-    /// <see cref="ArgumentException"/>, which Jellyfin answers with HTTP 400 and its message
-    /// (Jellyfin.Api/Middleware/ExceptionMiddleware.cs), and nothing is saved.
+    /// <see cref="ArgumentException"/> before <c>base.UpdateConfiguration</c> runs, so nothing is
+    /// saved; Jellyfin.Api/Middleware/ExceptionMiddleware.cs answers it with HTTP 400 and logs the
+    /// message (the body says only "Error processing request." outside a Development host,
+    /// which is why the config page checks the same rules before it submits).
     /// </summary>
     /// <param name="configuration">The submitted configuration.</param>
     public override void UpdateConfiguration(BasePluginConfiguration configuration)

@@ -19,7 +19,7 @@ pub struct LeadRule {
     pub max_ms: f64,
     /// Added to twice the highest one-way delay, ms.
     pub margin_ms: f64,
-    /// Cap on the seek latency covered by a seek's lead, ms.
+    /// Cap on a seek's whole lead, ms (never below the start lead).
     pub max_seek_ms: f64,
 }
 
@@ -31,9 +31,12 @@ impl LeadRule {
     }
 
     /// Lead of a seek while playing: the start lead plus the slowest member's reported seek
-    /// latency (capped), so that every player has finished seeking when media time resumes.
+    /// latency, so that every player has finished seeking when media time resumes. The whole
+    /// lead is capped (`max_seek_ms`, 2 s): one member on a slow transcode must not make every
+    /// seek feel broken for the room; it catches up by the drift rules or the waiting rule.
     pub fn seek(&self, max_one_way_ms: f64, max_seek_latency_ms: f64) -> f64 {
-        self.start(max_one_way_ms) + max_seek_latency_ms.clamp(0.0, self.max_seek_ms)
+        let start = self.start(max_one_way_ms);
+        (start + max_seek_latency_ms.max(0.0)).min(self.max_seek_ms.max(start))
     }
 }
 
@@ -54,7 +57,16 @@ mod tests {
         assert_eq!(RULE.start(50.0), 130.0);
         assert_eq!(RULE.start(5000.0), 1000.0);
         assert_eq!(RULE.seek(50.0, 300.0), 430.0);
-        assert_eq!(RULE.seek(50.0, 9000.0), 2130.0);
+        // The whole seek lead is capped at 2 s, not just the latency part.
+        assert_eq!(RULE.seek(50.0, 9000.0), 2000.0);
+        assert_eq!(RULE.seek(50.0, 1900.0), 2000.0);
+        assert_eq!(RULE.seek(50.0, -5.0), 130.0);
+        // A cap below the start lead never shortens a seek below a start.
+        let tight = LeadRule {
+            max_seek_ms: 100.0,
+            ..RULE
+        };
+        assert_eq!(tight.seek(400.0, 500.0), 830.0);
     }
 
     #[test]

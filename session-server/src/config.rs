@@ -145,7 +145,7 @@ pub struct RoomsConfig {
     pub max_lead_ms: f64,
     /// Added to twice the highest one-way delay, ms. Default 30: scheduling jitter.
     pub lead_margin_ms: f64,
-    /// Cap on the seek latency a seek's lead covers, ms. Default 2000.
+    /// Cap on a seek's whole lead (start lead + reported seek latency), ms. Default 2000.
     pub max_seek_lead_ms: f64,
 }
 

@@ -399,11 +399,18 @@ impl Conn {
             token: token.as_deref(),
             name: name.as_deref(),
         };
-        let auth = tokio::time::timeout(AUTH_TIMEOUT, self.app.auth.authenticate(creds))
-            .await
-            .unwrap_or(Err(AuthError::Unavailable {
-                reason: "auth_timeout",
-            }));
+        // A backend that hangs must not hold the connection (and its permit) past a shutdown,
+        // which promises every client a 1001 within seconds.
+        let auth = tokio::select! {
+            r = tokio::time::timeout(AUTH_TIMEOUT, self.app.auth.authenticate(creds)) => {
+                r.unwrap_or(Err(AuthError::Unavailable {
+                    reason: "auth_timeout",
+                }))
+            }
+            _ = crate::server::until_shutdown(&mut shutdown) => {
+                return Err(Stop::Close(close::GOING_AWAY, "server shutting down"));
+            }
+        };
         let identity = match auth {
             Ok(identity) => identity,
             Err(e) => {
@@ -491,6 +498,8 @@ impl Conn {
                 status_per_second: l.status_per_second,
                 hello_timeout_ms: l.hello_timeout_ms,
                 resume_window_ms: self.app.config.rooms.resume_window_ms,
+                min_rate: crate::room::MIN_RATE,
+                max_rate: crate::room::MAX_RATE,
             },
             resumed,
         };

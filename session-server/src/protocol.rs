@@ -358,6 +358,10 @@ pub struct Limits {
     pub hello_timeout_ms: u64,
     /// How long a dropped connection keeps its seat, ms.
     pub resume_window_ms: u64,
+    /// Added field: slowest `play.rate` accepted.
+    pub min_rate: f64,
+    /// Added field: fastest `play.rate` accepted.
+    pub max_rate: f64,
 }
 
 /// Server → client messages.

@@ -25,6 +25,13 @@ use crate::protocol::{
     Settings,
 };
 
+/// Slowest accepted playback rate. Watch parties play at 1 (sometimes 0.5–2, as Jellyfin's
+/// player offers); outside 0.25–4 Firefox mutes the audio and the players' own rate nudges
+/// (±10 %) stop making sense, so such a `play` is refused rather than followed by nobody.
+pub const MIN_RATE: f64 = 0.25;
+/// Fastest accepted playback rate (see [`MIN_RATE`]).
+pub const MAX_RATE: f64 = 4.0;
+
 /// Why a request was refused: the code and a human message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
@@ -196,6 +203,9 @@ pub enum Cmd {
         /// Result; `None` for fire-and-forget (`status`).
         reply: Option<Reply<Done>>,
     },
+    /// Fault injection: the room task panics (tests only).
+    #[cfg(test)]
+    Panic,
     /// Snapshot for a member (REST).
     Snapshot {
         /// Who asks.
@@ -268,6 +278,10 @@ pub struct RoomTask {
     waiting: Option<Waiting>,
     members_dirty: bool,
     last_members_sent: Option<Instant>,
+    /// When media time starts to advance under the current state (its `at`, as an `Instant`).
+    /// Buffering before then is a player getting ready for a scheduled start (the lead exists
+    /// for exactly that), so the waiting rule's grace counts from here at the earliest.
+    runs_from: Instant,
 }
 
 /// What a new room starts from.
@@ -286,7 +300,8 @@ pub struct RoomSetup {
     pub shutdown: watch::Receiver<bool>,
 }
 
-/// Run a room until its last seat is gone (or the server shuts down), then call `on_close`.
+/// Run a room until its last seat is gone (or the server shuts down), then call `on_close`
+/// (also when the task panics).
 /// Commands still in the mailbox at that point are answered with `room_not_found`.
 pub async fn run_room(
     setup: RoomSetup,
@@ -322,8 +337,10 @@ pub async fn run_room(
         waiting: None,
         members_dirty: false,
         last_members_sent: None,
+        runs_from: Instant::now(),
     };
     room.metrics.rooms.fetch_add(1, Ordering::Relaxed);
+    let mut unregister = Unregister(Some(on_close));
     tracing::debug!(room = %room.code, "room opened");
     loop {
         let deadline = room.next_deadline();
@@ -341,16 +358,46 @@ pub async fn run_room(
         }
     }
     // Unregister first so no new command can reach us, then refuse what is already queued.
-    on_close();
+    unregister.run();
     rx.close();
     while let Ok(cmd) = rx.try_recv() {
         room.refuse(cmd);
     }
-    room.metrics
-        .members
-        .fetch_sub(room.members.len() as i64, Ordering::Relaxed);
-    room.metrics.rooms.fetch_sub(1, Ordering::Relaxed);
     tracing::debug!(room = %room.code, "room closed");
+}
+
+/// Runs the registry's `on_close` exactly once: at the normal end, or while unwinding if the
+/// room task panics, so that a bug in one room can never leave its code registered to a dead
+/// mailbox (holding a slot of `max_rooms` forever).
+struct Unregister(Option<Box<dyn FnOnce() + Send>>);
+
+impl Unregister {
+    fn run(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        self.run();
+    }
+}
+
+impl Drop for RoomTask {
+    /// The gauges follow the room however its task ends (normally, on shutdown or by a panic).
+    fn drop(&mut self) {
+        self.metrics
+            .members
+            .fetch_sub(self.members.len() as i64, Ordering::Relaxed);
+        self.metrics.rooms.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A lead in milliseconds (finite, clamped by [`LeadRule`]) as a `Duration`.
+fn ms(lead: f64) -> Duration {
+    Duration::from_secs_f64(lead.max(0.0) / 1000.0)
 }
 
 async fn sleep_until_opt(d: Option<Instant>) {
@@ -377,6 +424,8 @@ impl RoomTask {
             } => drop(reply.send(Err(gone()))),
             Cmd::Snapshot { reply, .. } => drop(reply.send(Err(gone()))),
             Cmd::Op { reply: None, .. } | Cmd::Disconnected { .. } => {}
+            #[cfg(test)]
+            Cmd::Panic => {}
         }
     }
 
@@ -411,6 +460,8 @@ impl RoomTask {
                     let _ = reply.send(r);
                 }
             }
+            #[cfg(test)]
+            Cmd::Panic => panic!("fault injected by a test"),
             Cmd::Snapshot { who, reply } => {
                 let r = self.resolve(&who).map(|_| self.snapshot());
                 let _ = reply.send(r);
@@ -486,21 +537,29 @@ impl RoomTask {
             old.kill(close::NORMAL);
         }
         m.disconnected_at = None;
+        // Its last buffering report predates the reconnect: the waiting rule's grace starts
+        // afresh, as for any new start, until the new connection reports.
+        if m.buffering_since.is_some() {
+            m.buffering_since = Some(Instant::now());
+        }
         self.send_room_snapshot(idx, None);
         self.members_dirty = true;
         Ok(())
     }
 
     fn disconnected(&mut self, member_id: &str, conn_id: u64) {
-        if let Some(m) = self
+        let Some(m) = self
             .members
             .iter_mut()
             .find(|m| m.id == member_id && m.conn.as_ref().is_some_and(|c| c.conn_id == conn_id))
-        {
-            m.conn = None;
-            m.disconnected_at = Some(Instant::now());
-            self.members_dirty = true;
-        }
+        else {
+            // A stale notice from a connection that a resume already replaced: the seat is
+            // held by the newer connection and stays in any wait it is part of.
+            return;
+        };
+        m.conn = None;
+        m.disconnected_at = Some(Instant::now());
+        self.members_dirty = true;
         // A member that is gone cannot be waited for.
         self.unwait(member_id);
     }
@@ -735,23 +794,18 @@ impl RoomTask {
                 let position = check_pos(position)?;
                 let rate = match rate {
                     None => self.state.rate,
-                    Some(r) if r.is_finite() && (0.0625..=16.0).contains(&r) => r,
+                    Some(r) if r.is_finite() && (MIN_RATE..=MAX_RATE).contains(&r) => r,
                     Some(_) => {
                         return Err(Failure::new(
                             ErrorCode::BadRequest,
-                            "rate must be between 0.0625 and 16",
+                            format!("rate must be between {MIN_RATE} and {MAX_RATE}"),
                         ))
                     }
                 };
                 self.waiting = None;
-                // Members still buffering get a fresh grace period from this start.
-                let t = Instant::now();
-                for m in &mut self.members {
-                    if m.buffering_since.is_some() {
-                        m.buffering_since = Some(t);
-                    }
-                }
+                self.restart_buffering_grace();
                 let lead = self.params.lead.start(self.max_one_way_ms());
+                self.runs_from = Instant::now() + ms(lead);
                 self.state = PlaybackState {
                     media: self.state.media.clone(),
                     playing: true,
@@ -782,13 +836,12 @@ impl RoomTask {
             Intent::Seek { position } => {
                 let position = check_pos(position)?;
                 let (playing, at) = if self.state.playing {
-                    (
-                        true,
-                        now + self
-                            .params
-                            .lead
-                            .seek(self.max_one_way_ms(), self.max_seek_ms()),
-                    )
+                    let lead = self
+                        .params
+                        .lead
+                        .seek(self.max_one_way_ms(), self.max_seek_ms());
+                    self.runs_from = Instant::now() + ms(lead);
+                    (true, now + lead)
                 } else {
                     (false, now)
                 };
@@ -868,9 +921,23 @@ impl RoomTask {
         }
     }
 
+    /// Members still buffering get a fresh grace period from a new start: buffering that
+    /// began while the room was paused (by a pause or by a wait) says nothing yet about
+    /// keeping up with playback.
+    fn restart_buffering_grace(&mut self) {
+        let t = Instant::now();
+        for m in &mut self.members {
+            if m.buffering_since.is_some() {
+                m.buffering_since = Some(t);
+            }
+        }
+    }
+
     fn resume_after_wait(&mut self) {
         self.waiting = None;
+        self.restart_buffering_grace();
         let lead = self.params.lead.start(self.max_one_way_ms());
+        self.runs_from = Instant::now() + ms(lead);
         self.state = PlaybackState {
             media: self.state.media.clone(),
             playing: true,
@@ -935,7 +1002,7 @@ impl RoomTask {
             for m in &self.members {
                 if let (Some(t), false, true) = (m.buffering_since, m.wait_exempt, m.conn.is_some())
                 {
-                    consider(t + self.params.buffering_grace);
+                    consider(t.max(self.runs_from) + self.params.buffering_grace);
                 }
             }
         }
@@ -972,13 +1039,15 @@ impl RoomTask {
             }
         } else if self.settings.wait_for_all && self.state.playing {
             let grace = self.params.buffering_grace;
+            let runs_from = self.runs_from;
             let slow: Vec<String> = self
                 .members
                 .iter()
                 .filter(|m| {
                     m.conn.is_some()
                         && !m.wait_exempt
-                        && m.buffering_since.is_some_and(|t| t + grace <= now)
+                        && m.buffering_since
+                            .is_some_and(|t| t.max(runs_from) + grace <= now)
                 })
                 .map(|m| m.id.clone())
                 .collect();
@@ -1133,6 +1202,8 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(peers[0].next_state().await["reason"], "play");
+        // Past the scheduled start (80 ms lead), then member 1 stalls.
+        tokio::time::sleep(Duration::from_millis(100)).await;
         op(&tx, &peers[1], buffering(true)).await.unwrap();
         // 399 ms of buffering is tolerated.
         tokio::time::sleep(Duration::from_millis(399)).await;
@@ -1158,6 +1229,234 @@ mod tests {
         op(&tx, &peers[1], buffering(true)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(401)).await;
         assert_eq!(peers[0].next_state().await["reason"], "waiting");
+    }
+
+    async fn play(tx: &mpsc::Sender<Cmd>, p: &Peer) {
+        op(
+            tx,
+            p,
+            Op::Intent(Intent::Play {
+                position: 0.0,
+                rate: None,
+            }),
+        )
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stale_disconnect_after_a_resume_does_not_end_the_wait() {
+        let (tx, mut peers, _sd) = room_with(2).await;
+        play(&tx, &peers[0]).await;
+        assert_eq!(peers[0].next_state().await["reason"], "play");
+        op(&tx, &peers[1], buffering(true)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        assert_eq!(peers[0].next_state().await["reason"], "waiting");
+        // Member 1 reconnects: the resume takes the seat over to a new connection, then the old
+        // connection's end is reported (the order the server produces).
+        let old_conn = peers[1].conn.conn_id;
+        let (conn, _rx, _kill) = ConnHandle::new(99, 1024);
+        let (reply, r) = oneshot::channel();
+        tx.send(Cmd::Resume {
+            member_id: peers[1].id.clone(),
+            conn,
+            reply,
+        })
+        .await
+        .unwrap();
+        r.await.unwrap().unwrap();
+        tx.send(Cmd::Disconnected {
+            member_id: peers[1].id.clone(),
+            conn_id: old_conn,
+        })
+        .await
+        .unwrap();
+        // Still buffering on its new connection: the room keeps waiting for it.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(
+            peers[0].no_state_queued(),
+            "a stale disconnect ended the wait"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn buffering_that_began_during_a_wait_gets_its_grace_after_the_resume() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        play(&tx, &peers[0]).await;
+        assert_eq!(peers[0].next_state().await["reason"], "play");
+        op(&tx, &peers[1], buffering(true)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        assert_eq!(peers[0].next_state().await["reason"], "waiting");
+        // While the room is paused for member 1, member 2 starts buffering too.
+        op(&tx, &peers[2], buffering(true)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        op(&tx, &peers[1], buffering(false)).await.unwrap();
+        assert_eq!(peers[0].next_state().await["reason"], "resume");
+        // Member 2 gets the full 400 ms from the new start (80 ms lead), as after a `play`.
+        tokio::time::sleep(Duration::from_millis(470)).await;
+        assert!(
+            peers[0].no_state_queued(),
+            "buffering while paused started a wait without grace"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let w = peers[0].next_state().await;
+        assert_eq!(w["reason"], "waiting");
+        assert_eq!(w["waiting_for"], serde_json::json!([peers[2].id]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn buffering_within_a_seek_lead_does_not_start_a_wait() {
+        let (tx, mut peers, _sd) = room_with(2).await;
+        // Member 1's player needs 1.5 s to seek (a transcode): seeks get a 1.58 s lead.
+        op(
+            &tx,
+            &peers[1],
+            Op::Status(StatusReport {
+                playing: false,
+                seek_ms: Some(1500.0),
+                ..Default::default()
+            }),
+        )
+        .await
+        .unwrap();
+        play(&tx, &peers[0]).await;
+        assert_eq!(peers[0].next_state().await["reason"], "play");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        op(&tx, &peers[0], Op::Intent(Intent::Seek { position: 600.0 }))
+            .await
+            .unwrap();
+        assert_eq!(peers[0].next_state().await["reason"], "seek");
+        // Member 1 seeks, buffering, exactly what the lead is for.
+        op(&tx, &peers[1], buffering(true)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1_900)).await;
+        assert!(
+            peers[0].no_state_queued(),
+            "buffering before the scheduled start paused the room"
+        );
+        // Still buffering 400 ms after the start: now the room waits.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let w = peers[0].next_state().await;
+        assert_eq!(w["reason"], "waiting");
+        assert_eq!(w["waiting_for"], serde_json::json!([peers[1].id]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stale_buffering_report_gets_a_fresh_grace_after_a_resume() {
+        let (tx, mut peers, _sd) = room_with(2).await;
+        play(&tx, &peers[0]).await;
+        assert_eq!(peers[0].next_state().await["reason"], "play");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Member 1 reports buffering and drops off within the grace period.
+        op(&tx, &peers[1], buffering(true)).await.unwrap();
+        tx.send(Cmd::Disconnected {
+            member_id: peers[1].id.clone(),
+            conn_id: peers[1].conn.conn_id,
+        })
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(peers[0].no_state_queued(), "nobody waits for a gone member");
+        // It comes back: the 3 s old report does not pause the room at once.
+        let (conn, _rx, _kill) = ConnHandle::new(77, 1024);
+        let (reply, r) = oneshot::channel();
+        tx.send(Cmd::Resume {
+            member_id: peers[1].id.clone(),
+            conn,
+            reply,
+        })
+        .await
+        .unwrap();
+        r.await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_millis(390)).await;
+        assert!(
+            peers[0].no_state_queued(),
+            "a report from before the reconnect started a wait"
+        );
+        // Still buffering as far as the room knows, 400 ms later: it waits.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(peers[0].next_state().await["reason"], "waiting");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_room_still_unregisters_and_settles_the_gauges() {
+        let cfg = Config::for_tests();
+        let metrics = Arc::new(Metrics::default());
+        let (tx, rx) = mpsc::channel(8);
+        let (_sd_tx, sd_rx) = watch::channel(false);
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let setup = RoomSetup {
+            code: "ACDEFG".into(),
+            params: crate::server::room_params(&cfg),
+            settings: Settings::default(),
+            media: None,
+            metrics: metrics.clone(),
+            shutdown: sd_rx,
+        };
+        let flag = closed.clone();
+        let task = tokio::spawn(run_room(
+            setup,
+            rx,
+            Box::new(move || flag.store(true, Ordering::SeqCst)),
+        ));
+        let (conn, _out, _kill) = ConnHandle::new(1, 16);
+        let (reply, r) = oneshot::channel();
+        let identity = Identity {
+            user_id: "u".into(),
+            name: "n".into(),
+            anonymous: false,
+        };
+        tx.send(Cmd::Join {
+            identity,
+            conn,
+            req_id: None,
+            reply,
+        })
+        .await
+        .unwrap();
+        r.await.unwrap().unwrap();
+        assert_eq!(metrics.rooms.load(Ordering::SeqCst), 1);
+        tx.send(Cmd::Panic).await.unwrap();
+        assert!(task.await.unwrap_err().is_panic());
+        assert!(
+            closed.load(Ordering::SeqCst),
+            "the registry entry of a panicked room was left behind"
+        );
+        assert_eq!(metrics.rooms.load(Ordering::SeqCst), 0);
+        assert_eq!(metrics.members.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rates_outside_a_quarter_to_four_are_refused() {
+        let (tx, mut peers, _sd) = room_with(1).await;
+        for bad in [0.0, 0.2, 4.5, 100.0, -1.0] {
+            let r = op(
+                &tx,
+                &peers[0],
+                Op::Intent(Intent::Play {
+                    position: 1.0,
+                    rate: Some(bad),
+                }),
+            )
+            .await;
+            assert_eq!(r.unwrap_err().code, ErrorCode::BadRequest, "rate {bad}");
+        }
+        assert!(
+            peers[0].no_state_queued(),
+            "a refused play changed the state"
+        );
+        for good in [0.25, 2.0, 4.0] {
+            op(
+                &tx,
+                &peers[0],
+                Op::Intent(Intent::Play {
+                    position: 1.0,
+                    rate: Some(good),
+                }),
+            )
+            .await
+            .unwrap();
+            assert_eq!(peers[0].next_state().await["rate"], good);
+        }
     }
 
     #[tokio::test(start_paused = true)]

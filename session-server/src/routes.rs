@@ -180,18 +180,27 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
             r
         });
 
-    let room_get = warp::path!("api" / "v1" / "rooms" / String)
+    let room_get = warp::path!("v1" / "rooms" / String)
         .and(warp::get())
         .and(warp::header::optional::<String>("authorization"))
         .and(with_app.clone())
         .then(rest_get);
-    let room_post = warp::path!("api" / "v1" / "rooms" / String / "commands")
+    let room_post = warp::path!("v1" / "rooms" / String / "commands")
         .and(warp::post())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::body::content_length_limit(MAX_REST_BODY))
         .and(warp::body::bytes())
         .and(with_app.clone())
         .then(rest_post);
+    // Under `/api` every answer is JSON, refusals by the transport layer included (wrong
+    // method, body too large, no length): REST clients parse `error` from every response.
+    let api = warp::path("api").and(
+        room_get
+            .or(room_post)
+            .unify()
+            .recover(api_rejection)
+            .unify(),
+    );
 
     let mut all = ws
         .or(healthz)
@@ -200,20 +209,21 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(metrics)
         .unify()
-        .or(room_get)
-        .unify()
-        .or(room_post)
+        .or(api)
         .unify()
         .boxed();
 
     if app.config.demo.enabled {
+        // HEAD as well as GET: players and link checkers probe files with HEAD (hyper sends
+        // the headers of the GET answer without its body).
+        let get_or_head = || warp::get().or(warp::head()).unify();
         let range = warp::header::optional::<String>("range");
         let index = warp::path::end()
-            .and(warp::get())
+            .and(get_or_head())
             .and(range)
             .map(|r: Option<String>| static_files::serve("demo/index.html", r.as_deref()));
         let demo = warp::path("demo")
-            .and(warp::get())
+            .and(get_or_head())
             .and(warp::path::tail())
             .and(range)
             .map(|tail: warp::path::Tail, r: Option<String>| {
@@ -224,7 +234,7 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
                 static_files::serve(&p, r.as_deref())
             });
         let src = warp::path("src")
-            .and(warp::get())
+            .and(get_or_head())
             .and(warp::path::tail())
             .and(range)
             .map(|tail: warp::path::Tail, r: Option<String>| {
@@ -257,6 +267,34 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         all = all.or(media).unify().boxed();
     }
     all
+}
+
+/// A refusal under `/api` as a JSON error with the matching status.
+async fn api_rejection(r: warp::Rejection) -> Result<Response, std::convert::Infallible> {
+    let (status, code, message) = if r.is_not_found() {
+        (StatusCode::NOT_FOUND, "bad_request", "no such API endpoint")
+    } else if r.find::<warp::reject::PayloadTooLarge>().is_some() {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "the request body is too large",
+        )
+    } else if r.find::<warp::reject::LengthRequired>().is_some() {
+        (
+            StatusCode::LENGTH_REQUIRED,
+            "bad_request",
+            "a Content-Length is required",
+        )
+    } else if r.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "bad_request",
+            "method not allowed here",
+        )
+    } else {
+        (StatusCode::BAD_REQUEST, "bad_request", "invalid request")
+    };
+    Ok(json_error(status, code, message))
 }
 
 /// Who a REST caller is in room `code`: a member's resume secret, or a token naming a member.

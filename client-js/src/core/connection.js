@@ -33,6 +33,10 @@ import { CLOSE_CODES, ProtocolError, msg, parseServerMessage } from './protocol.
 
 /** Close codes after which retrying cannot help. */
 const FATAL_CLOSES = new Set([CLOSE_CODES.PROTOCOL_VIOLATION]);
+/** Error codes answering a hello that say "try again later", not "you may not": the server
+ *  closes with 4001 after them too (no identity, no session), but giving up would leave a
+ *  party dead after a short Jellyfin outage. */
+const RETRYABLE_HELLO_ERRORS = new Set(['unavailable', 'rate_limited', 'internal']);
 
 export class Connection {
   /**
@@ -66,7 +70,12 @@ export class Connection {
     this.queue = [];
     this._retryTimer = null;
     this._connectTimer = null;
+    this._stableTimer = null;
+    /** Whether the current socket has sent its hello (a 4001 before it refused nothing). */
+    this._helloSent = false;
     this._stopped = false;
+    /** `error.code` that answered the current socket's hello, if any. */
+    this._helloError = null;
     /** @type {Record<string, Set<Function>>} */
     this._handlers = {};
   }
@@ -148,8 +157,10 @@ export class Connection {
   _clearTimers() {
     if (this._retryTimer !== null) this.timers.clearTimeout(this._retryTimer);
     if (this._connectTimer !== null) this.timers.clearTimeout(this._connectTimer);
+    if (this._stableTimer !== null) this.timers.clearTimeout(this._stableTimer);
     this._retryTimer = null;
     this._connectTimer = null;
+    this._stableTimer = null;
   }
 
   _detach(s) {
@@ -166,6 +177,8 @@ export class Connection {
       return;
     }
     this.socket = s;
+    this._helloError = null;
+    this._helloSent = false;
     this._connectTimer = this.timers.setTimeout(() => {
       this._connectTimer = null;
       if (this.socket === s && this.status !== 'open') this._lost(s, 'connect timeout');
@@ -189,6 +202,7 @@ export class Connection {
     const hello = msg.hello({ token: cred.token, name: cred.name, resume: this.resumeToken || undefined, client: this.client });
     try {
       s.send(JSON.stringify(hello));
+      this._helloSent = true;
     } catch {
       this._lost(s, 'send failed');
     }
@@ -209,7 +223,12 @@ export class Connection {
     if (m.type === 'welcome') {
       const resumed = Boolean(this.resumeToken);
       this.resumeToken = typeof m.resume === 'string' ? m.resume : null;
-      this.failures = 0;
+      // The backoff starts over only once this connection has proved stable.
+      if (this._stableTimer !== null) this.timers.clearTimeout(this._stableTimer);
+      this._stableTimer = this.timers.setTimeout(() => {
+        this._stableTimer = null;
+        this.failures = 0;
+      }, this.settings.reconnectStableMs);
       this.everWelcomed = true;
       if (this._connectTimer !== null) this.timers.clearTimeout(this._connectTimer);
       this._connectTimer = null;
@@ -225,7 +244,9 @@ export class Connection {
     if (m.type === 'error' && this.status !== 'open') {
       // An error before welcome answers the hello: a refused resume is worth one retry
       // without it; anything else is for the user.
-      if (this.resumeToken && m.code !== 'unauthorized' && m.code !== 'unsupported_protocol') {
+      this._helloError = m.code;
+      // A backend hiccup (`unavailable`…) is not a refused resume: keep the seat's secret.
+      if (this.resumeToken && m.code !== 'unauthorized' && m.code !== 'unsupported_protocol' && !RETRYABLE_HELLO_ERRORS.has(m.code)) {
         this.resumeToken = null;
       }
       this._emit('message', m);
@@ -237,7 +258,9 @@ export class Connection {
   _onClose(s, ev) {
     if (this.socket !== s) return;
     const code = ev && ev.code;
-    if (code === CLOSE_CODES.UNAUTHORIZED && this.status !== 'open') {
+    // Refused before our hello was even sent (the token fetch outlasted the server's hello
+    // timeout, e.g. a slow Jellyfin): nothing was refused, try again.
+    if (code === CLOSE_CODES.UNAUTHORIZED && this.status !== 'open' && this._helloSent && !RETRYABLE_HELLO_ERRORS.has(this._helloError)) {
       // Refused at hello. With a resume token, the seat may simply be gone: try once fresh.
       if (this.resumeToken) {
         this.resumeToken = null;
@@ -272,6 +295,8 @@ export class Connection {
     try { s.close(); } catch { /* ignore */ }
     if (this._connectTimer !== null) this.timers.clearTimeout(this._connectTimer);
     this._connectTimer = null;
+    if (this._stableTimer !== null) this.timers.clearTimeout(this._stableTimer);
+    this._stableTimer = null;
     if (this._stopped) return;
     this._scheduleRetry(reason);
   }

@@ -29,7 +29,7 @@
  *   .tick()                    one control step (the loop calls it; tests may too)
  *   .targetPosition()          the formula at server now, or null without a state
  *   .report()                  → {position, playing, buffering, error_ms, seek_ms}
- *   .sync                      {status: 'idle'|'waiting'|'syncing'|'in_sync', errorMs, seekMs,
+ *   .sync                      {status: 'idle'|'waiting'|'syncing'|'in_sync'|'blocked', errorMs, seekMs,
  *                               startMs, hardSeeks, lastAction}
  *   .state, .lastSeq
  *
@@ -81,6 +81,11 @@ export class PlaybackCore {
     this.learnedStartMs = 0;
     /** The browser refused play() (autoplay policy) and nobody has clicked since. */
     this.playRefused = false;
+    /** Local ms until which a person's action on the player stands while its intent is on
+     *  its way to the server (see settings.intentHoldMs). */
+    this.intentHoldUntil = -Infinity;
+    /** Local ms until which a seek of ours may still be under way (cleared on `seeked`). */
+    this.ownSeekUntil = -Infinity;
     /** @type {{kind: string, until: number}[]} */
     this.expectations = [];
     this._startTimer = null;
@@ -89,7 +94,7 @@ export class PlaybackCore {
     this._mediaLoading = null;
     this._offs = [];
     this.sync = {
-      /** @type {'idle'|'waiting'|'syncing'|'in_sync'} */
+      /** @type {'idle'|'waiting'|'syncing'|'in_sync'|'blocked'} */
       status: 'idle',
       /** @type {number|null} */
       errorMs: null,
@@ -155,8 +160,12 @@ export class PlaybackCore {
     this.lastSeq = state.seq;
     this.correcting = false;
     this.seekCooldownUntil = -Infinity; // a new target deserves a seek at once
+    this.intentHoldUntil = -Infinity; // the answer to any intent in flight is here
     this._clearStartTimer();
     this.pendingStartSample = null;
+    // A hard seek still under way was aimed at the old target: the error measured after it
+    // says nothing about seek latency any more (it would teach a latency of seconds).
+    this.pendingSeekSample = null;
     const media = state.media;
     if (media && this.player.getMedia) {
       const current = this.player.getMedia();
@@ -182,6 +191,7 @@ export class PlaybackCore {
 
   reassert() {
     this.playRefused = false;
+    this.intentHoldUntil = -Infinity;
     if (!this.state) return;
     this.correcting = false;
     this.seekCooldownUntil = -Infinity;
@@ -224,8 +234,8 @@ export class PlaybackCore {
     this.sync.lastAction = 'play';
     const r = this.player.play();
     // Autoplay refusal: the page shows the reason; the loop will try again on the next tick.
-    if (r && typeof r.catch === 'function') {
-      r.catch((e) => {
+    if (r && typeof r.then === 'function') {
+      r.then(() => { this.playRefused = false; }, (e) => {
         this.sync.lastAction = `play refused: ${e && e.name}`;
         // Until a person allows playback (reassert()), do not keep seeking ahead for a start
         // that cannot happen.
@@ -244,13 +254,20 @@ export class PlaybackCore {
   /** @param {number} seconds */
   _seek(seconds) {
     this._expect('seek');
+    this.ownSeekUntil = this.clock.now() + this.settings.selfEventWindowMs;
     this.pendingPausedSeek = null;
     this.sync.lastAction = `seek ${seconds.toFixed(3)}`;
     this.player.seek(Math.max(0, seconds));
   }
 
   _setRate(rate) {
-    if (this.lastRateSet !== null && Math.abs(rate - this.lastRateSet) < RATE_EPSILON) return;
+    if (this.lastRateSet !== null && Math.abs(rate - this.lastRateSet) < RATE_EPSILON) {
+      // Already asked for; but a player may drop it behind our back (a new source, a transcode
+      // restart, a speed menu): then a steady ±10 % nudge would never reach it again.
+      let actual = rate;
+      try { actual = this.player.getRate?.() ?? rate; } catch { /* no media */ }
+      if (!Number.isFinite(actual) || Math.abs(actual - rate) < RATE_EPSILON) return;
+    }
     this.lastRateSet = rate;
     this.player.setRate(rate);
   }
@@ -265,6 +282,10 @@ export class PlaybackCore {
       return; // our own doing
     }
     if (!this.state || this._mediaLoading) return;
+    // While a seek of ours is under way the player may stop and restart by itself (jellyfin-web
+    // restarts a transcode to seek it; a <video> whose source is replaced pauses): taking that
+    // for the host's pause would pause the whole room.
+    if ((kind === 'play' || kind === 'pause') && now < this.ownSeekUntil) return;
     let position;
     try { position = this.player.getPosition(); } catch { return; }
     if (kind === 'seek') {
@@ -274,6 +295,9 @@ export class PlaybackCore {
     if (kind === 'pause' && !this.state.playing) return; // already what the room does
     if (kind === 'play' && this.state.playing) return;
     if (kind === 'pause' && this.player.isEnded?.()) return; // the film ended by itself
+    // Let the person's action stand until the room answers it (no jump back, then forth).
+    this.intentHoldUntil = now + this.settings.intentHoldMs;
+    this._clearStartTimer();
     this.onIntent({ type: kind, position });
   }
 
@@ -297,6 +321,14 @@ export class PlaybackCore {
     this.sync.errorMs = errMs;
     this.sync.seekMs = this.seekLatencyMs();
     const busy = Boolean(this.player.isSeeking?.() || this.player.isBuffering?.());
+    // Playing now, whoever started it: a refused autoplay is over.
+    if (this.playRefused && !this.player.isPaused()) this.playRefused = false;
+
+    if (now < this.intentHoldUntil) {
+      // A person's action is on its way to the server: do not undo it meanwhile.
+      this.sync.status = 'syncing';
+      return;
+    }
 
     if (!st.playing) {
       this._pause();
@@ -343,7 +375,8 @@ export class PlaybackCore {
         this.seekCooldownUntil = now + s.seekCooldownMs;
         this.pendingPausedSeek = { issuedAt: now };
       }
-      this.sync.status = 'syncing';
+      // The browser refused to start (autoplay policy): the person has to press play.
+      this.sync.status = this.playRefused ? 'blocked' : 'syncing';
       return;
     }
 
@@ -408,6 +441,7 @@ export class PlaybackCore {
 
   /** A paused seek's latency is simply the time until `seeked`. */
   _onSeeked() {
+    this.ownSeekUntil = -Infinity;
     if (!this.pendingPausedSeek) return;
     const sample = this.clock.now() - this.pendingPausedSeek.issuedAt;
     this.pendingPausedSeek = null;

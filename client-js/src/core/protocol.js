@@ -80,6 +80,19 @@ function checkState(s) {
   return s;
 }
 
+/**
+ * A member list: every entry must at least be an object with a string `id` (the panel and the
+ * waiting rule look members up by it); a list with anything else is refused whole.
+ * @param {any} list
+ * @param {string} what
+ */
+function checkMembers(list, what) {
+  if (!Array.isArray(list)) throw new ProtocolError(`${what}: not a list`);
+  for (const x of list) {
+    if (!x || typeof x !== 'object' || !isStr(x.id)) throw new ProtocolError(`${what}: a member without an id`);
+  }
+}
+
 /** @type {Record<string, (m: any) => void>} */
 const CHECKS = {
   welcome(m) {
@@ -92,7 +105,7 @@ const CHECKS = {
   },
   room(m) {
     if (!isStr(m.code) || !isStr(m.you)) throw new ProtocolError('room: code/you missing');
-    if (!Array.isArray(m.members)) throw new ProtocolError('room.members: not a list');
+    checkMembers(m.members, 'room.members');
     checkState(m.state);
   },
   state(m) {
@@ -101,7 +114,7 @@ const CHECKS = {
     checkState(m.state && typeof m.state === 'object' ? m.state : m);
   },
   members(m) {
-    if (!Array.isArray(m.list)) throw new ProtocolError('members.list: not a list');
+    checkMembers(m.list, 'members.list');
   },
   chat(m) {
     if (!isStr(m.text)) throw new ProtocolError('chat.text: not a string');

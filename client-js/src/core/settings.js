@@ -103,6 +103,11 @@ export const DEFAULT_SETTINGS = Object.freeze({
   /** A player event within this long after the core commanded the same thing is taken as
    *  the core's own doing, not a user intent (echo suppression). Covers a slow seek. */
   selfEventWindowMs: 3000,
+  /** After a person acts on the player (the host pauses or seeks it), the core leaves the
+   *  player alone this long or until the resulting `state` arrives: correcting it back to the
+   *  old state in the meantime would make the picture jump back, then forth. Covers a slow
+   *  round trip; if no state comes (refused, lost), the room's state wins again after it. */
+  intentHoldMs: 1500,
 
   // ---- reporting ----
   /** `status` period: the protocol allows at most 2 per second; 550 ms keeps under that
@@ -119,6 +124,10 @@ export const DEFAULT_SETTINGS = Object.freeze({
   reconnectMaxMs: 15000,
   /** Fraction of the delay that is randomised (0.5 = between 50 % and 100 % of it). */
   reconnectJitter: 0.5,
+  /** A connection must stay up this long before the backoff starts over from the base delay:
+   *  a server that closes right after `welcome` (overloaded, rate-limiting) must see each
+   *  client back off, not return twice a second forever. */
+  reconnectStableMs: 10000,
   /** Give up connecting after this many ms without `welcome`: a socket stuck in CONNECTING
    *  (captive portal, dead proxy) must be retried, not waited on forever. */
   connectTimeoutMs: 10000,

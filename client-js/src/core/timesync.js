@@ -11,7 +11,8 @@
  *     send(msg)          sends a `ping` message; returns false when it could not be sent
  *   .start()             burst of pings, then one every `pingIntervalMs`
  *   .stop()
- *   .restartBurst()      after a reconnect: forget nothing, but sample fast again
+ *   .restartBurst()      after a reconnect: keep the estimate, forget the old path's samples,
+ *                        sample fast again
  *   .makePing()          → {type:'ping', t0} (t0 = now())
  *   .handlePong(pong)    feeds one `pong {t0,t1,t2}` (t3 = now() at arrival); returns the sample
  *   .addSample(t0,t1,t2,t3)  the same with explicit times (tests)
@@ -165,6 +166,12 @@ export class TimeSync {
   }
 
   restartBurst() {
+    // A new connection: the old samples' round trips describe the old network path. Kept,
+    // their low minimum would reject every sample of a slower new path (Wi-Fi → LTE, a
+    // laptop waking up) for the ~30 s they take to leave the window, and with them the news
+    // that the clock jumped while it slept. The estimate itself is kept: the burst refines it,
+    // or replaces it when the clock did jump.
+    this.samples = [];
     if (!this._running) return;
     this._burstLeft = this.settings.pingBurstCount;
     this._clear();

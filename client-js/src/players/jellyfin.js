@@ -9,10 +9,12 @@
  *   currentItem(player).Id / .Name / .RunTimeTicks
  *   getCurrentTicks(player)                  ticks incl. the transcoding offset (player time is
  *                                            relative to the transcode's start)
- *   paused(player), pause(player), unpause(player)
+ *   paused(player), pause(player), unpause(player)  (unpause returns nothing: the <video>'s
+                                            play() promise is dropped by htmlVideoPlayer)
  *   seek(ticks, player)                      10,000,000 ticks per second
  *   playMethod(player)                       'Transcode' | 'DirectStream' | 'DirectPlay'
- *   play({ids, serverId, startPositionTicks}) to follow the host's item
+ *   play({ids, serverId, startPositionTicks}) to follow the host's item (getIntros skips the
+ *                                            intros only when startPositionTicks is truthy)
  *   player.setPlaybackRate(rate) / getPlaybackRate() (src/plugins/htmlVideoPlayer/plugin.js):
  *     called on the player, not through playbackManager.setPlaybackRate, which would also
  *     save every 1 % nudge as the user's preferred speed in sessionStorage.
@@ -141,7 +143,21 @@ export class JellyfinPlayer extends Emitter {
     else if (this.video) this.video.playbackRate = rate;
   }
 
-  play() { this.pm.unpause(this._p()); }
+  play() {
+    const p = this._p();
+    this.pm.unpause(p);
+    // htmlVideoPlayer.unpause() calls mediaElement.play() and drops the promise it returns, so
+    // an autoplay refusal would go unseen and the core would keep seeking for a start that
+    // cannot happen. The browser decides synchronously (HTML play() steps: `paused` turns
+    // false before play() returns, or the promise is rejected), so a <video> still paused
+    // right after the call is the refusal.
+    if (this.video && this.video.paused) {
+      const e = new Error('the browser refused to start playback');
+      e.name = 'NotAllowedError';
+      return Promise.reject(e);
+    }
+    return Promise.resolve();
+  }
   pause() { this.pm.pause(this._p()); }
 
   /** @param {number} seconds */
@@ -165,7 +181,10 @@ export class JellyfinPlayer extends Emitter {
   async setMedia(media, position = 0) {
     const options = {
       ids: [media.id],
-      startPositionTicks: Math.round(position * TICKS_PER_SECOND),
+      // Never 0: playbackManager plays the item's intros (trailers, cinema mode, on by default)
+      // unless startPositionTicks is truthy, and the guest would then sit in a trailer while
+      // the room plays the film. One tick is 100 ns.
+      startPositionTicks: Math.max(1, Math.round(position * TICKS_PER_SECOND)),
     };
     const serverId = this.serverId();
     if (serverId) options.serverId = serverId;

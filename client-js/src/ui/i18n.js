@@ -7,6 +7,7 @@
  *   STRINGS                  {en: {...}, fr: {...}}
  *   pickLanguage(tags)       first supported language among BCP 47 tags, else 'en'
  *   translator(lang) → t     t(key, vars?) with {name} placeholders
+ *   leftText(t, reason)      the message for a `left` of any reason
  *
  * @module ui/i18n
  */
@@ -41,6 +42,7 @@ export const STRINGS = {
     syncInSync: 'In sync',
     syncSyncing: 'Syncing…',
     syncWaiting: 'Waiting for {names}',
+    syncBlocked: 'Press play to join the party (the browser blocked autoplay)',
     connConnecting: 'Connecting…',
     connReconnecting: 'Connection lost, reconnecting…',
     connClosed: 'Disconnected',
@@ -60,6 +62,7 @@ export const STRINGS = {
     left_kicked: 'The host removed you from the room.',
     left_room_closed: 'The room was closed.',
     left_left: 'You left the room.',
+    left_other: 'You are no longer in the room.',
     hostIsNow: '{name} is now the host.',
   },
   fr: {
@@ -90,6 +93,7 @@ export const STRINGS = {
     syncInSync: 'Synchronisé',
     syncSyncing: 'Synchronisation…',
     syncWaiting: 'En attente de {names}',
+    syncBlocked: 'Appuyez sur lecture pour suivre la séance (le navigateur a bloqué la lecture automatique)',
     connConnecting: 'Connexion…',
     connReconnecting: 'Connexion perdue, reconnexion…',
     connClosed: 'Déconnecté',
@@ -109,6 +113,7 @@ export const STRINGS = {
     left_kicked: 'L’hôte vous a exclu du salon.',
     left_room_closed: 'Le salon a été fermé.',
     left_left: 'Vous avez quitté le salon.',
+    left_other: 'Vous n’êtes plus dans le salon.',
     hostIsNow: '{name} est maintenant l’hôte.',
   },
 };
@@ -136,4 +141,16 @@ export function translator(lang) {
     const s = table[key] ?? en[key] ?? key;
     return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   };
+}
+
+/**
+ * What to tell someone who is no longer in the room, for any `left.reason` (the protocol may
+ * add reasons; a raw key must never reach the screen).
+ * @param {(key: string) => string} t a translator
+ * @param {string} reason
+ */
+export function leftText(t, reason) {
+  const key = `left_${reason}`;
+  const text = t(key);
+  return text === key ? t('left_other') : text;
 }

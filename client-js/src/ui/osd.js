@@ -11,7 +11,8 @@
  * for it (checked at most once per animation frame).
  *
  * Public API:
- *   watchVideoOsd({document?, label, onClick}) → () => void (stop watching)
+ *   watchVideoOsd({document?, label, onClick, expanded?}) → () => void (stop watching)
+ *   setOsdButtonsExpanded(open, document?)   aria-expanded on the buttons
  *
  * @module ui/osd
  */
@@ -19,10 +20,10 @@
 const BUTTON_CLASS = 'btnMatineeWatchParty';
 
 /**
- * @param {{document?: Document, label: string, onClick: () => void}} opts
+ * @param {{document?: Document, label: string, onClick: () => void, expanded?: () => boolean}} opts
  * @returns {() => void}
  */
-export function watchVideoOsd({ document: doc = globalThis.document, label, onClick }) {
+export function watchVideoOsd({ document: doc = globalThis.document, label, onClick, expanded = () => false }) {
   let scheduled = false;
   const check = () => {
     scheduled = false;
@@ -36,6 +37,9 @@ export function watchVideoOsd({ document: doc = globalThis.document, label, onCl
     button.className = `${BUTTON_CLASS} autoSize paper-icon-button-light`;
     button.title = label;
     button.setAttribute('aria-label', label);
+    // It opens a panel: say so, and whether it is open (kept current by setOsdButtonsExpanded).
+    button.setAttribute('aria-haspopup', 'dialog');
+    button.setAttribute('aria-expanded', String(expanded()));
     const icon = doc.createElement('span');
     icon.className = 'largePaperIconButton material-icons groups';
     icon.setAttribute('aria-hidden', 'true');
@@ -55,4 +59,13 @@ export function watchVideoOsd({ document: doc = globalThis.document, label, onCl
   observer.observe(doc.body, { childList: true, subtree: true });
   check();
   return () => observer.disconnect();
+}
+
+/**
+ * Keeps `aria-expanded` of every Watch party button in step with the panel.
+ * @param {boolean} open
+ * @param {Document} [doc]
+ */
+export function setOsdButtonsExpanded(open, doc = globalThis.document) {
+  for (const b of doc.querySelectorAll(`.${BUTTON_CLASS}`)) b.setAttribute('aria-expanded', String(open));
 }

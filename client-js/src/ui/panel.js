@@ -22,7 +22,7 @@
  * @module ui/panel
  */
 
-import { translator } from './i18n.js';
+import { leftText, translator } from './i18n.js';
 import { injectStyles } from './styles.js';
 
 const REACTIONS = ['👍', '😂', '😮', '😢', '❤️', '👏'];
@@ -147,7 +147,7 @@ export class WatchPartyPanel {
       m.on('sync', () => this._renderSync()),
       m.on('chat', (entry) => this._appendChat(entry)),
       m.on('reaction', (r) => this._floatReaction(r)),
-      m.on('left', (reason) => { this._setMessage(this.t(`left_${reason}`), reason === 'left' ? 'info' : 'error'); this.render(); }),
+      m.on('left', (reason) => { this._setMessage(leftText(this.t, reason), reason === 'left' ? 'info' : 'error'); this.render(); }),
       m.on('error', (err) => this.showError(err)),
       m.on('notice', (err) => this.showError(err)),
     ];
@@ -276,6 +276,7 @@ export class WatchPartyPanel {
     if (room) {
       status = this.m.core.sync.status;
       if (status === 'in_sync') text = this.t('syncInSync');
+      else if (status === 'blocked') text = this.t('syncBlocked');
       else if (status === 'waiting') {
         const ids = room.state.waiting_for || [];
         const names = ids.map((id) => room.members.find((x) => x.id === id)?.name || '?').join(', ');

@@ -33,6 +33,7 @@ const CSS = `
 .matinee-sync[data-status="in_sync"] { background: rgba(76, 175, 80, 0.25); color: #a5d6a7; }
 .matinee-sync[data-status="syncing"] { background: rgba(255, 179, 0, 0.2); color: #ffe082; }
 .matinee-sync[data-status="waiting"] { background: rgba(229, 57, 53, 0.2); color: #ef9a9a; }
+.matinee-sync[data-status="blocked"] { background: rgba(229, 57, 53, 0.2); color: #ef9a9a; white-space: normal; }
 .matinee-close { background: none; border: 0; color: inherit; font-size: 1.1em; cursor: pointer; padding: 0.3em 0.5em; }
 .matinee-conn { color: var(--matinee-warn); font-size: 0.9em; margin: 0.4em 0; }
 .matinee-alert { margin: 0.5em 0; padding: 0.5em 0.7em; border-radius: 0.3em; background: rgba(229, 57, 53, 0.2); border-left: 3px solid var(--matinee-bad); }

@@ -116,8 +116,11 @@ test('inside jellyfin-web: plugin hook, OSD button, token auth, invite link foll
   });
 
   await t.test('the button opens the panel; the room is created as the Jellyfin user', async () => {
+    assert.equal(await ann.getAttribute('.btnMatineeWatchParty', 'aria-expanded'), 'false');
+    assert.equal(await ann.getAttribute('.btnMatineeWatchParty', 'aria-haspopup'), 'dialog');
     await ann.click('.btnMatineeWatchParty');
     await until(ann, () => document.querySelector('.matinee-panel') && !document.querySelector('.matinee-panel').hidden);
+    assert.equal(await ann.getAttribute('.btnMatineeWatchParty', 'aria-expanded'), 'true', 'the OSD button says the panel is open');
     await expose(ann);
     assert.ok(annLog.includes('/Matinee/Config') && annLog.includes('/Matinee/Token'));
     await ann.click('.matinee-create');

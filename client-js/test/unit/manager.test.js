@@ -228,3 +228,151 @@ test('kicked: the room is gone and the UI is told why', async () => {
   assert.ok(ctx.events.some(([e, r]) => e === 'left' && r === 'kicked'));
   ctx.m.stop();
 });
+
+test('hello answered `unavailable` (Jellyfin down) keeps retrying with backoff and keeps the seat; `unauthorized` gives up', async () => {
+  const ctx = setup();
+  const s1 = await connected(ctx);
+  const created = ctx.m.createRoom();
+  s1.serverSend({ ...ctx.roomMsg(), id: s1.sentOfType('create_room')[0].id });
+  await created;
+  s1.drop(1006);
+  let fatal = 0;
+  ctx.m.connection.on('fatal', () => { fatal += 1; });
+  // Five refusals in a row while the server cannot reach Jellyfin.
+  for (let i = 0; i < 5; i++) {
+    ctx.clock.advance(DEFAULT_SETTINGS.reconnectMaxMs);
+    const s = ctx.sockets.last;
+    s.open();
+    await flush();
+    assert.equal(s.sent[0].resume, 'secret-1', `attempt ${i}: the seat's secret is still offered`);
+    s.serverSend({ type: 'error', code: 'unavailable', message: 'authentication failed: jwks' });
+    s.drop(4001);
+  }
+  assert.equal(fatal, 0);
+  assert.equal(ctx.m.connection.status, 'reconnecting');
+  assert.ok(ctx.sockets.sockets.length >= 6, 'a new attempt after each refusal');
+  // Jellyfin is back: the seat is resumed.
+  ctx.clock.advance(DEFAULT_SETTINGS.reconnectMaxMs);
+  const s7 = ctx.sockets.last;
+  s7.open();
+  await flush();
+  ctx.welcome(s7, { resumed: true });
+  assert.equal(ctx.m.connection.status, 'open');
+  ctx.m.stop();
+
+  // A real refusal, again and again, stops the retries (a fresh token was tried each time).
+  const c2 = setup();
+  c2.m.start();
+  let fatal2 = 0;
+  c2.m.connection.on('fatal', () => { fatal2 += 1; });
+  for (let i = 0; i < 3; i++) {
+    const s = c2.sockets.last;
+    s.open();
+    await flush();
+    s.serverSend({ type: 'error', code: 'unauthorized', message: 'bad token' });
+    s.drop(4001);
+    c2.clock.advance(DEFAULT_SETTINGS.reconnectMaxMs);
+  }
+  assert.equal(fatal2, 1);
+  assert.equal(c2.m.connection.status, 'closed');
+  c2.m.stop();
+});
+
+test('every hello asks for a fresh token: a reconnect after the 5-minute token expired still gets in', async () => {
+  const ctx = setup();
+  let n = 0;
+  ctx.m.connection.credentials = async () => ({ token: `jwt-${++n}` });
+  const s1 = await connected(ctx);
+  assert.equal(s1.sent[0].token, 'jwt-1');
+  ctx.clock.advance(6 * 60_000); // a long party: the first token is long expired
+  s1.drop(1006);
+  ctx.clock.advance(1000);
+  const s2 = ctx.sockets.last;
+  assert.notEqual(s2, s1);
+  s2.open();
+  await flush();
+  assert.equal(s2.sent[0].type, 'hello');
+  assert.equal(s2.sent[0].token, 'jwt-2');
+  assert.equal(s2.sent[0].resume, 'secret-1');
+  assert.ok(!s2.url.includes('jwt') && !s2.url.includes('secret'), 'no credential in the URL');
+  ctx.m.stop();
+});
+
+test('a member list with a malformed entry is refused whole: the room and its listeners see nothing', async () => {
+  const ctx = setup();
+  const s = await connected(ctx);
+  const created = ctx.m.createRoom();
+  s.serverSend({ ...ctx.roomMsg(), id: s.sentOfType('create_room')[0].id });
+  await created;
+  const before = ctx.m.room.members;
+  const seen = [];
+  ctx.m.on('members', (list) => seen.push(list.map((x) => x.id)));
+  for (const list of [[null], [{ name: 'no id' }], [{ id: 7 }], 'x']) {
+    s.serverSend({ type: 'members', host: 'a', list });
+  }
+  assert.equal(ctx.m.room.members, before);
+  assert.deepEqual(seen, []);
+  s.serverSend({ type: 'members', host: 'a', list: [{ id: 'a', name: 'Ann' }, { id: 'b', name: 'Bob' }] });
+  assert.deepEqual(seen, [['a', 'b']]);
+  ctx.m.stop();
+});
+
+test('a server that closes right after welcome is not hammered: the backoff keeps growing until a connection lasts', async () => {
+  const ctx = setup();
+  const s1 = await connected(ctx);
+  const opened = [];
+  let last = s1;
+  for (let i = 0; i < 6; i++) {
+    last.drop(1011);
+    const t0 = ctx.clock.now();
+    while (ctx.sockets.last === last) ctx.clock.advance(10);
+    opened.push(ctx.clock.now() - t0);
+    last = ctx.sockets.last;
+    last.open();
+    await flush();
+    ctx.welcome(last);
+  }
+  // random() = 0.5: 75 % of 500, 1000, 2000, 4000, 8000, 15000 ms.
+  assert.ok(opened[5] >= 0.75 * 15000 - 20, `delays ${opened.join(', ')}`);
+  assert.ok(opened.every((d, i) => i === 0 || d > opened[i - 1]), `delays ${opened.join(', ')}`);
+  // A connection that lasts resets it: the next drop is retried quickly again.
+  ctx.clock.advance(DEFAULT_SETTINGS.reconnectStableMs + 10);
+  last.drop(1006);
+  const t0 = ctx.clock.now();
+  while (ctx.sockets.last === last) ctx.clock.advance(10);
+  assert.ok(ctx.clock.now() - t0 <= 500, `${ctx.clock.now() - t0} ms`);
+  ctx.m.stop();
+});
+
+test('a token fetch slower than the server\'s hello timeout is retried, never taken for a refusal', async () => {
+  const ctx = setup();
+  let fatal = 0;
+  ctx.m.connection.on('fatal', () => { fatal += 1; });
+  /** @type {((v: any) => void)[]} */
+  const waiting = [];
+  ctx.m.connection.credentials = () => new Promise((resolve) => waiting.push(resolve));
+  ctx.m.start();
+  for (let i = 0; i < 4; i++) {
+    const s = ctx.sockets.last;
+    s.open();
+    await flush();
+    assert.equal(s.sent.length, 0, 'no hello yet: the token is still on its way');
+    // The server's hello timeout: `error unauthorized` then close 4001.
+    s.serverSend({ type: 'error', code: 'unauthorized', message: 'no hello in time' });
+    s.drop(4001);
+    ctx.clock.advance(DEFAULT_SETTINGS.reconnectMaxMs);
+  }
+  assert.equal(fatal, 0);
+  assert.notEqual(ctx.m.connection.status, 'closed');
+  // Jellyfin answers in time at last.
+  ctx.m.connection.credentials = async () => ({ token: 'jwt' });
+  for (const r of waiting) r({ token: 'late' }); // late answers for dead sockets change nothing
+  const s = ctx.sockets.last;
+  s.open();
+  await flush();
+  assert.deepEqual(s.sent.map((m) => m.type), ['hello']);
+  assert.equal(s.sent[0].token, 'jwt');
+  ctx.welcome(s);
+  assert.equal(ctx.m.connection.status, 'open');
+  ctx.m.stop();
+});

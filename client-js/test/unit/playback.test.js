@@ -194,3 +194,127 @@ test('autoplay refused: no seek storm; a person\'s click (reassert) starts it', 
   assert.ok(Math.abs(err()) < 5, `error ${err()}`);
   core.stop();
 });
+
+test('a state arriving during a hard seek does not teach a seek latency of seconds', () => {
+  const { clock, player, core, state, err } = setup({ seekLatencyMs: 120 });
+  player.paused = false;
+  core.start();
+  core.applyState(state({ position: 0, at: core.clock.serverNow() }));
+  clock.advance(300);
+  player.pos += 5; // 5 s off: the core hard-seeks
+  clock.advance(100);
+  assert.equal(core.sync.hardSeeks, 1);
+  // The host seeks elsewhere while that seek is still under way.
+  core.applyState(state({ position: 60, at: core.clock.serverNow() }));
+  clock.advance(3000);
+  assert.ok(Math.abs(err()) < 5, `error ${err().toFixed(1)} ms`);
+  assert.ok(core.learnedSeekMs !== null && core.learnedSeekMs < 400,
+    `learned seek latency ${core.learnedSeekMs} ms (true 120 ms)`);
+  core.stop();
+});
+
+test('after a refused autoplay, a person pressing play ends the refusal: later catch-ups seek again', async () => {
+  const { clock, player, core, state, err } = setup({ seekLatencyMs: 50 });
+  let refuse = true;
+  const realPlay = player.play.bind(player);
+  player.play = () => (refuse ? Promise.reject(Object.assign(new Error('no'), { name: 'NotAllowedError' })) : realPlay());
+  core.start();
+  core.applyState(state({ position: 0, at: core.clock.serverNow() - 10_000 }), { snapshot: true });
+  for (let i = 0; i < 20; i++) { clock.advance(100); await Promise.resolve(); }
+  assert.equal(core.playRefused, true);
+  // The person presses play on the player's own controls (the browser now allows it).
+  refuse = false;
+  player.userPlay();
+  clock.advance(3000);
+  assert.ok(Math.abs(err()) < 5, `error ${err().toFixed(1)} ms`);
+  // Later the room pauses, and a snapshot (a resume) says it has been playing for 3 s.
+  core.applyState(state({ playing: false, position: 40 }));
+  clock.advance(500);
+  core.applyState(state({ position: 40, at: core.clock.serverNow() - 3000 }), { snapshot: true });
+  for (let i = 0; i < 30; i++) { clock.advance(100); await Promise.resolve(); }
+  assert.equal(player.paused, false, 'caught up and playing');
+  assert.ok(Math.abs(err()) < 5, `error ${err().toFixed(1)} ms`);
+  core.stop();
+});
+
+test('the host pausing or seeking the player is not undone before the room answers', () => {
+  const { clock, player, core, intents, state, err } = setup({ seekLatencyMs: 30 });
+  player.paused = false;
+  core.start();
+  core.applyState(state({ position: 0, at: core.clock.serverNow() }));
+  clock.advance(1000);
+  const n = player.commands.length;
+  // The host pauses; the state answering it takes 400 ms to come back (a slow link).
+  player.userPause();
+  assert.equal(intents.at(-1)?.type, 'pause');
+  clock.advance(400);
+  assert.deepEqual(player.commands.slice(n), [], 'no play or seek while the intent is in flight');
+  assert.equal(player.paused, true);
+  const at = intents.at(-1).position;
+  core.applyState(state({ playing: false, position: at }));
+  clock.advance(200);
+  assert.equal(player.paused, true);
+  // The host seeks while playing; the room's answer comes 400 ms later, scheduled.
+  core.applyState(state({ position: at, at: core.clock.serverNow() + 100 }));
+  clock.advance(1000);
+  const m = player.commands.length;
+  player.userSeek(80);
+  clock.advance(400);
+  assert.deepEqual(player.commands.slice(m).filter((c) => c.startsWith('seek')), [], 'no seek back to the old position');
+  core.applyState(state({ position: 80, at: core.clock.serverNow() + 100 }));
+  clock.advance(1000);
+  assert.ok(Math.abs(err()) < 5, `error ${err().toFixed(1)} ms`);
+  // Without an answer (lost, refused), the room's state wins again after the hold.
+  player.userSeek(200);
+  clock.advance(DEFAULT_SETTINGS.intentHoldMs + 1500);
+  assert.ok(Math.abs(err()) < 5, `back on the room: error ${err().toFixed(1)} ms`);
+  core.stop();
+});
+
+test('the player stopping and restarting by itself during a correction seek is not the host\'s pause', () => {
+  const { clock, player, core, intents, state, err } = setup({ seekLatencyMs: 400 });
+  player.paused = false;
+  core.start();
+  core.applyState(state({ position: 0, at: core.clock.serverNow() }));
+  clock.advance(300);
+  player.pos += 4; // far off: the core hard-seeks
+  clock.advance(100);
+  assert.equal(core.sync.hardSeeks, 1);
+  // As jellyfin-web does when it restarts a transcode to seek: pause, then play again.
+  player.userPause();
+  clock.advance(50);
+  player.userPlay();
+  assert.deepEqual(intents, [], 'no pause sent to the room');
+  // (The first seek's latency is a guess, 80 ms for 400 ms real: ~3.2 s of 10 % nudging.)
+  clock.advance(5000);
+  assert.ok(Math.abs(err()) < 5, `error ${err().toFixed(1)} ms`);
+  // Once the seek is over, a pause is a person's again.
+  player.userPause();
+  assert.equal(intents.at(-1)?.type, 'pause');
+  core.stop();
+});
+
+test('autoplay refused: the status says the person must press play', async () => {
+  const { clock, player, core, state } = setup();
+  player.play = () => Promise.reject(Object.assign(new Error('no'), { name: 'NotAllowedError' }));
+  core.start();
+  core.applyState(state({ position: 0, at: core.clock.serverNow() - 5000 }), { snapshot: true });
+  for (let i = 0; i < 30; i++) { clock.advance(100); await Promise.resolve(); }
+  assert.equal(core.sync.status, 'blocked');
+  core.stop();
+});
+
+test('a rate the player dropped behind the core\'s back (new source, speed menu) is set again', () => {
+  const { clock, player, core, state, err } = setup();
+  player.paused = false;
+  core.start();
+  core.applyState(state({ position: 0, at: core.clock.serverNow() }));
+  clock.advance(500);
+  player.pos -= 0.6; // 600 ms behind: a steady +10 % nudge
+  clock.advance(300);
+  assert.equal(player.getRate().toFixed(4), '1.1000');
+  player.rate = 1; // the player went back to normal speed by itself
+  clock.advance(8000);
+  assert.ok(Math.abs(err()) < 5, `error ${err().toFixed(1)} ms`);
+  core.stop();
+});

@@ -3,8 +3,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { expectedPosition, parseServerMessage, ProtocolError, msg, normalizeRoomCode, stateOf } from '../../src/core/protocol.js';
 import { makeSettings, DEFAULT_SETTINGS } from '../../src/core/settings.js';
-import { translator, pickLanguage, STRINGS } from '../../src/ui/i18n.js';
-import { parseConfig, wsUrlFrom } from '../../src/jellyfin.js';
+import { translator, pickLanguage, STRINGS, leftText } from '../../src/ui/i18n.js';
+import { parseConfig, wsUrlFrom, inviteUrlFrom } from '../../src/jellyfin.js';
 
 test('the one formula: holds before `at`, advances at `rate` after, frozen when paused', () => {
   const s = { playing: true, position: 10, rate: 1.5, at: 1000 };
@@ -69,4 +69,21 @@ test('jellyfin: config in PascalCase or camelCase; server URL to a ws(s) URL', (
   assert.equal(wsUrlFrom('wss://m.example/ws'), 'wss://m.example/ws');
   assert.equal(wsUrlFrom('http://10.0.0.2:3000/?x=1'), 'ws://10.0.0.2:3000/ws');
   assert.throws(() => wsUrlFrom('ftp://x'), /unsupported/);
+});
+
+test('jellyfin: the invite link is jellyfin-web\'s address with the room code only', () => {
+  assert.equal(inviteUrlFrom('https://jf.example/web/?foo=1#/video?id=abc&serverId=s', 'ABCDEF'),
+    'https://jf.example/web/?matinee=ABCDEF');
+  assert.equal(inviteUrlFrom('http://10.0.0.2:8096/web/index.html#/home', 'XYZ123'),
+    'http://10.0.0.2:8096/web/index.html?matinee=XYZ123');
+});
+
+test('strings: a `left` reason the client does not know yet still reads as a sentence', () => {
+  for (const lang of ['en', 'fr']) {
+    const t = translator(lang);
+    assert.equal(leftText(t, 'kicked'), STRINGS[lang].left_kicked);
+    const other = leftText(t, 'server_moved');
+    assert.equal(other, STRINGS[lang].left_other);
+    assert.ok(!other.includes('left_'));
+  }
 });

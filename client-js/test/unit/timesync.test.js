@@ -117,3 +117,22 @@ test('one good sample corrects an estimate built from slow early ones at once', 
   // Both the truth and the estimate lie within ±rtt/2 of that sample: at most one RTT apart.
   assert.ok(Math.abs(ts.offsetMs - trueOffset) <= 1.2, `after a good sample: ${ts.offsetMs}`);
 });
+
+test('after a reconnect, a slower new path and a clock that jumped while asleep are taken at once', () => {
+  const ts = new TimeSync({ now: () => 0 });
+  simulate(ts, { n: 16, trueOffset: 5000, base: 2, upJitter: 0.3, downJitter: 0.3, seed: 21 });
+  assert.ok(Math.abs(ts.offsetMs - 5000) < 1);
+  assert.ok(ts.rttMs < 6);
+  // The laptop slept: the local clock lost 3 s against the server, and the new connection
+  // goes over a slower path (~30 ms round trip).
+  ts.restartBurst();
+  const random = rng(22);
+  let t0 = 2e6;
+  for (let i = 0; i < 5; i++, t0 += 100) {
+    const up = 15 + expo(random, 2);
+    const down = 15 + expo(random, 2);
+    ts.addSample(t0, t0 + up + 8000, t0 + up + 8000.05, t0 + up + 0.05 + down);
+  }
+  assert.ok(Math.abs(ts.offsetMs - 8000) < 15, `offset ${ts.offsetMs} (truth 8000)`);
+  assert.ok(ts.rttMs > 25, `rtt ${ts.rttMs} is the new path's`);
+});

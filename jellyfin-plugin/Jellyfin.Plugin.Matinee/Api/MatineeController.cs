@@ -16,6 +16,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
 
 namespace Jellyfin.Plugin.Matinee.Api;
 
@@ -228,18 +229,13 @@ public sealed class MatineeController : ControllerBase
             return NotFound();
         }
 
-        // Module URLs carry no version, so browsers revalidate every time; the ETag (the plugin
-        // version) makes that a cheap 304 until the plugin is updated.
-        string etag = "\"" + _context.FullVersion + "\"";
+        // Module URLs carry no version, so browsers revalidate every time; the entity tag (the
+        // plugin version) makes that a cheap 304 until the plugin is updated. FileStreamResult
+        // sets the ETag header, evaluates If-None-Match itself (lists, weak tags, "*") and
+        // disposes the stream, also when it answers 304.
         Response.Headers.CacheControl = "no-cache";
-        Response.Headers.ETag = etag;
-        Response.Headers["X-Content-Type-Options"] = "nosniff";
-        if (Request.Headers.IfNoneMatch.Contains(etag))
-        {
-            stream.Dispose();
-            return StatusCode(StatusCodes.Status304NotModified);
-        }
-
-        return File(stream, ClientAssets.ContentTypeFor(path)!);
+        Response.Headers.XContentTypeOptions = "nosniff";
+        var entityTag = new EntityTagHeaderValue("\"" + _context.FullVersion + "\"");
+        return File(stream, ClientAssets.ContentTypeFor(path)!, lastModified: null, entityTag: entityTag);
     }
 }

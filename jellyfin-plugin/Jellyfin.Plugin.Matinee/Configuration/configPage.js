@@ -115,7 +115,9 @@ export default function (view) {
       Dashboard.processPluginConfigurationUpdateResult(result);
     }).catch(async (error) => {
       Dashboard.hideLoadingMsg();
-      // The plugin refuses bad settings with HTTP 400 and a sentence saying why.
+      // The plugin refuses bad settings with HTTP 400. Jellyfin puts the plugin's sentence in
+      // the body only on a Development host (elsewhere it says "Error processing request." and
+      // logs the reason), which is why the checks above mirror the server's rules.
       let reason = '';
       if (error && typeof error.text === 'function') {
         reason = await error.text().catch(() => '');

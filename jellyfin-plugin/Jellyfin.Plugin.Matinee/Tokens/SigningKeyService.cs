@@ -68,6 +68,11 @@ public sealed class SigningKeyService : IDisposable
                 return;
             }
 
+            // NOTE(unverified): PluginManager.DiscoverPlugins (v10.10.7, v10.11.11) reads every
+            // folder under plugins/ as a plugin, making up a manifest when meta.json is missing,
+            // so this data folder may show in Dashboard -> Plugins as an extra entry named
+            // "Jellyfin.Plugin.Matinee" with no DLLs. Check on a real server; if it does, keep
+            // the key under IApplicationPaths.DataPath instead (and update docs/install.md).
             string folder = _context.Plugin.DataFolderPath;
             try
             {

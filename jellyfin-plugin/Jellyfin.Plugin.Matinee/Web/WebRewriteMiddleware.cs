@@ -69,7 +69,9 @@ public sealed class WebRewriteMiddleware
         var response = httpContext.Response;
         var originalBody = response.Body;
         int limit = match.File == WebFile.Index ? IndexHtmlRewriter.MaxDocumentLength : ConfigJsonRewriter.MaxDocumentLength;
-        await using var capture = new CappedBufferStream(originalBody, limit);
+        // A plain using: disposing only frees the in-memory buffer, so there is nothing to await
+        // (and no await without ConfigureAwait(false)).
+        using var capture = new CappedBufferStream(originalBody, limit);
         response.Body = capture;
         try
         {

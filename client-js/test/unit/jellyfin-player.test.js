@@ -1,0 +1,89 @@
+// @ts-check
+// JellyfinPlayer against a stand-in for the jellyfin-web calls it makes (playbackManager,
+// Events, the htmlVideoPlayer and its <video class="htmlvideoplayer">), each shaped like the
+// real one in jellyfin-web v10.10.7 / v10.11.x.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { JellyfinPlayer } from '../../src/players/jellyfin.js';
+
+function setup({ allowPlay = true, transcodingOffsetTicks = 0 } = {}) {
+  const handlers = new Map();
+  const events = {
+    on(obj, type, fn) { const k = handlers.get(obj) || {}; (k[type] ||= []).push(fn); handlers.set(obj, k); },
+    off(obj, type, fn) { const l = handlers.get(obj)?.[type]; if (l) l.splice(l.indexOf(fn) >>> 0, 1); },
+    trigger(obj, type) { for (const fn of [...(handlers.get(obj)?.[type] || [])]) fn({ type }); },
+  };
+  const video = {
+    paused: true, ended: false, seeking: false, currentTime: 12.345, readyState: 4, currentSrc: 'http://jf/Videos/x/stream.mp4',
+    playbackRate: 1, preservesPitch: false,
+    addEventListener() {}, removeEventListener() {},
+    // HTMLMediaElement.play(): refusal leaves `paused` true and rejects.
+    play() {
+      if (!allowPlay) return Promise.reject(Object.assign(new Error('no'), { name: 'NotAllowedError' }));
+      this.paused = false;
+      return Promise.resolve();
+    },
+  };
+  // htmlVideoPlayer: unpause() calls play() and drops the promise; currentTime() is cached ms.
+  const player = {
+    id: 'htmlvideoplayer',
+    currentTime: () => 12000,
+    paused: () => video.paused,
+    unpause() { video.play().catch(() => { /* dropped, as jellyfin-web does */ }); },
+    pause() { video.paused = true; },
+    setPlaybackRate(r) { video.playbackRate = r; },
+    getPlaybackRate() { return video.playbackRate; },
+  };
+  const calls = [];
+  const pm = {
+    getCurrentPlayer: () => player,
+    currentItem: (p) => { if (!p) throw new Error('player cannot be null'); return { Id: 'abc', Name: 'Film', RunTimeTicks: 72e9 }; },
+    getCurrentTicks: (p) => Math.floor(10000 * p.currentTime()) + transcodingOffsetTicks,
+    paused: (p) => p.paused(),
+    pause: (p) => { calls.push('pause'); p.pause(); },
+    unpause: (p) => { calls.push('unpause'); p.unpause(); },
+    seek: (ticks, p) => { calls.push(['seek', ticks, p === player]); },
+    playMethod: () => 'DirectPlay',
+    play: async (options) => { calls.push(['play', options]); },
+  };
+  const document = { querySelector: (sel) => (sel === 'video.htmlvideoplayer' ? video : null) };
+  const jp = new JellyfinPlayer({ playbackManager: pm, events, serverId: () => 'srv', document: /** @type {any} */ (document) });
+  return { jp, pm, video, calls };
+}
+
+test('jellyfin: play() goes through playbackManager.unpause and reports a refused autoplay', async () => {
+  const ok = setup();
+  await ok.jp.play();
+  assert.deepEqual(ok.calls, ['unpause']);
+  assert.equal(ok.jp.isPaused(), false);
+
+  const refused = setup({ allowPlay: false });
+  await assert.rejects(async () => refused.jp.play(), (e) => /** @type {any} */ (e).name === 'NotAllowedError');
+  assert.deepEqual(refused.calls, ['unpause']);
+  assert.equal(refused.jp.isPaused(), true);
+});
+
+test('jellyfin: seeks in ticks through playbackManager.seek; live position includes the transcoding offset', () => {
+  const { jp, video, calls } = setup({ transcodingOffsetTicks: 600 * 1e7 });
+  jp.seek(90.5);
+  assert.deepEqual(calls, [['seek', 905_000_000, true]]);
+  // Live <video> time (12.345 s) + the transcode's start (600 s), not the cached 12 s.
+  assert.ok(Math.abs(jp.getPosition() - 612.345) < 1e-6, String(jp.getPosition()));
+  assert.deepEqual(jp.getMedia(), { id: 'abc', title: 'Film', duration: 7200 });
+  jp.setRate(1.05);
+  assert.equal(video.playbackRate, 1.05);
+  assert.equal(video.preservesPitch, true);
+});
+
+test('jellyfin: following the host\'s item from the start does not play its intros first', async () => {
+  const { jp, calls } = setup();
+  await jp.setMedia({ id: 'film' }, 0);
+  await jp.setMedia({ id: 'film' }, 42.5);
+  const plays = calls.filter((c) => c[0] === 'play').map((c) => c[1]);
+  // playbackManager's getIntros: intros unless `options.startPositionTicks` is truthy.
+  assert.ok(plays[0].startPositionTicks, 'a truthy start position');
+  assert.ok(plays[0].startPositionTicks < 1000, 'well under a millisecond');
+  assert.deepEqual(plays[0].ids, ['film']);
+  assert.equal(plays[0].serverId, 'srv');
+  assert.equal(plays[1].startPositionTicks, 425_000_000);
+});
