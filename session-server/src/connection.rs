@@ -15,7 +15,11 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 use tokio::time::Instant;
-use warp::ws::{Message, WebSocket};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+use warp::hyper::upgrade::Upgraded;
 
 use matinee_auth::{AuthError, Credentials, Identity};
 
@@ -29,6 +33,8 @@ use crate::room::{Cmd, Done, Failure, Op, StatusReport, Who};
 use crate::rooms::{normalize_code, RoomHandle};
 use crate::server::App;
 
+/// An upgraded `/ws` connection (see `routes::ws_upgrade`).
+pub type WebSocket = WebSocketStream<hyper_util::rt::TokioIo<Upgraded>>;
 type Sink = SplitSink<WebSocket, Message>;
 type Stream = SplitStream<WebSocket>;
 
@@ -151,7 +157,11 @@ pub async fn serve(ws: WebSocket, app: Arc<App>, _permit: OwnedSemaphorePermit) 
                     app.metrics.msg_out("left");
                 }
             }
-            let _ = sink.send(Message::close_with(code, reason)).await;
+            let frame = CloseFrame {
+                code: CloseCode::from(code),
+                reason: Utf8Bytes::from_static(reason),
+            };
+            let _ = sink.send(Message::Close(Some(frame))).await;
             let _ = sink.close().await;
         })
         .await;
@@ -210,7 +220,7 @@ impl Conn {
                         self.app.metrics.closed("dead_peer");
                         Err(Stop::Gone)
                     } else {
-                        self.write(sink, Message::ping(Vec::new()), None).await
+                        self.write(sink, Message::Ping(Bytes::new()), None).await
                     }
                 }
             };
@@ -220,11 +230,9 @@ impl Conn {
         }
     }
 
-    fn read_error(&self, e: warp::Error) -> Stop {
-        // tungstenite reports an over-long frame as a capacity error; there is no typed access
-        // through warp, so recognise it by its text.
-        let text = e.to_string();
-        if text.contains("too long") || text.contains("Space limit") || text.contains("too big") {
+    fn read_error(&self, e: WsError) -> Stop {
+        // A frame or message over the transport cap (`routes::ws_config`).
+        if matches!(e, WsError::Capacity(_)) {
             self.app.metrics.error(ErrorCode::TooLarge.as_str());
             Stop::Close(close::TOO_LARGE, "frame too large")
         } else {
@@ -339,7 +347,7 @@ impl Conn {
             }
             Ok(None) => return Err(Stop::Gone),
             Ok(Some(Err(e))) => return Err(self.read_error(e)),
-            Ok(Some(Ok(m))) if m.is_text() => m.to_str().unwrap_or_default().to_owned(),
+            Ok(Some(Ok(Message::Text(t)))) => t,
             Ok(Some(Ok(m))) if m.is_close() => return Err(Stop::Gone),
             Ok(Some(Ok(_))) => {
                 self.app.metrics.msg_in("binary");
@@ -541,7 +549,9 @@ impl Conn {
                 )
                 .await;
         }
-        let text = msg.to_str().unwrap_or_default();
+        let Message::Text(text) = msg else {
+            return Ok(()); // a raw frame is never read, only written
+        };
         if text.len() > limits.max_frame_bytes {
             self.error(
                 sink,
@@ -552,7 +562,7 @@ impl Conn {
             .await?;
             return Err(Stop::Close(close::TOO_LARGE, "frame too large"));
         }
-        let parsed = parse_client(text);
+        let parsed = parse_client(&text);
         self.app.metrics.msg_in(parsed.kind);
         let id = parsed.id;
         if !self.rate_ok() {

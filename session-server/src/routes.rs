@@ -7,7 +7,11 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::oneshot;
 use warp::filters::BoxedFilter;
-use warp::http::{header, HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
+use warp::http::{header, HeaderMap, HeaderValue, StatusCode};
+use warp::hyper::upgrade::OnUpgrade;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -21,6 +25,138 @@ use crate::static_files;
 
 /// Largest REST request body, bytes.
 const MAX_REST_BODY: u64 = 4096;
+
+/// Initial capacity of each WebSocket's read buffer, bytes. tungstenite's default (128 KiB) is
+/// zero-filled on the first read, so every idle connection would keep 128 KiB resident; our
+/// frames are a few hundred bytes. A bigger frame (up to the transport cap below) makes the
+/// buffer grow for that frame: the reader reserves a frame's whole length once its header is
+/// read.
+const WS_READ_BUFFER: usize = 4096;
+
+/// The transport's settings for one WebSocket, with the protocol frame limit `max_frame`.
+pub fn ws_config(max_frame: usize) -> WebSocketConfig {
+    // The transport refuses frames far beyond the protocol limit outright (close 1009);
+    // frames just over it are read and answered with `too_large` first.
+    let hard_cap = (max_frame * 4).max(64 * 1024);
+    WebSocketConfig::default()
+        .read_buffer_size(WS_READ_BUFFER)
+        .max_message_size(Some(hard_cap))
+        .max_frame_size(Some(hard_cap))
+}
+
+/// Whether any comma-separated token of any `name` header equals `token`, ignoring ASCII
+/// case: browsers send `Connection: keep-alive, Upgrade`.
+fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// A well-formed `Sec-WebSocket-Key`: base64 of 16 bytes (RFC 6455 §4.1), 24 characters.
+fn valid_ws_key(key: &[u8]) -> bool {
+    key.len() == 24
+        && key.ends_with(b"==")
+        && key[..22]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
+}
+
+/// `GET /ws`: checks the handshake (RFC 6455 §4.2.1), the origin and the connection limit
+/// before answering `101`, then serves the socket in its own task.
+///
+/// This replaces warp's `ws()` filter, which cannot set the read buffer size (see
+/// [`WS_READ_BUFFER`]); it checks what that filter checks and answers the same way.
+fn ws_upgrade(headers: HeaderMap, on_upgrade: Option<OnUpgrade>, app: Arc<App>) -> Response {
+    if !header_has_token(&headers, header::CONNECTION, "upgrade")
+        || !header_has_token(&headers, header::UPGRADE, "websocket")
+    {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "expected a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)\n",
+        );
+    }
+    let version = headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    if version != Some("13") {
+        // RFC 6455 §4.4: name the versions this server speaks.
+        let mut r = text(
+            StatusCode::UPGRADE_REQUIRED,
+            "unsupported WebSocket version; this server speaks 13\n",
+        );
+        r.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        return r;
+    }
+    let Some(key) = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .map(|k| k.as_bytes())
+        .filter(|k| valid_ws_key(k))
+    else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "missing or malformed Sec-WebSocket-Key\n",
+        );
+    };
+    // An `Origin` that is not text is refused, not taken for a missing one.
+    let origin = match headers.get(header::ORIGIN).map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Ok(o)) => Ok(Some(o)),
+        Some(Err(_)) => Err(()),
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let allowed = origin
+        .is_ok_and(|o| origin_allowed(o, host, &app.config.server.allowed_origins));
+    if !allowed {
+        tracing::info!("websocket upgrade refused: origin not allowed");
+        return text(StatusCode::FORBIDDEN, "origin not allowed\n");
+    }
+    // hyper offers an upgrade only on an HTTP/1.1 connection that can be taken over.
+    let Some(on_upgrade) = on_upgrade else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "this connection cannot be upgraded to a WebSocket\n",
+        );
+    };
+    if *app.shutdown.borrow() {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+    }
+    let Ok(permit) = app.permits.clone().try_acquire_owned() else {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n");
+    };
+    // Base64 is always a valid header value; were it ever not, answer no 101 at all.
+    let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key)) else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
+    };
+    let config = ws_config(app.config.limits.max_frame_bytes);
+    // The upgrade completes once hyper has written the 101 below; if the client goes away
+    // first, `on_upgrade` fails and the permit is released with the task.
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket upgrade did not complete");
+                return;
+            }
+        };
+        let io = hyper_util::rt::TokioIo::new(upgraded);
+        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+        crate::connection::serve(socket, app, permit).await;
+    });
+    let mut r = Response::default();
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = r.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    r
+}
 
 /// Whether a WebSocket upgrade from `origin` may proceed. No `Origin` (not a browser) is
 /// allowed: a token is still required. Otherwise the origin must be listed, `*` must be
@@ -106,38 +242,13 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         warp::any().map(move || app.clone())
     };
 
-    let max_frame = app.config.limits.max_frame_bytes;
     let ws = warp::path("ws")
         .and(warp::path::end())
-        .and(warp::header::optional::<String>("origin"))
-        .and(warp::header::optional::<String>("host"))
-        .and(warp::ws())
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(warp::ext::optional::<OnUpgrade>())
         .and(with_app.clone())
-        .map(
-            move |origin: Option<String>, host: Option<String>, ws: warp::ws::Ws, app: Arc<App>| {
-                if !origin_allowed(
-                    origin.as_deref(),
-                    host.as_deref(),
-                    &app.config.server.allowed_origins,
-                ) {
-                    tracing::info!("websocket upgrade refused: origin not allowed");
-                    return text(StatusCode::FORBIDDEN, "origin not allowed\n");
-                }
-                if *app.shutdown.borrow() {
-                    return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
-                }
-                let Ok(permit) = app.permits.clone().try_acquire_owned() else {
-                    return text(StatusCode::SERVICE_UNAVAILABLE, "too many connections\n");
-                };
-                // The transport refuses frames far beyond the protocol limit outright (close 1009);
-                // frames just over it are read and answered with `too_large` first.
-                let hard_cap = (max_frame * 4).max(64 * 1024);
-                ws.max_message_size(hard_cap)
-                    .max_frame_size(hard_cap)
-                    .on_upgrade(move |socket| crate::connection::serve(socket, app, permit))
-                    .into_response()
-            },
-        );
+        .map(ws_upgrade);
 
     // The plugin's "Test connection" button calls /healthz and /readyz from the Jellyfin
     // dashboard, another origin: answer with CORS headers for allowed origins only.
