@@ -6,10 +6,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::oneshot;
-use warp::filters::BoxedFilter;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
+use warp::filters::BoxedFilter;
 use warp::http::{header, HeaderMap, HeaderValue, StatusCode};
 use warp::hyper::upgrade::OnUpgrade;
 use warp::reply::Response;
@@ -27,11 +27,11 @@ use crate::static_files;
 const MAX_REST_BODY: u64 = 4096;
 
 /// Initial capacity of each WebSocket's read buffer, bytes. tungstenite's default (128 KiB) is
-/// zero-filled on the first read, so every idle connection would keep 128 KiB resident; our
-/// frames are a few hundred bytes. A bigger frame (up to the transport cap below) makes the
-/// buffer grow for that frame: the reader reserves a frame's whole length once its header is
-/// read.
-const WS_READ_BUFFER: usize = 4096;
+/// zero-filled on the first read, so every idle connection kept 128 KiB resident. Client frames
+/// are small (a hello with a JWT is about 1 KiB, a status about 200 bytes); a bigger frame, up
+/// to the transport cap below, makes the buffer grow for it, as tungstenite reserves a frame's
+/// whole length once its header is read.
+const WS_READ_BUFFER: usize = 2048;
 
 /// The transport's settings for one WebSocket, with the protocol frame limit `max_frame`.
 pub fn ws_config(max_frame: usize) -> WebSocketConfig {
@@ -68,7 +68,8 @@ fn valid_ws_key(key: &[u8]) -> bool {
 /// before answering `101`, then serves the socket in its own task.
 ///
 /// This replaces warp's `ws()` filter, which cannot set the read buffer size (see
-/// [`WS_READ_BUFFER`]); it checks what that filter checks and answers the same way.
+/// [`WS_READ_BUFFER`]). It checks what that filter checks and answers `101` the same way;
+/// a refusal says why (`426` with the supported version for a wrong `Sec-WebSocket-Version`).
 fn ws_upgrade(headers: HeaderMap, on_upgrade: Option<OnUpgrade>, app: Arc<App>) -> Response {
     if !header_has_token(&headers, header::CONNECTION, "upgrade")
         || !header_has_token(&headers, header::UPGRADE, "websocket")
@@ -111,8 +112,7 @@ fn ws_upgrade(headers: HeaderMap, on_upgrade: Option<OnUpgrade>, app: Arc<App>) 
         Some(Err(_)) => Err(()),
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let allowed = origin
-        .is_ok_and(|o| origin_allowed(o, host, &app.config.server.allowed_origins));
+    let allowed = origin.is_ok_and(|o| origin_allowed(o, host, &app.config.server.allowed_origins));
     if !allowed {
         tracing::info!("websocket upgrade refused: origin not allowed");
         return text(StatusCode::FORBIDDEN, "origin not allowed\n");

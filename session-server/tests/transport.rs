@@ -44,7 +44,12 @@ async fn malformed_upgrades_are_refused_with_a_reason() {
     assert_eq!(r.status, 426, "{}", r.text());
     assert_eq!(r.header("sec-websocket-version"), Some("13"));
 
-    for key in ["", "short", "dGhlIHNhbXBsZSBub25jZQ=!", "dGhlIHNhbXBsZSBub25jZQ==x"] {
+    for key in [
+        "",
+        "short",
+        "dGhlIHNhbXBsZSBub25jZQ=!",
+        "dGhlIHNhbXBsZSBub25jZQ==x",
+    ] {
         let r = http(a, "GET", "/ws", &upgrade_headers("13", key), b"").await;
         assert_eq!(r.status, 400, "key {key:?}: {}", r.text());
         assert!(r.text().contains("Sec-WebSocket-Key"), "{}", r.text());
@@ -84,23 +89,25 @@ async fn the_upgrade_answers_as_rfc_6455_says() {
     }
     let head = String::from_utf8(head).unwrap();
     let mut lines = head.split("\r\n");
-    assert!(
-        lines.next().unwrap().starts_with("HTTP/1.1 101"),
-        "{head}"
-    );
+    assert!(lines.next().unwrap().starts_with("HTTP/1.1 101"), "{head}");
     let header = |name: &str| {
         head.split("\r\n")
             .filter_map(|l| l.split_once(':'))
             .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
             .map(|(_, v)| v.trim().to_string())
     };
-    assert_eq!(header("sec-websocket-accept").as_deref(), Some(SAMPLE_ACCEPT));
+    assert_eq!(
+        header("sec-websocket-accept").as_deref(),
+        Some(SAMPLE_ACCEPT)
+    );
     assert_eq!(
         header("upgrade").map(|v| v.to_ascii_lowercase()).as_deref(),
         Some("websocket")
     );
     assert_eq!(
-        header("connection").map(|v| v.to_ascii_lowercase()).as_deref(),
+        header("connection")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref(),
         Some("upgrade")
     );
 
@@ -214,7 +221,11 @@ async fn hello_on(addr: SocketAddr, name: &str) -> Ws {
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
         .expect("websocket connects");
-    send(&mut ws, json!({"type": "hello", "protocol": 1, "name": name})).await;
+    send(
+        &mut ws,
+        json!({"type": "hello", "protocol": 1, "name": name}),
+    )
+    .await;
     assert_eq!(recv(&mut ws).await["type"], "welcome");
     ws
 }
@@ -239,13 +250,16 @@ async fn idle_connections_keep_little_memory() {
         conns.push(hello_on(server.addr, &format!("idle{i}")).await);
     }
     // Every connection is still served: the last and the first answer a ping.
-    for ws in [conns.last_mut().unwrap(), conns.first_mut().unwrap()] {
+    for i in [N - 1, 0] {
+        let ws = &mut conns[i];
         send(ws, json!({"type": "ping", "t0": 1})).await;
         assert_eq!(recv(ws).await["type"], "pong");
     }
     let after = server.rss_kib();
     let per_conn = after.saturating_sub(before) as f64 / N as f64;
-    eprintln!("server RSS {before} KiB -> {after} KiB for {N} idle connections: {per_conn:.1} KiB each");
+    eprintln!(
+        "server RSS {before} KiB -> {after} KiB for {N} idle connections: {per_conn:.1} KiB each"
+    );
     assert!(
         per_conn < BOUND_KIB,
         "{per_conn:.1} KiB resident per idle connection (bound {BOUND_KIB} KiB)"

@@ -62,9 +62,15 @@ export function renderSvg(panels, { title, clipMs = 100 }) {
       parts.push(`<line x1="${xs(t)}" x2="${xs(t)}" y1="${y0 + ph}" y2="${y0 + ph + 4}" stroke="#666"/>`);
       parts.push(`<text x="${xs(t)}" y="${y0 + ph + 16}" font-size="11" text-anchor="middle">${t}s</text>`);
     }
+    // Labels of events close together go on successive rows so they stay readable.
+    let lastX = -Infinity;
+    let row = 0;
     for (const ev of p.events) {
-      parts.push(`<line x1="${xs(ev.t)}" x2="${xs(ev.t)}" y1="${y0}" y2="${y0 + ph}" stroke="#000" stroke-dasharray="4 3" stroke-opacity="0.5"/>`);
-      parts.push(`<text x="${xs(ev.t) + 3}" y="${y0 + 12}" font-size="10" fill="#333">${esc(ev.label)}</text>`);
+      const x = xs(ev.t);
+      row = x - lastX < 90 ? (row + 1) % 4 : 0;
+      lastX = x;
+      parts.push(`<line x1="${x}" x2="${x}" y1="${y0}" y2="${y0 + ph}" stroke="#000" stroke-dasharray="4 3" stroke-opacity="0.5"/>`);
+      parts.push(`<text x="${x + 3}" y="${y0 + 12 + row * 12}" font-size="10" fill="#333">${esc(ev.label)}</text>`);
     }
     p.clients.forEach((c, ci) => {
       const color = COLORS[ci % COLORS.length];

@@ -199,3 +199,22 @@ test('harness options: defaults, overrides and clear errors', () => {
     assert.throws(() => parseArgs(argv), (e) => e.message.includes(needle), argv.join(' '));
   }
 });
+
+test('plot: one path per client, gaps where a client is absent, labels escaped', async () => {
+  const { renderSvg } = await import('../lib/plot.mjs');
+  const svg = renderSvg([{
+    name: 'seek <1>', subtitle: 'x', durationS: 10,
+    clients: [
+      { label: 'host', points: [[0, 0], [1, 5], [2, null], [3, 500]] },
+      { label: 'm1', points: [[0, -5], [1, -6]] },
+    ],
+    events: [{ t: 1, label: 'a&b' }, { t: 1.1, label: 'c' }],
+  }], { title: 'T', clipMs: 100 });
+  assert.match(svg, /^<svg /);
+  assert.equal((svg.match(/<path /g) || []).length, 2);
+  // The null point lifts the pen: the host's path has two move-tos.
+  const hostPath = /<path d="([^"]*)"/.exec(svg)[1];
+  assert.equal((hostPath.match(/M/g) || []).length, 2);
+  assert.ok(svg.includes('seek &lt;1&gt;') && svg.includes('a&amp;b'));
+  assert.ok(!svg.includes('seek <1>'));
+});

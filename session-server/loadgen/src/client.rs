@@ -108,6 +108,21 @@ struct RoomMsg {
 #[derive(Deserialize)]
 struct ErrorMsg {
     code: String,
+    #[serde(default)]
+    message: String,
+}
+
+impl ErrorMsg {
+    /// `code (message)`, the message cut short: it tells a hello timeout from a bad token,
+    /// both `unauthorized`.
+    fn reason(&self) -> String {
+        let m: String = self.message.chars().take(48).collect();
+        if m.is_empty() {
+            self.code.clone()
+        } else {
+            format!("{} ({m})", self.code)
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -410,10 +425,10 @@ impl Session<'_> {
                     let ty = msg_type(&t).to_string();
                     if ty == "error" {
                         self.ctx.stats.received(InKind::Error, t.len());
-                        let code = serde_json::from_str::<ErrorMsg>(&t)
-                            .map(|e| e.code)
-                            .unwrap_or_else(|_| "malformed".into());
-                        return Err(code);
+                        let reason = serde_json::from_str::<ErrorMsg>(&t)
+                            .map(|e| e.reason())
+                            .unwrap_or_else(|_| "malformed error".into());
+                        return Err(reason);
                     }
                     self.handle_text(&t);
                     if ty == want {
@@ -621,6 +636,23 @@ mod tests {
         assert_eq!(msg_type(r#"{"nope":1}"#), "");
         assert_eq!(msg_type(r#"{"type":"unterminated"#), "");
         assert_eq!(msg_type(r#"{"type":5}"#), "");
+    }
+
+    #[test]
+    fn error_reasons_keep_the_code_and_a_short_message() {
+        let e: ErrorMsg = serde_json::from_str(
+            r#"{"type":"error","code":"unauthorized","message":"no hello in time"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.reason(), "unauthorized (no hello in time)");
+        let e: ErrorMsg = serde_json::from_str(r#"{"type":"error","code":"room_full"}"#).unwrap();
+        assert_eq!(e.reason(), "room_full");
+        let long = format!(
+            r#"{{"code":"bad_request","message":"{}"}}"#,
+            "x".repeat(500)
+        );
+        let e: ErrorMsg = serde_json::from_str(&long).unwrap();
+        assert!(e.reason().len() < 70, "{}", e.reason());
     }
 
     #[test]
