@@ -138,6 +138,12 @@ pub struct RoomsConfig {
     pub wait_cap_ms: u64,
     /// Minimum interval between two `members` messages in a room, ms. Default 500 (≤ 2/s).
     pub members_interval_ms: u64,
+    /// Longest a `members` message waits to carry changed numbers only (`rtt_ms`,
+    /// `error_ms`), ms. Default 5000: statuses arrive every second from every member, and
+    /// re-sending the whole list for each new round-trip time was most of what the server
+    /// sent under load. Changes a person sees (join, leave, host, buffering, connected, a
+    /// member drifting in or out of sync) still go out within `members_interval_ms`.
+    pub members_refresh_ms: u64,
     /// Lower bound of the scheduled-start lead, ms. Default 80: the time a player needs to
     /// act on a command even on loopback.
     pub min_lead_ms: f64,
@@ -156,6 +162,7 @@ impl Default for RoomsConfig {
             buffering_grace_ms: 400,
             wait_cap_ms: 30_000,
             members_interval_ms: 500,
+            members_refresh_ms: 5_000,
             min_lead_ms: 80.0,
             max_lead_ms: 1000.0,
             lead_margin_ms: 30.0,

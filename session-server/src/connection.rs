@@ -43,6 +43,8 @@ const SHUTDOWN_CLOSE_GRACE: Duration = Duration::from_millis(1500);
 /// How long a close frame may take otherwise; it may sit behind a full socket buffer that the
 /// peer is still draining (a slow reader closed with 4003 should still learn why).
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
+/// Most queued frames written before one flush; bounds how long reading waits behind a burst.
+const MAX_BATCH: usize = 32;
 /// Longest wait for the authenticator before answering `unavailable`.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Window in which dropped (rate-limited) messages are counted toward close 4008.
@@ -205,7 +207,7 @@ impl Conn {
             let step = tokio::select! {
                 _ = crate::server::until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
                 code = kill.wait() => Err(Stop::Close(code, kill_reason(code))),
-                Some(out) = rx.recv() => self.outbound(sink, out).await,
+                Some(out) = rx.recv() => self.outbound(sink, out, &mut rx).await,
                 frame = stream.next() => {
                     let t1 = now_ms();
                     self.last_seen = Instant::now();
@@ -296,7 +298,47 @@ impl Conn {
         self.error(sink, f.code, f.message, id).await
     }
 
-    async fn outbound(&mut self, sink: &mut Sink, out: Outbound) -> Result<(), Stop> {
+    /// Write `first` and every frame already queued behind it (at most `MAX_BATCH`), then
+    /// flush once: one socket write for a burst instead of one per frame, which is most of
+    /// the per-message cost when a room fans out. One deadline covers the whole batch.
+    async fn outbound(
+        &mut self,
+        sink: &mut Sink,
+        first: Outbound,
+        rx: &mut mpsc::Receiver<Outbound>,
+    ) -> Result<(), Stop> {
+        let dead_after = Duration::from_millis(self.app.config.limits.dead_after_ms);
+        let mut shutdown = self.app.shutdown.clone();
+        let kill = self.kill.clone();
+        let work = async {
+            let mut next = Some(first);
+            let mut written = 0;
+            while let Some(out) = next {
+                let (text, kind) = self.prepare(out);
+                sink.feed(Message::text(text))
+                    .await
+                    .map_err(|_| Stop::Gone)?;
+                self.app.metrics.msg_out(kind);
+                written += 1;
+                next = if written < MAX_BATCH {
+                    rx.try_recv().ok()
+                } else {
+                    None
+                };
+            }
+            sink.flush().await.map_err(|_| Stop::Gone)
+        };
+        tokio::select! {
+            r = work => r,
+            code = kill.wait() => Err(Stop::Close(code, kill_reason(code))),
+            _ = crate::server::until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
+            _ = tokio::time::sleep(dead_after) => Err(Stop::Gone),
+        }
+    }
+
+    /// The text of one queued frame and its kind for the metrics, after the bookkeeping a
+    /// `left` needs.
+    fn prepare(&mut self, out: Outbound) -> (String, &'static str) {
         match out {
             Outbound::Frame {
                 text,
@@ -305,8 +347,7 @@ impl Conn {
             } => {
                 // The fan-out latency ends when the frame is handed to the socket.
                 self.app.metrics.fanout(decided.elapsed());
-                self.write(sink, Message::text(text.to_string()), Some(kind))
-                    .await
+                (text.to_string(), kind)
             }
             Outbound::Left {
                 code,
@@ -324,8 +365,7 @@ impl Conn {
                 if let Some(secret) = &self.secret {
                     self.app.sessions.clear_seat_if(secret, &code, &member_id);
                 }
-                self.write(sink, Message::text(text.to_string()), Some("left"))
-                    .await
+                (text.to_string(), "left")
             }
         }
     }
@@ -341,9 +381,15 @@ impl Conn {
         let text = match frame {
             Err(_) => {
                 self.app.metrics.auth_failure("hello_timeout");
-                self.error(sink, ErrorCode::Unauthorized, "no hello in time", None)
+                // Its own text, so that a client (and the load bench) can tell a server too
+                // busy to read the hello in time from a bad token; the close code is 4001.
+                let message = format!(
+                    "hello_timeout: no hello within {} ms",
+                    limits.hello_timeout_ms
+                );
+                self.error(sink, ErrorCode::Unauthorized, message, None)
                     .await?;
-                return Err(Stop::Close(close::UNAUTHORIZED, "hello timeout"));
+                return Err(Stop::Close(close::UNAUTHORIZED, "hello_timeout"));
             }
             Ok(None) => return Err(Stop::Gone),
             Ok(Some(Err(e))) => return Err(self.read_error(e)),

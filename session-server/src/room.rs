@@ -230,9 +230,17 @@ pub struct RoomParams {
     pub wait_cap: Duration,
     /// Minimum gap between `members` messages.
     pub members_interval: Duration,
+    /// Longest gap before a `members` message carries changed numbers only.
+    pub members_refresh: Duration,
     /// Scheduling bounds.
     pub lead: LeadRule,
 }
+
+/// A member whose reported error is beyond this (either way) is shown as out of sync, so
+/// crossing it is a change a person sees and is announced within the `members` throttle;
+/// smaller error changes wait for the numbers refresh. Well above the clients' correction
+/// bands (a few to 10 ms), so ordinary jitter does not cross it back and forth.
+const VISIBLE_ERROR_MS: f64 = 50.0;
 
 struct Member {
     id: String,
@@ -276,7 +284,10 @@ pub struct RoomTask {
     members: Vec<Member>,
     state: PlaybackState,
     waiting: Option<Waiting>,
+    /// Something a person sees changed: send `members` within `members_interval`.
     members_dirty: bool,
+    /// Only numbers (`rtt_ms`, `error_ms`) changed: send within `members_refresh`.
+    numbers_dirty: bool,
     last_members_sent: Option<Instant>,
     /// When media time starts to advance under the current state (its `at`, as an `Instant`).
     /// Buffering before then is a player getting ready for a scheduled start (the lead exists
@@ -336,6 +347,7 @@ pub async fn run_room(
         },
         waiting: None,
         members_dirty: false,
+        numbers_dirty: false,
         last_members_sent: None,
         runs_from: Instant::now(),
     };
@@ -883,6 +895,9 @@ impl RoomTask {
         let now = Instant::now();
         let m = &mut self.members[idx];
         let was_buffering = m.status.buffering;
+        let out_of_sync = |r: &StatusReport| r.error_ms.abs() > VISIBLE_ERROR_MS;
+        let (had_status, was_out_of_sync) = (m.has_status, out_of_sync(&m.status));
+        let old_numbers = (m.status.rtt_ms, m.status.error_ms);
         let clean = |v: f64, max: f64| {
             if v.is_finite() {
                 v.clamp(-max, max)
@@ -899,7 +914,12 @@ impl RoomTask {
             seek_ms: s.seek_ms.map(|v| clean(v, 60_000.0).max(0.0)),
         };
         m.has_status = true;
-        self.members_dirty = true;
+        if !had_status || was_buffering != s.buffering || was_out_of_sync != out_of_sync(&m.status)
+        {
+            self.members_dirty = true;
+        } else if old_numbers != (m.status.rtt_ms, m.status.error_ms) {
+            self.numbers_dirty = true;
+        }
         if s.buffering && !was_buffering {
             m.buffering_since = Some(now);
         } else if !s.buffering {
@@ -980,12 +1000,28 @@ impl RoomTask {
 
     fn send_members_now(&mut self) {
         self.members_dirty = false;
+        self.numbers_dirty = false;
         self.last_members_sent = Some(Instant::now());
         let msg = ServerMsg::Members {
             host: self.host.clone(),
             list: self.members.iter().map(Member::info).collect(),
         };
         self.broadcast(&msg, None);
+    }
+
+    /// The least gap after the last `members` message before the next one is due, if one is.
+    fn members_gap(&self) -> Option<Duration> {
+        if self.members_dirty {
+            Some(self.params.members_interval)
+        } else if self.numbers_dirty {
+            Some(
+                self.params
+                    .members_refresh
+                    .max(self.params.members_interval),
+            )
+        } else {
+            None
+        }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -1006,10 +1042,10 @@ impl RoomTask {
                 }
             }
         }
-        if self.members_dirty {
+        if let Some(gap) = self.members_gap() {
             consider(
                 self.last_members_sent
-                    .map_or_else(Instant::now, |t| t + self.params.members_interval),
+                    .map_or_else(Instant::now, |t| t + gap),
             );
         }
         d
@@ -1079,10 +1115,9 @@ impl RoomTask {
             }
         }
         // The members throttle.
-        if self.members_dirty
-            && self
-                .last_members_sent
-                .is_none_or(|t| t + self.params.members_interval <= now)
+        if self
+            .members_gap()
+            .is_some_and(|gap| self.last_members_sent.is_none_or(|t| t + gap <= now))
         {
             self.send_members_now();
         }

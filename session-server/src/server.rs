@@ -58,6 +58,7 @@ pub fn room_params(c: &Config) -> RoomParams {
         buffering_grace: Duration::from_millis(c.rooms.buffering_grace_ms),
         wait_cap: Duration::from_millis(c.rooms.wait_cap_ms),
         members_interval: Duration::from_millis(c.rooms.members_interval_ms),
+        members_refresh: Duration::from_millis(c.rooms.members_refresh_ms),
         lead: LeadRule {
             min_ms: c.rooms.min_lead_ms,
             max_ms: c.rooms.max_lead_ms,

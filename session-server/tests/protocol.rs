@@ -652,19 +652,16 @@ async fn run_builds_the_authenticator_from_configuration() {
     task.await.unwrap().unwrap();
 }
 
-#[tokio::test]
-async fn members_updates_are_throttled_to_two_per_second() {
-    let mut cfg = config();
-    cfg.limits.status_per_second = 50.0;
-    let server = start(cfg).await;
-    let mut a = client(&server, "Ann").await;
+/// A room of Ann (host) with Bob and Cy, once Ann has seen all three in `members`.
+async fn room_of_three(server: &Server) -> (Client, Vec<Client>) {
+    let mut a = client(server, "Ann").await;
     let code = a.create(json!({})).await["code"]
         .as_str()
         .unwrap()
         .to_string();
     let mut others = Vec::new();
     for name in ["Bob", "Cy"] {
-        let mut c = client(&server, name).await;
+        let mut c = client(server, name).await;
         c.join(&code).await;
         others.push(c);
     }
@@ -672,39 +669,123 @@ async fn members_updates_are_throttled_to_two_per_second() {
         m["list"].as_array().unwrap().len() == 3
     })
     .await;
-    // 3 members × 20 status/s for 2 s: 120 changes, at most ~5 members messages.
+    (a, others)
+}
+
+/// Every `members` message Ann receives until `quiet` passes with none, with the time it
+/// arrived (from `t0`).
+async fn members_until_quiet(
+    a: &mut Client,
+    t0: std::time::Instant,
+    quiet: Duration,
+) -> Vec<(Duration, Value)> {
+    let mut got = Vec::new();
+    loop {
+        match tokio::time::timeout(quiet, recv(&mut a.ws)).await {
+            Ok(m) if m["type"] == "members" => got.push((t0.elapsed(), m)),
+            Ok(_) => {}
+            Err(_) => return got,
+        }
+    }
+}
+
+#[tokio::test]
+async fn members_updates_are_throttled_to_two_per_second() {
+    let mut cfg = config();
+    cfg.limits.status_per_second = 50.0;
+    let server = start(cfg).await;
+    let (mut a, mut others) = room_of_three(&server).await;
+    // Visible changes: Bob and Cy toggle `buffering` 20 times a second for 2 s (80 changes
+    // a person would see), the room paused so the waiting rule stays out of it.
     let start = std::time::Instant::now();
+    let mut buffering = false;
     let mut rtt = 1.0;
     while start.elapsed() < Duration::from_secs(2) {
+        buffering = !buffering;
         rtt += 1.0;
         for c in others.iter_mut() {
             c.send(
-                json!({"type": "status", "position": 0, "playing": false, "buffering": false,
+                json!({"type": "status", "position": 0, "playing": false, "buffering": buffering,
                           "rtt_ms": rtt, "offset_ms": 0, "error_ms": 0}),
             )
             .await;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut count = 0;
-    let mut last = Value::Null;
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
-    loop {
-        match tokio::time::timeout_at(deadline, recv(&mut a.ws)).await {
-            Ok(m) if m["type"] == "members" => {
-                count += 1;
-                last = m;
-            }
-            Ok(_) => {}
-            Err(_) => break,
-        }
-    }
-    // ≤ 2/s by design (8 in 3.5 s); the bound leaves room for a late start on a busy machine
-    // and is far below the 120 changes that were coalesced.
+    let got = members_until_quiet(&mut a, start, Duration::from_millis(1500)).await;
+    // ≤ 2/s by design (about 5 in the 2.5 s of changes and throttle); the bound leaves room
+    // for a late start on a busy machine and is far below the 80 changes coalesced. At least
+    // 3: visible changes go out within the throttle, not the 5 s numbers refresh (which
+    // would allow the first status's message and nothing more in this time).
     assert!(
-        (2..=10).contains(&count),
-        "{count} members messages in 3.5 s"
+        (3..=10).contains(&got.len()),
+        "{} members messages for 80 visible changes",
+        got.len()
     );
     // The last one carries the latest statuses (coalesced, not dropped).
+    let last = &got.last().unwrap().1;
     assert_eq!(last["list"][1]["rtt_ms"], rtt, "{last}");
+    assert_eq!(last["list"][1]["buffering"], buffering, "{last}");
+}
+
+#[tokio::test]
+async fn numbers_only_changes_wait_for_the_refresh() {
+    let mut cfg = config();
+    cfg.limits.status_per_second = 50.0;
+    cfg.rooms.members_refresh_ms = 2_000;
+    let server = start(cfg).await;
+    let (mut a, mut others) = room_of_three(&server).await;
+    // A first status is visible (the numbers appear): announced within the throttle.
+    for c in others.iter_mut() {
+        c.send(
+            json!({"type": "status", "position": 0, "playing": false, "buffering": false,
+                      "rtt_ms": 1.0, "offset_ms": 0, "error_ms": 0}),
+        )
+        .await;
+    }
+    recv_where(&mut a.ws, "members", |m| {
+        m["list"][1]["rtt_ms"] == 1.0 && m["list"][2]["rtt_ms"] == 1.0
+    })
+    .await;
+    // Then only numbers change, 20 times a second for 1.5 s, the error staying within the
+    // in-sync band: nothing a person sees beyond the figures.
+    let start = std::time::Instant::now();
+    let mut rtt = 1.0;
+    while start.elapsed() < Duration::from_millis(1500) {
+        rtt += 1.0;
+        for c in others.iter_mut() {
+            c.send(
+                json!({"type": "status", "position": 0, "playing": false, "buffering": false,
+                          "rtt_ms": rtt, "offset_ms": 0, "error_ms": rtt % 20.0}),
+            )
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = members_until_quiet(&mut a, start, Duration::from_millis(3000)).await;
+    // 60 changes in 1.5 s make one refresh, 2 s after the last `members`; with the 2/s
+    // throttle alone it would have been 3 or more.
+    assert_eq!(got.len(), 1, "{got:?}");
+    let (when, last) = &got[0];
+    assert!(
+        *when >= Duration::from_millis(1500),
+        "refresh after {when:?}"
+    );
+    assert_eq!(last["list"][1]["rtt_ms"], rtt, "{last}");
+    assert_eq!(last["list"][2]["rtt_ms"], rtt, "{last}");
+
+    // Drifting out of sync is visible again: announced within the throttle.
+    let t = std::time::Instant::now();
+    others[0]
+        .send(
+            json!({"type": "status", "position": 0, "playing": false, "buffering": false,
+                      "rtt_ms": rtt, "offset_ms": 0, "error_ms": 400.0}),
+        )
+        .await;
+    recv_where(&mut a.ws, "members", |m| m["list"][1]["error_ms"] == 400.0).await;
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "out of sync shown after {:?}",
+        t.elapsed()
+    );
 }

@@ -66,6 +66,9 @@ export class Connection {
     this.socket = null;
     this.failures = 0;
     this.everWelcomed = false;
+    /** Set by the owner while it holds a seat in a room: reconnects then back off at most
+     *  `reconnectMaxInRoomMs`, since the seat is only kept for a while. */
+    this.inRoom = false;
     /** @type {string[]} */
     this.queue = [];
     this._retryTimer = null;
@@ -304,7 +307,8 @@ export class Connection {
   /** Backoff delay for the n-th consecutive failure (0-based), with jitter. */
   backoffMs(n) {
     const s = this.settings;
-    const full = Math.min(s.reconnectMaxMs, s.reconnectBaseMs * 2 ** n);
+    const cap = this.inRoom ? Math.min(s.reconnectMaxMs, s.reconnectMaxInRoomMs) : s.reconnectMaxMs;
+    const full = Math.min(cap, s.reconnectBaseMs * 2 ** n);
     return full * (1 - s.reconnectJitter * this.random());
   }
 

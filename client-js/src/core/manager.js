@@ -315,6 +315,7 @@ export class Manager {
         break;
       case 'room': {
         this.room = { code: m.code, you: m.you, host: m.host, settings: m.settings || {}, members: m.members, state: m.state };
+        this.connection.inRoom = true;
         this._lastRoomCode = m.code;
         this.core.applyState(m.state, { snapshot: true });
         this._emit('room', this.room);
@@ -369,6 +370,7 @@ export class Manager {
   /** @param {string|null} reason null: silently (about to rejoin) */
   _leftRoom(reason) {
     this.room = null;
+    this.connection.inRoom = false;
     this.core.reset();
     this.chatLog = [];
     if (reason) this._emit('left', reason);

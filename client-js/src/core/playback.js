@@ -78,7 +78,10 @@ export class PlaybackCore {
     /** @type {{issuedAt: number}|null} */
     this.pendingPausedSeek = null;
     this.learnedSeekMs = null;
-    this.learnedStartMs = 0;
+    this.learnedStartMs = settings.initialStartLatencyMs;
+    /** Whether a start latency was measured yet: the first sample replaces the first guess
+     *  whole, later ones are averaged. */
+    this.startLearned = false;
     /** The browser refused play() (autoplay policy) and nobody has clicked since. */
     this.playRefused = false;
     /** Local ms until which a person's action on the player stands while its intent is on
@@ -86,6 +89,12 @@ export class PlaybackCore {
     this.intentHoldUntil = -Infinity;
     /** Local ms until which a seek of ours may still be under way (cleared on `seeked`). */
     this.ownSeekUntil = -Infinity;
+    /** Local ms at which the player's current seek began (ours or anyone's), for telling a
+     *  seek from a stall; null when no seek was seen since the last `seeked`. */
+    this.seekStartedAt = null;
+    /** The state whose start was armed before `at` because the player sat behind the start
+     *  position: it plays on its own until `at` and must not be paused meanwhile. */
+    this._earlyStartFor = null;
     /** @type {{kind: string, until: number}[]} */
     this.expectations = [];
     this._startTimer = null;
@@ -99,7 +108,7 @@ export class PlaybackCore {
       /** @type {number|null} */
       errorMs: null,
       seekMs: this.seekLatencyMs(),
-      startMs: 0,
+      startMs: this.learnedStartMs,
       hardSeeks: 0,
       lastAction: '',
     };
@@ -110,7 +119,10 @@ export class PlaybackCore {
     this._offs = [
       this.player.on('play', () => this._onPlayerEvent('play')),
       this.player.on('pause', () => this._onPlayerEvent('pause')),
-      this.player.on('seeking', () => this._onPlayerEvent('seek')),
+      this.player.on('seeking', () => {
+        if (this.seekStartedAt === null) this.seekStartedAt = this.clock.now();
+        this._onPlayerEvent('seek');
+      }),
       this.player.on('seeked', () => this._onSeeked()),
     ];
     this._interval = this.timers.setInterval(() => this.tick(), this.settings.tickMs);
@@ -210,10 +222,41 @@ export class PlaybackCore {
     return {
       position,
       playing: !this.player.isPaused(),
-      buffering: Boolean(this.player.isBuffering?.() || this.player.isSeeking?.() || this._mediaLoading),
+      buffering: this._stalled(),
+      // The current estimate, first guess included: the server sizes a seek's lead from it,
+      // and a null before the first measured seek made the first HLS seek's lead too short.
+      seek_ms: this.seekLatencyMs(),
       error_ms: this.sync.errorMs,
-      seek_ms: this.learnedSeekMs,
     };
+  }
+
+  /**
+   * Whether this member really cannot play: what the server's waiting rule (DESIGN §3) is
+   * for. A seek is not a stall — a late joiner's catch-up, a correction, a pre-start seek all
+   * finish within the seek latency, and the core already aims them ahead so that the member
+   * lands in sync; reporting them as buffering made the room pause for everyone (an HLS late
+   * joiner paused the room for seconds). A seek that outlasts `seekStallMs`, a player out of
+   * data while it plays (other than during a seek of ours still within that bound), and a
+   * media switch still loading are stalls.
+   */
+  _stalled() {
+    if (this._mediaLoading) return true;
+    const now = this.clock.now();
+    let seeking = false;
+    let buffering = false;
+    try {
+      seeking = Boolean(this.player.isSeeking?.());
+      buffering = Boolean(this.player.isBuffering?.());
+    } catch { return false; }
+    if (!seeking) {
+      this.seekStartedAt = null;
+      return buffering;
+    }
+    if (this.seekStartedAt === null) this.seekStartedAt = now;
+    if (now - this.seekStartedAt >= this.settings.seekStallMs) return true;
+    // Within the bound: a seek of ours is not a stall even where the player reports "no data"
+    // during it (a <video> playing through a seek has readyState < HAVE_FUTURE_DATA).
+    return now < this.ownSeekUntil ? false : buffering;
   }
 
   _clearStartTimer() {
@@ -255,6 +298,7 @@ export class PlaybackCore {
   _seek(seconds) {
     this._expect('seek');
     this.ownSeekUntil = this.clock.now() + this.settings.selfEventWindowMs;
+    this.seekStartedAt = this.clock.now();
     this.pendingPausedSeek = null;
     this.sync.lastAction = `seek ${seconds.toFixed(3)}`;
     this.player.seek(Math.max(0, seconds));
@@ -342,15 +386,36 @@ export class PlaybackCore {
     }
 
     if (serverNow < st.at) {
+      this.sync.status = 'syncing';
+      if (this._earlyStartFor === st && !this.player.isPaused()) {
+        // Started early on purpose (it sat behind the start position): it reaches that
+        // position on `at`; pausing it now would undo that.
+        return;
+      }
       // Scheduled start: hold at the start position, start on the instant.
       this._pause();
       this._setRate(st.rate);
-      if (!busy && Math.abs((pos - st.position) * 1000) > s.preStartToleranceMs && now >= this.seekCooldownUntil) {
-        this._seek(st.position);
-        this.seekCooldownUntil = now + Math.min(s.seekCooldownMs, Math.max(0, this.clock.localFromServer(st.at) - now));
+      const atLocal = this.clock.localFromServer(st.at);
+      let startLocal = atLocal;
+      const dMs = (pos - st.position) * 1000;
+      if (!busy && Math.abs(dMs) > s.preStartToleranceMs) {
+        // Off the start position (a paused player stops one network delay past the pause's
+        // position). A seek now may still be running at `at` (an HLS seek takes up to 1.5 s),
+        // and a late start makes the room wait: within the seek threshold, shift the start
+        // instead — later by d when ahead, earlier by d when behind if that is still ahead
+        // of us — as the late-join path does. Beyond it, seek.
+        const shifted = atLocal + dMs / st.rate;
+        if (Math.abs(dMs) < this._seekThresholdMs() && (dMs > 0 || shifted - this.learnedStartMs > now)) {
+          startLocal = shifted;
+        } else if (now >= this.seekCooldownUntil) {
+          this._seek(st.position);
+          this.seekCooldownUntil = now + Math.min(s.seekCooldownMs, Math.max(0, atLocal - now));
+          // A paused seek: its latency is the time until `seeked` (learned, and reported).
+          this.pendingPausedSeek = { issuedAt: now };
+        }
       }
-      this._armStart(st, this.clock.localFromServer(st.at));
-      this.sync.status = 'syncing';
+      this._earlyStartFor = startLocal < atLocal ? st : null;
+      this._armStart(st, startLocal);
       return;
     }
 
@@ -434,6 +499,12 @@ export class PlaybackCore {
       this._startTimer = null;
       this._startAt = null;
       if (this.state !== st) return;
+      if (this.clock.now() < this.ownSeekUntil && this.player.isSeeking?.()) {
+        // Our pre-start seek outlasted the lead (a slow HLS seek): playing now would come out
+        // of the seek behind the room by the overrun, which nudging closes only at 10 %.
+        // Left paused, the tick catches up like a late joiner: seek ahead, start on the frame.
+        return;
+      }
       this._play();
       this.pendingStartSample = { expected: this.learnedStartMs };
     }, delay);
@@ -442,6 +513,7 @@ export class PlaybackCore {
   /** A paused seek's latency is simply the time until `seeked`. */
   _onSeeked() {
     this.ownSeekUntil = -Infinity;
+    this.seekStartedAt = null;
     if (!this.pendingPausedSeek) return;
     const sample = this.clock.now() - this.pendingPausedSeek.issuedAt;
     this.pendingPausedSeek = null;
@@ -473,7 +545,11 @@ export class PlaybackCore {
       const sample = this.pendingStartSample.expected - errMs / st.rate;
       this.pendingStartSample = null;
       const clamped = Math.max(0, Math.min(s.maxSeekLatencyMs / 4, sample));
-      this.learnedStartMs += s.seekLatencyAlpha * (clamped - this.learnedStartMs);
+      // The first sample is taken whole: a player's start latency is steady, and averaging
+      // it in from the first guess left several starts 20–60 ms late (each closed by a second
+      // of rate nudging). Later samples are averaged like seek latencies.
+      this.learnedStartMs = this.startLearned ? this.learnedStartMs + s.seekLatencyAlpha * (clamped - this.learnedStartMs) : clamped;
+      this.startLearned = true;
       this.sync.startMs = this.learnedStartMs;
     }
   }

@@ -24,12 +24,17 @@ export const DEFAULT_SETTINGS = Object.freeze({
   pingBurstCount: 5,
   /** Gap between burst pings: long enough that they do not queue behind each other. */
   pingBurstIntervalMs: 100,
-  /** Steady ping period: tracks slow clock drift (crystal error ~ 50 ppm = 0.1 ms per 2 s)
-   *  while costing the server almost nothing. */
-  pingIntervalMs: 2000,
-  /** Samples kept: ~30 s of history at the steady period, long enough to always contain a
-   *  low-RTT sample, short enough to follow a network path change. */
-  timeSyncWindow: 16,
+  /** Steady ping period. DESIGN §4 started from one every 2 s; the sync harness earned
+   *  1 s: with 40 ± 15 ms one-way jitter the offset estimate is what limits steady-state sync
+   *  (each client corrects only to within the dead band of what it *believes*), and twice the
+   *  samples halved its error (75 s steady runs, 3 seeds: p99 18.8/12.4/13.1 ms at 2 s with a
+   *  16-sample window, 11.4/11.5/6.4 ms at 1 s with 32; docs/performance.md, client item 4).
+   *  One small frame a second is far below the server's 20 messages/s per connection. */
+  pingIntervalMs: 1000,
+  /** Samples kept: ~30 s of history at the steady period (DESIGN §4's "~16 samples" was at
+   *  one ping per 2 s), long enough to nearly always contain a low-RTT sample, short enough to
+   *  follow a network path change. Measured with pingIntervalMs above. */
+  timeSyncWindow: 32,
   /** A sample is trusted when its RTT is at most this multiple of the window's minimum:
    *  queueing delay is what makes offset samples wrong, and it only ever adds RTT. */
   timeSyncRttFactor: 1.5,
@@ -40,7 +45,7 @@ export const DEFAULT_SETTINGS = Object.freeze({
    *  minimum counts half as much; 10 ms above, 1/36. */
   timeSyncWeightScaleMs: 2,
   /** EMA weight of each new window estimate: smooths what jitter is left; at one sample per
-   *  2 s it still follows a drifting clock within a few seconds. */
+   *  second it still follows a drifting clock within a few seconds. */
   timeSyncEmaAlpha: 0.3,
   /** Clock drift allowed for when bounding the estimate by the best sample's round trip:
    *  200 ppm is four times a cheap crystal's error, so the bound never fights real drift. */
@@ -81,6 +86,16 @@ export const DEFAULT_SETTINGS = Object.freeze({
   initialSeekLatencyMs: 80,
   /** The same first guess for HLS / transcodes: a segment fetch on a LAN. */
   initialSeekLatencyStreamingMs: 300,
+  /** A seek (the core's or anyone's) still running after this long is reported as
+   *  `buffering`, so the server's waiting rule holds the room for this member: a seek slower
+   *  than the largest latency the core allows for (maxSeekLatencyMs) means the member is out
+   *  of data, not merely seeking. Shorter seeks are not reported (see PlaybackCore.report). */
+  seekStallMs: 2000,
+  /** First guess of the start latency (ms from play() until the media clock moves), used
+   *  until the first start is measured (that first sample then replaces it whole). 0: a
+   *  player that starts at once (a paused <video> with data) would otherwise start early;
+   *  a typical progressive start (~20–60 ms) is learned from the first start on. */
+  initialStartLatencyMs: 0,
   /** EMA weight of a new seek-latency sample: latencies vary a lot; average a few. */
   seekLatencyAlpha: 0.4,
   /** Learned seek latency is clamped to this: anything slower is a stall, not a latency,
@@ -124,6 +139,11 @@ export const DEFAULT_SETTINGS = Object.freeze({
   reconnectMaxMs: 15000,
   /** Fraction of the delay that is randomised (0.5 = between 50 % and 100 % of it). */
   reconnectJitter: 0.5,
+  /** Reconnect delay cap while in a room: the seat is kept only 30 s (DESIGN §3, Resume)
+   *  and every second away is a second out of sync; with the 15 s cap a member came back
+   *  seconds after a 10 s outage ended (harness `disconnect`: 3.45 s). 2 s retries at most
+   *  once per 1–2 s, which costs a server nothing. */
+  reconnectMaxInRoomMs: 2000,
   /** A connection must stay up this long before the backoff starts over from the base delay:
    *  a server that closes right after `welcome` (overloaded, rate-limiting) must see each
    *  client back off, not return twice a second forever. */

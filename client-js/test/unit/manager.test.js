@@ -376,3 +376,30 @@ test('a token fetch slower than the server\'s hello timeout is retried, never ta
   assert.equal(ctx.m.connection.status, 'open');
   ctx.m.stop();
 });
+
+test('while in a room, reconnects back off at most reconnectMaxInRoomMs; out of a room, up to reconnectMaxMs', async () => {
+  const ctx = setup();
+  const s1 = await connected(ctx);
+  const conn = ctx.m.connection;
+  // Not in a room: the long cap applies (a laptop waking up, a server down for long).
+  assert.ok(conn.backoffMs(10) > DEFAULT_SETTINGS.reconnectMaxInRoomMs * 2);
+  const created = ctx.m.createRoom();
+  s1.serverSend({ ...ctx.roomMsg(), id: s1.sentOfType('create_room')[0].id });
+  await created;
+  // In a room, after many failed attempts (a 10 s outage): still retried within ~2 s.
+  for (const n of [3, 5, 10]) assert.ok(conn.backoffMs(n) <= DEFAULT_SETTINGS.reconnectMaxInRoomMs, `n=${n}: ${conn.backoffMs(n)}`);
+  conn.failures = 8;
+  s1.drop(1006);
+  const before = ctx.sockets.sockets.length;
+  ctx.clock.advance(DEFAULT_SETTINGS.reconnectMaxInRoomMs + 1);
+  assert.equal(ctx.sockets.sockets.length, before + 1, 'a new attempt within the in-room cap');
+  // Leaving the room restores the long cap.
+  const s2 = ctx.sockets.last;
+  s2.open();
+  await flush();
+  ctx.welcome(s2, { resumed: true, resume: 'secret-2' });
+  s2.serverSend(ctx.roomMsg());
+  s2.serverSend({ type: 'left', reason: 'kicked' });
+  assert.ok(conn.backoffMs(10) > DEFAULT_SETTINGS.reconnectMaxInRoomMs * 2);
+  ctx.m.stop();
+});

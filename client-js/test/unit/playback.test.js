@@ -318,3 +318,95 @@ test('a rate the player dropped behind the core\'s back (new source, speed menu)
   assert.ok(Math.abs(err()) < 5, `error ${err().toFixed(1)} ms`);
   core.stop();
 });
+
+test('seek_ms is reported from the first status on: the first guess per kind, then what was learned', () => {
+  const prog = setup();
+  assert.equal(prog.core.report().seek_ms, DEFAULT_SETTINGS.initialSeekLatencyMs);
+  const hls = setup({ streaming: true });
+  assert.equal(hls.core.report().seek_ms, DEFAULT_SETTINGS.initialSeekLatencyStreamingMs);
+  hls.core.learnedSeekMs = 900;
+  assert.equal(hls.core.report().seek_ms, 900);
+});
+
+test('an HLS late joiner\'s catch-up seek is not reported as buffering; a real stall is', () => {
+  const { clock, player, core, state, err } = setup({ seekLatencyMs: 1400, streaming: true });
+  core.start();
+  core.applyState(state({ position: 0, at: core.clock.serverNow() - 30_000 }), { snapshot: true });
+  let sawSeeking = false;
+  for (let t = 0; t < 3000; t += 50) {
+    clock.advance(50);
+    sawSeeking ||= player.isSeeking();
+    assert.equal(core.report().buffering, false, `at ${t} ms (seeking: ${player.isSeeking()})`);
+  }
+  assert.ok(sawSeeking, 'it did seek');
+  assert.equal(player.paused, false);
+  assert.ok(Math.abs(err()) < 5, `in sync after the catch-up: ${err().toFixed(1)} ms`);
+  // The player runs out of data while it should play: that is what the room waits for.
+  player.buffering = true;
+  assert.equal(core.report().buffering, true);
+  core.stop();
+});
+
+test('a seek that outlasts seekStallMs is a stall: reported as buffering so the room waits', () => {
+  const { clock, player, core, state } = setup({ seekLatencyMs: 6000, streaming: true });
+  core.start();
+  core.applyState(state({ position: 30, at: core.clock.serverNow() + 300, reason: 'seek' }));
+  clock.advance(100);
+  assert.ok(player.isSeeking());
+  assert.equal(core.report().buffering, false, 'a seek is not a stall at first');
+  clock.advance(DEFAULT_SETTINGS.seekStallMs);
+  assert.ok(player.isSeeking());
+  assert.equal(core.report().buffering, true, 'still seeking after the bound: starved of data');
+  core.stop();
+});
+
+test('before a scheduled start, a player slightly off the start position shifts its start instead of seeking', () => {
+  for (const dMs of [40, -60]) {
+    const { clock, player, core, state, err, syncClock } = setup({ seekLatencyMs: 800, streaming: true });
+    player.pos = 10 + dMs / 1000; // a pause stopped it one network delay past (or short of) 10 s
+    core.start();
+    core.applyState(state({ position: 10, at: syncClock.serverNow() + 300, reason: 'resume' }));
+    const errs = [];
+    for (let t = 0; t < 1500; t += 10) {
+      clock.advance(10);
+      if (syncClock.serverNow() > core.state.at + Math.max(0, dMs)) errs.push(err());
+    }
+    assert.ok(!player.commands.some((c) => c.startsWith('seek')), `d=${dMs}: no seek (${player.commands.join(',')})`);
+    assert.equal(player.paused, false);
+    assert.ok(errs.length > 0 && errs.every((e) => Math.abs(e) < 3), `d=${dMs}: on the formula once both move (max ${Math.max(...errs.map(Math.abs)).toFixed(2)} ms)`);
+    assert.ok(!player.commands.slice(player.commands.indexOf('play')).includes('pause'), `d=${dMs}: not paused after starting`);
+    core.stop();
+  }
+});
+
+test('the first start latency is taken whole, later ones are averaged', () => {
+  const LATE = 45;
+  const { clock, player, core, state, syncClock } = setup();
+  // A player whose media clock starts LATE ms after play().
+  player.play = () => {
+    player.commands.push('play');
+    player._advance();
+    player.paused = true;
+    clock.timers.setTimeout(() => { player._advance(); player.paused = false; }, LATE);
+  };
+  core.start();
+  core.applyState(state({ position: 5, at: syncClock.serverNow() + 400 }));
+  player.pos = 5;
+  clock.advance(1000);
+  assert.ok(Math.abs(core.learnedStartMs - LATE) < 2, `learned ${core.learnedStartMs.toFixed(1)} ms after one start`);
+  core.stop();
+});
+
+test('a pre-start seek that outlasts the lead catches up like a late joiner, not by a long nudge', () => {
+  const { clock, player, core, state, err, syncClock } = setup({ seekLatencyMs: 1200, streaming: true });
+  player.pos = 10;
+  player.paused = false;
+  core.start();
+  core.applyState(state({ position: 30, at: syncClock.serverNow() + 300, reason: 'seek' }));
+  clock.advance(4000);
+  assert.equal(player.paused, false);
+  // Playing on `at` mid-seek would leave it ~900 ms behind, ~9 s of 10 % nudging.
+  assert.ok(Math.abs(err()) < 5, `error ${err().toFixed(1)} ms 4 s after the seek`);
+  assert.ok(Math.abs(core.seekLatencyMs() - 1200) < 50, `learned ${core.seekLatencyMs()} ms from the paused seek`);
+  core.stop();
+});

@@ -112,7 +112,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match tokio::net::TcpListener::bind(addr).await {
+    let listener = match listen(addr) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("matinee-server: cannot listen on {addr}: {e}");
@@ -157,4 +157,22 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Accept queue for the listening socket. `TcpListener::bind` asks for 1,024, which a join
+/// storm overflows (the kernel then drops SYNs and clients retransmit after a second or
+/// more); 4,096 absorbs one. The kernel caps it at `net.core.somaxconn`.
+const ACCEPT_BACKLOG: u32 = 4096;
+
+/// Bind like `TcpListener::bind` (address reuse, so a restart does not wait for TIME_WAIT),
+/// with a larger accept backlog.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
 }
