@@ -641,10 +641,10 @@ mod tests {
     #[test]
     fn error_reasons_keep_the_code_and_a_short_message() {
         let e: ErrorMsg = serde_json::from_str(
-            r#"{"type":"error","code":"unauthorized","message":"no hello in time"}"#,
+            r#"{"type":"error","code":"unauthorized","message":"hello_timeout: no hello within 5000 ms"}"#,
         )
         .unwrap();
-        assert_eq!(e.reason(), "unauthorized (no hello in time)");
+        assert_eq!(e.reason(), "unauthorized (hello_timeout: no hello within 5000 ms)");
         let e: ErrorMsg = serde_json::from_str(r#"{"type":"error","code":"room_full"}"#).unwrap();
         assert_eq!(e.reason(), "room_full");
         let long = format!(
