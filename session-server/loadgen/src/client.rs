@@ -644,7 +644,10 @@ mod tests {
             r#"{"type":"error","code":"unauthorized","message":"hello_timeout: no hello within 5000 ms"}"#,
         )
         .unwrap();
-        assert_eq!(e.reason(), "unauthorized (hello_timeout: no hello within 5000 ms)");
+        assert_eq!(
+            e.reason(),
+            "unauthorized (hello_timeout: no hello within 5000 ms)"
+        );
         let e: ErrorMsg = serde_json::from_str(r#"{"type":"error","code":"room_full"}"#).unwrap();
         assert_eq!(e.reason(), "room_full");
         let long = format!(
