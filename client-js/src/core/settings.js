@@ -84,8 +84,14 @@ export const DEFAULT_SETTINGS = Object.freeze({
   /** First guess of the seek latency (ms) before anything was learned: typical for a
    *  progressive file in Chromium. */
   initialSeekLatencyMs: 80,
-  /** The same first guess for HLS / transcodes: a segment fetch on a LAN. */
-  initialSeekLatencyStreamingMs: 300,
+  /** The same first guess for HLS / transcodes, where a seek costs a segment fetch (or a
+   *  transcode restart): 300–1500 ms. Guessing high is cheap and guessing low is not: a
+   *  catch-up seek aimed too far ahead only waits paused for the difference, one aimed short
+   *  lands behind and must seek again (another full latency). It is also what `status.seek_ms`
+   *  reports, so a seek's lead covers it. Sync harness (late-join and host-leaves, seed 1):
+   *  300 ms → HLS late joiner in sync after 3.0 s, new host's seek 4.0 s; 900 ms → 1.6 s and
+   *  0.47 s (full run: 1.9 s and 2.0 s), for seeks converging in 0.5–0.8 s instead of 0.3 s. */
+  initialSeekLatencyStreamingMs: 900,
   /** A seek (the core's or anyone's) still running after this long is reported as
    *  `buffering`, so the server's waiting rule holds the room for this member: a seek slower
    *  than the largest latency the core allows for (maxSeekLatencyMs) means the member is out
