@@ -3,7 +3,9 @@
 
 CARGO ?= cargo
 NODE  ?= node
-SERVER_BIN := target/debug/matinee-server
+# Respect CARGO_TARGET_DIR when set (a shared build cache), else the workspace's target/.
+TARGET_DIR := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
+SERVER_BIN := $(TARGET_DIR)/debug/matinee-server
 
 .PHONY: run test test-rust test-js test-browser test-plugin test-deploy test-bench-smoke \
         lint build build-server node-deps bench-sync bench-load plugin plugin-repo release clean
@@ -47,7 +49,7 @@ lint:
 ## bench-sync / bench-load: the measuring instruments (docs/performance.md)
 bench-sync:
 	$(CARGO) build --release -p matinee-server --bin matinee-server
-	MATINEE_SERVER_BIN=$(abspath target/release/matinee-server) $(NODE) client-js/bench/sync-harness.mjs $(ARGS)
+	MATINEE_SERVER_BIN=$(abspath $(TARGET_DIR)/release/matinee-server) $(NODE) client-js/bench/sync-harness.mjs $(ARGS)
 
 bench-load:
 	$(CARGO) build --release -p matinee-server -p matinee-loadgen

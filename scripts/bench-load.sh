@@ -15,8 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SERVER_BIN=${MATINEE_SERVER_BIN:-target/release/matinee-server}
-LOADGEN_BIN=${LOADGEN_BIN:-target/release/loadgen}
+SERVER_BIN=${MATINEE_SERVER_BIN:-${CARGO_TARGET_DIR:-target}/release/matinee-server}
+LOADGEN_BIN=${LOADGEN_BIN:-${CARGO_TARGET_DIR:-target}/release/loadgen}
 for b in "$SERVER_BIN" "$LOADGEN_BIN"; do
     if [ ! -x "$b" ]; then
         echo "bench-load: $b is missing; run 'make bench-load' (builds release binaries)" >&2

@@ -15,7 +15,7 @@ NODE=${NODE:-node}
 
 echo "bench-smoke: building loadgen"
 $CARGO build -q -p matinee-loadgen --bin loadgen
-export LOADGEN_BIN=target/debug/loadgen
+export LOADGEN_BIN="${CARGO_TARGET_DIR:-target}/debug/loadgen"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
