@@ -71,7 +71,7 @@ pub struct LimitsConfig {
     /// fraction of it; anything larger is abuse (`too_large`, then close 1009).
     pub max_frame_bytes: usize,
     /// Sustained messages per second per connection (token bucket). Default 20: a client sends
-    /// a ping every 2 s and a status at most twice a second; 20 leaves room for bursts of UI.
+    /// a ping every second and a status at most twice a second; 20 leaves room for bursts of UI.
     pub messages_per_second: f64,
     /// Token-bucket size. Default 40: the connect-time ping burst plus room setup.
     pub burst: u32,

@@ -338,7 +338,7 @@ impl Conn {
 
     /// The text of one queued frame and its kind for the metrics, after the bookkeeping a
     /// `left` needs.
-    fn prepare(&mut self, out: Outbound) -> (String, &'static str) {
+    fn prepare(&mut self, out: Outbound) -> (Utf8Bytes, &'static str) {
         match out {
             Outbound::Frame {
                 text,
@@ -347,7 +347,7 @@ impl Conn {
             } => {
                 // The fan-out latency ends when the frame is handed to the socket.
                 self.app.metrics.fanout(decided.elapsed());
-                (text.to_string(), kind)
+                (text, kind)
             }
             Outbound::Left {
                 code,
@@ -365,7 +365,7 @@ impl Conn {
                 if let Some(secret) = &self.secret {
                     self.app.sessions.clear_seat_if(secret, &code, &member_id);
                 }
-                (text.to_string(), "left")
+                (text, "left")
             }
         }
     }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::protocol::LeftReason;
 
@@ -17,8 +18,9 @@ use crate::protocol::LeftReason;
 pub enum Outbound {
     /// A frame decided by a room at `decided` (for the fan-out latency histogram).
     Frame {
-        /// Serialized message.
-        text: Arc<str>,
+        /// Serialized message, shared by every member it goes to (cloning is a refcount bump,
+        /// and the socket writes these very bytes: no copy per member).
+        text: Utf8Bytes,
         /// `type` label for metrics.
         kind: &'static str,
         /// When the room decided to send it.
@@ -34,7 +36,7 @@ pub enum Outbound {
         /// Why.
         reason: LeftReason,
         /// Serialized `left` message.
-        text: Arc<str>,
+        text: Utf8Bytes,
     },
 }
 

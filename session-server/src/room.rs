@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use matinee_auth::Identity;
 
@@ -599,13 +600,13 @@ impl RoomTask {
             members: self.members.iter().map(Member::info).collect(),
             server_time: now_ms(),
         };
-        let text: Arc<str> = msg.to_text(req_id.as_ref()).into();
+        let text = Utf8Bytes::from(msg.to_text(req_id.as_ref()));
         self.send_to(idx, text, "room", Instant::now());
     }
 
     /// Queue a frame for one member; a full queue or a dead connection frees the connection
     /// slot (the seat stays for resume), so the room never waits and never retries.
-    fn send_to(&mut self, idx: usize, text: Arc<str>, kind: &'static str, decided: Instant) {
+    fn send_to(&mut self, idx: usize, text: Utf8Bytes, kind: &'static str, decided: Instant) {
         let Some(conn) = &self.members[idx].conn else {
             return;
         };
@@ -630,12 +631,12 @@ impl RoomTask {
     /// Send to every connected member; `actor` (with `req_id`) gets a copy echoing the id.
     fn broadcast(&mut self, msg: &ServerMsg, actor: Option<(usize, Option<Value>)>) {
         let decided = Instant::now();
-        let text: Arc<str> = msg.to_text(None).into();
+        let text = Utf8Bytes::from(msg.to_text(None));
         let kind = msg.kind();
         for idx in 0..self.members.len() {
             match &actor {
                 Some((a, Some(id))) if *a == idx => {
-                    let own: Arc<str> = msg.to_text(Some(id)).into();
+                    let own = Utf8Bytes::from(msg.to_text(Some(id)));
                     self.send_to(idx, own, kind, decided);
                 }
                 _ => self.send_to(idx, text.clone(), kind, decided),
