@@ -1,39 +1,18 @@
 //! Base64url (RFC 4648 §5, no padding) decoding, for reading a JWT header before any key is
 //! chosen: the header says which algorithm and key the token claims, and both are checked
 //! before `jsonwebtoken` sees the token, so that each refusal gets its own reason label.
+//!
+//! The decoding itself is the `base64` crate's (the version `jsonwebtoken` already uses), with
+//! the engine JWTs need: the URL-safe alphabet, padding refused (RFC 7515 §2 forbids it), and
+//! non-zero trailing bits refused, so that one header has exactly one spelling.
 
-/// Decode unpadded base64url; `None` on any character outside the alphabet, on padding, or
-/// on an impossible length.
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+/// Decode unpadded base64url; `None` on any character outside the alphabet, on padding, on
+/// an impossible length, or on non-canonical trailing bits.
 pub(crate) fn decode_url_nopad(input: &str) -> Option<Vec<u8>> {
-    fn value(c: u8) -> Option<u32> {
-        match c {
-            b'A'..=b'Z' => Some(u32::from(c - b'A')),
-            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
-            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
-            b'-' => Some(62),
-            b'_' => Some(63),
-            _ => None,
-        }
-    }
-    let bytes = input.as_bytes();
-    // A lone trailing character carries only 6 bits: not a whole byte, so not valid.
-    if bytes.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut acc: u32 = 0;
-        for &c in chunk {
-            acc = (acc << 6) | value(c)?;
-        }
-        match chunk.len() {
-            4 => out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]),
-            3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
-            2 => out.push((acc >> 4) as u8),
-            _ => unreachable!("length checked above"),
-        }
-    }
-    Some(out)
+    URL_SAFE_NO_PAD.decode(input).ok()
 }
 
 #[cfg(test)]
@@ -76,5 +55,12 @@ mod tests {
         assert_eq!(decode_url_nopad("Zg=="), None);
         assert_eq!(decode_url_nopad("Zm9vY"), None);
         assert_eq!(decode_url_nopad("Zm9v.g"), None);
+    }
+
+    #[test]
+    fn refuses_non_canonical_trailing_bits() {
+        // "Zg" is "f"; "Zh" spells the same byte with a stray low bit set: a second spelling
+        // of one header would let two different tokens carry the same claims.
+        assert_eq!(decode_url_nopad("Zh"), None);
     }
 }
