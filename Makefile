@@ -7,33 +7,47 @@ NODE  ?= node
 TARGET_DIR := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
 SERVER_BIN := $(TARGET_DIR)/debug/matinee-server
 
-.PHONY: run test test-rust test-js test-browser test-plugin test-deploy test-bench-smoke \
+.PHONY: run test test-rust test-js test-types test-browser test-plugin test-deploy test-bench-smoke \
         lint build build-server node-deps bench-sync bench-load plugin plugin-repo release clean
+
+# Every suite runs through scripts/no-skips.sh: a skipped, ignored or todo test fails the run
+# (MATINEE_ALLOW_SKIPS=1 allows them explicitly and prints each with its reason).
+NO_SKIPS := bash scripts/no-skips.sh
 
 ## run: the session server in demo mode with the demo page on http://127.0.0.1:3000
 run:
 	$(CARGO) run -p matinee-server --bin matinee-server -- --demo
 
-## test: everything CI runs
-test: test-rust test-js test-plugin build-server node-deps test-browser test-deploy test-bench-smoke
+## test: everything CI runs. node-deps comes first: the type check, the plugin's
+## BrowserScriptOrderTests (Chromium through playwright-core) and the browser tests need
+## node_modules; each of those targets also depends on it, for `make -j` and for running one alone.
+test: node-deps lint test-types test-rust test-js test-plugin build-server test-browser test-deploy test-bench-smoke
 	@echo "make test: all suites passed"
 
 test-rust:
-	$(CARGO) test --workspace
+	$(NO_SKIPS) cargo $(CARGO) test --workspace
 
 build-server:
 	$(CARGO) build -p matinee-server --bin matinee-server
 
-node-deps:
-	@test -d node_modules || npm ci --no-audit --no-fund
+## node-deps: the dev-only npm packages exactly as locked; again whenever the lock file is
+## newer than what was installed (npm writes node_modules/.package-lock.json on every install).
+node-deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
 
 test-js:
-	$(NODE) --test client-js/test/unit/
+	$(NO_SKIPS) node $(NODE) --test client-js/test/unit/
+
+## test-types: what the client's `// @ts-check` lines promise (client-js/tsconfig.json)
+test-types: node-deps
+	node_modules/.bin/tsc -p client-js
 
 test-browser: build-server node-deps
-	MATINEE_SERVER_BIN=$(abspath $(SERVER_BIN)) $(NODE) --test --test-concurrency=1 client-js/test/e2e/
+	MATINEE_SERVER_BIN=$(abspath $(SERVER_BIN)) $(NO_SKIPS) node $(NODE) --test --test-concurrency=1 client-js/test/e2e/
 
-test-plugin:
+test-plugin: node-deps
 	bash jellyfin-plugin/tests/run-mono.sh
 
 test-deploy: build-server

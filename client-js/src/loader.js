@@ -12,7 +12,8 @@
 // still starts after the page has loaded, driving the <video> element directly.
 (function () {
   'use strict';
-  var script = document.currentScript;
+  // An HTML page: the current script is an HTMLScriptElement (SVG scripts have no `src`).
+  var script = /** @type {HTMLScriptElement|null} */ (document.currentScript);
   if (!script || !script.src || window.MatineePlugin) return;
   var src = new URL(script.src, location.href);
   var version = src.searchParams.get('v') || '0.0.0';

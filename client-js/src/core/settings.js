@@ -14,7 +14,9 @@
  */
 
 /**
- * @typedef {typeof DEFAULT_SETTINGS} Settings
+ * Every setting is a number; the defaults' literal types (a frozen object's) would make any
+ * other value a type error.
+ * @typedef {{readonly [K in keyof typeof DEFAULT_SETTINGS]: number}} Settings
  */
 
 export const DEFAULT_SETTINGS = Object.freeze({
