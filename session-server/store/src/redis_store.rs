@@ -1,0 +1,394 @@
+//! The Redis backend: the primitives that let several instances share rooms with one
+//! authority per room at a time.
+//!
+//! Keys (all under `key_prefix`, default `matinee:`):
+//! - `room:<CODE>` — the room's [`RoomSnapshot`] (JSON), written by its authority
+//!   (coalesced like the local store), deleted when the room closes. Created with `NX`, so two
+//!   instances never create the same code.
+//! - `lease:<CODE>` — the instance id of the room's authority, `SET NX PX lease_ms`, renewed
+//!   every third of the lease by a script that extends it only if this instance still holds it
+//!   ([`RENEW`]), and released by one that deletes it only then ([`RELEASE`]). An instance that
+//!   dies stops renewing: after at most `lease_ms` another instance can take the lease and
+//!   restore the room from `room:<CODE>`.
+//!
+//! Channels:
+//! - `room:<CODE>` — the authority's outgoing frames for members connected elsewhere
+//!   ([`Relay`]).
+//! - `inst:<ID>` — what other instances forward to the authority `<ID>`: intents of members
+//!   connected to them ([`Forward`]).
+//!
+//! Every command is bounded by `timeout_ms`; an error or a timeout is [`StoreError::Down`],
+//! which the server turns into `/readyz` 503 while rooms it already drives go on locally.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::config::RedisConfig;
+use crate::snapshot::{decode, encode, DecodeError, RoomSnapshot};
+
+/// Extend the lease only if we still hold it: `KEYS[1]` lease key, `ARGV[1]` instance id,
+/// `ARGV[2]` lease in ms. Returns 1 when renewed, 0 when the lease is someone else's or gone.
+/// A script because GET-then-PEXPIRE from the client could extend a lease that expired and
+/// was taken by another instance in between.
+pub const RENEW: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+     return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+
+/// Delete the lease only if we hold it (`KEYS[1]`, `ARGV[1]` as in [`RENEW`]).
+pub const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+     return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/// Write the snapshot only while holding the lease: `KEYS[1]` lease, `KEYS[2]` room key,
+/// `ARGV[1]` instance id, `ARGV[2]` snapshot. An instance whose lease lapsed (a long pause, a
+/// partition) must not overwrite the state its successor now drives.
+pub const SAVE_IF_OWNER: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+     redis.call('SET', KEYS[2], ARGV[2]) return 1 else return 0 end";
+
+/// Delete room and lease only while holding the lease (`KEYS` and `ARGV[1]` as in
+/// [`SAVE_IF_OWNER`]).
+pub const DELETE_IF_OWNER: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+     redis.call('DEL', KEYS[2]) return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/// Why a Redis operation did not happen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StoreError {
+    /// Redis did not answer in time or the connection failed: retry later.
+    Down(String),
+    /// Redis answered with data that is not a room of this format.
+    Bad(DecodeError),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Down(why) => write!(f, "redis unavailable: {why}"),
+            StoreError::Bad(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// A frame the authority sends to members connected to other instances. `to: None` is for
+/// every member; otherwise for one member. `text` is the frame exactly as a local member gets
+/// it, so its meaning never depends on the instance a client is connected to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Relay {
+    /// Room code.
+    pub room: String,
+    /// Member id, or every member.
+    pub to: Option<String>,
+    /// The protocol frame.
+    pub text: String,
+}
+
+/// A member's request forwarded to the room's authority by the instance the member is
+/// connected to. `text` is the client's protocol frame; the authority answers through a
+/// [`Relay`] addressed to the member.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Forward {
+    /// Room code.
+    pub room: String,
+    /// Member id.
+    pub member_id: String,
+    /// Instance the member is connected to.
+    pub via: String,
+    /// The protocol frame.
+    pub text: String,
+}
+
+/// One connection manager (reconnecting by itself) and the key layout.
+pub struct RedisStore {
+    client: redis::Client,
+    conn: ConnectionManager,
+    prefix: String,
+    instance: String,
+    lease: Duration,
+    timeout: Duration,
+}
+
+impl RedisStore {
+    /// Set up the client. Does not wait for Redis: a server may start while Redis is down
+    /// (its `/readyz` says so) and connects when Redis comes back.
+    pub fn new(cfg: &RedisConfig) -> Result<Arc<RedisStore>, String> {
+        let client =
+            redis::Client::open(cfg.url.as_str()).map_err(|e| format!("store.redis.url: {e}"))?;
+        let timeout = Duration::from_millis(cfg.timeout_ms);
+        let mgr = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            // Retries are ours (the next renewal, the next flush); the manager reconnects in
+            // the background and fails fast meanwhile.
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = client
+            .get_connection_manager_lazy(mgr)
+            .map_err(|e| format!("store.redis: {e}"))?;
+        let instance = cfg
+            .instance_id
+            .clone()
+            .unwrap_or_else(|| format!("i{:016x}", rand::random::<u64>()));
+        Ok(Arc::new(RedisStore {
+            client,
+            conn,
+            prefix: cfg.key_prefix.clone(),
+            instance,
+            lease: Duration::from_millis(cfg.lease_ms),
+            timeout,
+        }))
+    }
+
+    /// This instance's id (in leases and in `inst:<ID>`).
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// The lease length.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    fn key(&self, kind: &str, code: &str) -> String {
+        format!("{}{kind}:{code}", self.prefix)
+    }
+
+    /// The channel carrying a room's relayed frames.
+    pub fn room_channel(&self, code: &str) -> String {
+        self.key("room", code)
+    }
+
+    /// The channel of an instance's forwarded requests.
+    pub fn instance_channel(&self, id: &str) -> String {
+        self.key("inst", id)
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        match tokio::time::timeout(self.timeout, f).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(StoreError::Down(e.to_string())),
+            Err(_) => Err(StoreError::Down("timeout".into())),
+        }
+    }
+
+    /// Whether Redis answers (`/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        self.run(async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .await
+            .map(|_| ())
+    }
+
+    /// Register a new room: its snapshot under a code nobody uses, and its lease. `false`
+    /// when the code is taken (pick another).
+    pub async fn create(&self, snap: &RoomSnapshot) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        let room = self.key("room", &snap.code);
+        let bytes = encode(snap);
+        let created: Option<String> = self
+            .run(async {
+                redis::cmd("SET")
+                    .arg(&room)
+                    .arg(bytes)
+                    .arg("NX")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        if created.is_none() {
+            return Ok(false);
+        }
+        self.acquire(&snap.code).await
+    }
+
+    /// Take the room's lease if nobody holds it.
+    pub async fn acquire(&self, code: &str) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        let key = self.key("lease", code);
+        let ms = self.lease.as_millis() as u64;
+        let r: Option<String> = self
+            .run(async {
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(&self.instance)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ms)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(r.is_some())
+    }
+
+    async fn script1(
+        &self,
+        script: &str,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<i64, StoreError> {
+        let mut c = self.conn.clone();
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(script).arg(keys.len());
+        for k in keys {
+            cmd.arg(k);
+        }
+        for a in args {
+            cmd.arg(a);
+        }
+        self.run(async move { cmd.query_async::<i64>(&mut c).await })
+            .await
+    }
+
+    /// Extend our lease; `false` when it is no longer ours (stop driving the room).
+    pub async fn renew(&self, code: &str) -> Result<bool, StoreError> {
+        let ms = self.lease.as_millis().to_string();
+        let n = self
+            .script1(
+                RENEW,
+                &[self.key("lease", code)],
+                &[self.instance.clone(), ms],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Give the lease up (graceful shutdown: another instance may take the room at once).
+    pub async fn release(&self, code: &str) -> Result<bool, StoreError> {
+        let n = self
+            .script1(
+                RELEASE,
+                &[self.key("lease", code)],
+                std::slice::from_ref(&self.instance),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Who drives the room, if anyone.
+    pub async fn owner(&self, code: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn.clone();
+        let key = self.key("lease", code);
+        self.run(async move { c.get::<_, Option<String>>(key).await })
+            .await
+    }
+
+    /// Store the room's snapshot while we hold its lease; `false` when we do not.
+    pub async fn save(&self, snap: &RoomSnapshot) -> Result<bool, StoreError> {
+        let body = String::from_utf8(encode(snap)).expect("JSON is UTF-8");
+        let keys = [self.key("lease", &snap.code), self.key("room", &snap.code)];
+        let n = self
+            .script1(SAVE_IF_OWNER, &keys, &[self.instance.clone(), body])
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// The stored snapshot of a room.
+    pub async fn load(&self, code: &str) -> Result<Option<RoomSnapshot>, StoreError> {
+        let mut c = self.conn.clone();
+        let key = self.key("room", code);
+        let bytes: Option<Vec<u8>> = self.run(async move { c.get(key).await }).await?;
+        match bytes {
+            None => Ok(None),
+            Some(b) => decode(&b).map(Some).map_err(StoreError::Bad),
+        }
+    }
+
+    /// The room has closed: drop its snapshot and lease, if we hold the lease.
+    pub async fn delete(&self, code: &str) -> Result<bool, StoreError> {
+        let keys = [self.key("lease", code), self.key("room", code)];
+        let n = self
+            .script1(DELETE_IF_OWNER, &keys, std::slice::from_ref(&self.instance))
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Codes of every stored room (for an instance looking for rooms to take over). `SCAN`,
+    /// not `KEYS`, so a large Redis is never blocked.
+    pub async fn room_codes(&self) -> Result<Vec<String>, StoreError> {
+        let mut c = self.conn.clone();
+        let pattern = format!("{}room:*", self.prefix);
+        let strip = format!("{}room:", self.prefix);
+        self.run(async move {
+            let mut out = Vec::new();
+            let mut iter: redis::AsyncIter<String> = c.scan_match(pattern).await?;
+            while let Some(k) = iter.next_item().await {
+                out.push(k?);
+            }
+            Ok(out)
+        })
+        .await
+        .map(|keys| {
+            keys.into_iter()
+                .filter_map(|k| k.strip_prefix(&strip).map(str::to_owned))
+                .collect()
+        })
+    }
+
+    /// Publish a payload; returns how many subscribers got it.
+    pub async fn publish(&self, channel: &str, payload: &[u8]) -> Result<u64, StoreError> {
+        let mut c = self.conn.clone();
+        self.run(async move { c.publish::<_, _, u64>(channel, payload).await })
+            .await
+    }
+
+    /// Subscribe to `channels`; messages arrive on the returned receiver as
+    /// `(channel, payload)`. The subscription is kept by a task that reconnects (every
+    /// `retry`) and subscribes again after Redis restarts; it ends when the receiver is
+    /// dropped. Messages published while disconnected are lost (pub/sub keeps none): the
+    /// authority's snapshot is what a member resumes from.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        channels: Vec<String>,
+        capacity: usize,
+        retry: Duration,
+    ) -> mpsc::Receiver<(String, Vec<u8>)> {
+        let (tx, rx) = mpsc::channel(capacity);
+        let client = self.client.clone();
+        let timeout = self.timeout;
+        tokio::spawn(async move {
+            while !tx.is_closed() {
+                let connected = async {
+                    let mut ps = client.get_async_pubsub().await?;
+                    for ch in &channels {
+                        ps.subscribe(ch).await?;
+                    }
+                    Ok::<_, redis::RedisError>(ps)
+                };
+                let ps = match tokio::time::timeout(timeout, connected).await {
+                    Ok(Ok(ps)) => ps,
+                    _ => {
+                        tokio::time::sleep(retry).await;
+                        continue;
+                    }
+                };
+                let mut stream = ps.into_on_message();
+                loop {
+                    tokio::select! {
+                        m = stream.next() => match m {
+                            Some(m) => {
+                                let item = (m.get_channel_name().to_owned(), m.get_payload_bytes().to_vec());
+                                // A full receiver drops the message rather than stall the
+                                // subscription (bounded, like every queue here).
+                                if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(item) {
+                                    return;
+                                }
+                            }
+                            None => break, // connection lost: reconnect
+                        },
+                        _ = tx.closed() => return,
+                    }
+                }
+                tokio::time::sleep(retry).await;
+            }
+        });
+        rx
+    }
+}
