@@ -1,0 +1,184 @@
+//! The Redis backend against a real `redis-server` on loopback: leases (one authority at a
+//! time, handover after expiry), owner-only writes, relay channels, and Redis going away and
+//! coming back.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use matinee_store::snapshot::{hash_secret, SeatSnap, SettingsSnap, StateSnap};
+use matinee_store::{RedisConfig, RedisStore, RoomSnapshot, FORMAT};
+use support::Redis;
+
+fn cfg(redis: &Redis, id: &str, lease_ms: u64) -> RedisConfig {
+    RedisConfig {
+        url: redis.url(),
+        key_prefix: "t:".into(),
+        lease_ms,
+        timeout_ms: 250,
+        instance_id: Some(id.into()),
+    }
+}
+
+fn snap(code: &str, revision: u64) -> RoomSnapshot {
+    RoomSnapshot {
+        format: FORMAT,
+        code: code.into(),
+        saved_at: 1.0e12,
+        revision,
+        settings: SettingsSnap {
+            control: "host".into(),
+            wait_for_all: true,
+        },
+        host: "m1".into(),
+        seats: vec![SeatSnap {
+            member_id: "m1".into(),
+            session_id: "s1".into(),
+            secret_sha256: hash_secret("x"),
+            user_id: "u1".into(),
+            name: "Ann".into(),
+            anonymous: false,
+        }],
+        state: StateSnap {
+            media: None,
+            playing: false,
+            position: 10.0,
+            rate: 1.0,
+            at: 1.0e12,
+            seq: 7,
+            reason: "pause".into(),
+            by: None,
+            waiting_for: None,
+        },
+        chat: vec![],
+    }
+}
+
+#[tokio::test]
+async fn one_authority_per_room_and_handover_after_the_lease() {
+    let redis = Redis::start();
+    let a = RedisStore::new(&cfg(&redis, "a", 600)).unwrap();
+    let b = RedisStore::new(&cfg(&redis, "b", 600)).unwrap();
+    a.ping().await.unwrap();
+
+    assert!(a.create(&snap("ACDEFG", 1)).await.unwrap());
+    assert!(
+        !b.create(&snap("ACDEFG", 1)).await.unwrap(),
+        "a code in use is never created twice"
+    );
+    assert_eq!(a.owner("ACDEFG").await.unwrap().as_deref(), Some("a"));
+    assert!(!b.acquire("ACDEFG").await.unwrap());
+    assert!(
+        !b.renew("ACDEFG").await.unwrap(),
+        "b cannot extend a's lease"
+    );
+    assert!(
+        !b.save(&snap("ACDEFG", 99)).await.unwrap(),
+        "nor write its room"
+    );
+    assert!(a.save(&snap("ACDEFG", 2)).await.unwrap());
+    assert_eq!(b.load("ACDEFG").await.unwrap().unwrap().revision, 2);
+
+    // Renewals keep the lease past its length.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(a.renew("ACDEFG").await.unwrap());
+    }
+    assert!(!b.acquire("ACDEFG").await.unwrap());
+
+    // a stops renewing (it died): within one lease, b takes the room over from the snapshot.
+    let t0 = Instant::now();
+    while !b.acquire("ACDEFG").await.unwrap() {
+        assert!(t0.elapsed() < Duration::from_secs(3), "lease never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(b.load("ACDEFG").await.unwrap().unwrap().revision, 2);
+    // The old authority, back from a pause, can no longer write or renew.
+    assert!(!a.renew("ACDEFG").await.unwrap());
+    assert!(!a.save(&snap("ACDEFG", 3)).await.unwrap());
+    assert!(!a.delete("ACDEFG").await.unwrap());
+    assert_eq!(b.load("ACDEFG").await.unwrap().unwrap().revision, 2);
+
+    // Graceful release hands over at once.
+    assert!(b.release("ACDEFG").await.unwrap());
+    assert!(a.acquire("ACDEFG").await.unwrap());
+    assert_eq!(a.room_codes().await.unwrap(), vec!["ACDEFG".to_string()]);
+    assert!(a.delete("ACDEFG").await.unwrap());
+    assert!(a.load("ACDEFG").await.unwrap().is_none());
+    assert!(a.owner("ACDEFG").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_bad_stored_room_is_reported_not_loaded() {
+    let redis = Redis::start();
+    let a = RedisStore::new(&cfg(&redis, "a", 1000)).unwrap();
+    a.publish("unused", b"x").await.unwrap();
+    // Written behind our back with another format.
+    let mut v = serde_json::to_value(snap("ACDEFG", 1)).unwrap();
+    v["format"] = 99.into();
+    let c = redis::Client::open(redis.url()).unwrap();
+    let mut conn = c.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("t:room:ACDEFG")
+        .arg(serde_json::to_vec(&v).unwrap())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let e = a.load("ACDEFG").await.unwrap_err();
+    assert!(e.to_string().contains("format 99"), "{e}");
+}
+
+#[tokio::test]
+async fn relays_reach_subscribers_and_survive_a_redis_restart() {
+    let mut redis = Redis::start();
+    let port = redis.port;
+    let a = RedisStore::new(&cfg(&redis, "a", 1000)).unwrap();
+    let b = RedisStore::new(&cfg(&redis, "b", 1000)).unwrap();
+    let ch = a.room_channel("ACDEFG");
+    assert_eq!(ch, "t:room:ACDEFG");
+    let mut rx = b.subscribe(vec![ch.clone()], 16, Duration::from_millis(100));
+    // Wait until the subscription is live (publish counts receivers).
+    let t0 = Instant::now();
+    while a.publish(&ch, b"probe").await.unwrap() == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (got_ch, payload) = recv(&mut rx).await;
+    assert_eq!(
+        (got_ch.as_str(), payload.as_slice()),
+        (ch.as_str(), b"probe".as_slice())
+    );
+
+    // Redis goes away: commands fail fast (bounded by timeout_ms), they never hang.
+    redis.stop();
+    let t0 = Instant::now();
+    assert!(a.ping().await.is_err());
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    assert!(a.renew("ACDEFG").await.is_err());
+
+    // It comes back on the same port: commands work again, the subscription is renewed.
+    let _redis2 = Redis::start_on(port);
+    let t0 = Instant::now();
+    while a.ping().await.is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "no recovery");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let t0 = Instant::now();
+    while a.publish(&ch, b"after").await.unwrap_or(0) == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "no resubscription");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    loop {
+        let (_, p) = recv(&mut rx).await;
+        if p == b"after" {
+            break;
+        }
+    }
+}
+
+async fn recv(rx: &mut tokio::sync::mpsc::Receiver<(String, Vec<u8>)>) -> (String, Vec<u8>) {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a message in time")
+        .expect("subscription open")
+}
