@@ -235,6 +235,10 @@ class SimClient {
     });
     this.inRoom = false;
     this.left = false;
+    /** What the core did to the player and when (its `sync.lastAction` as it changes), with
+     *  the player's true error at that instant: how a convergence figure is read. */
+    /** @type {{g: number, action: string, errMs: number|null}[]} */
+    this.actions = [];
     /** @type {number[]} god times of each 'open' */
     this.opens = [];
     /** @type {string|null} */
@@ -335,6 +339,8 @@ class Run {
       const p = c.player.truePosition(g);
       pos[i] = p;
       if (expected !== null) errs[i] = (p - expected) * 1000;
+      const action = c.manager.core.sync.lastAction;
+      if (action && action !== c.actions.at(-1)?.action) c.actions.push({ g, action, errMs: errs[i] });
       if (c.player.isAdvancing(g) !== playing) ok = false;
     });
     this.samples.push({ g, errs, pos, playing, ok, hard });
@@ -408,6 +414,7 @@ class Run {
       // What the client believes server − local is, minus what it truly is right now.
       offset_estimate_error_ms: c.manager.timesync.offsetMs === null ? null : round(c.manager.timesync.offsetMs - (serverTimeAt(god()) - c.now()), 2),
       reconnects: Math.max(0, c.opens.length - 1), spikes: c.net.stats.spikes,
+      actions: c.actions.map((a) => [round(ms(a.g) / 1000, 3), a.action, a.errMs === null ? null : round(a.errMs, 1)]),
     }));
     // Convergence that is a target: not while the room waits, not while a member is
     // knowingly cut off (it cannot converge until it is back).
@@ -596,8 +603,10 @@ export async function main(argv) {
   }, 10);
   const loadBefore = loadavg()[0];
   try {
-    for (const [i, name] of opts.scenarios.entries()) {
-      const run = new Run(name, opts, url, opts.seed * 1000 + i);
+    for (const name of opts.scenarios) {
+      // Seeded by the scenario's place in the full list, so that `--scenarios late-join` has
+      // the same clients (kinds, clocks, latencies) as the late-join of a full run.
+      const run = new Run(name, opts, url, opts.seed * 1000 + SCENARIOS.indexOf(name));
       try {
         await SCRIPTS[name](run, opts.clients);
       } finally {

@@ -19,7 +19,7 @@
  *   .close()              stops for good (no reconnect)
  *   .send(msg) → boolean  sends now when connected; while reconnecting, messages marked
  *                         `queue: true` wait in a bounded queue, others are dropped (false)
- *   .on(event, fn) → off  events: 'welcome' (msg, {resumed}), 'message' (msg),
+ *   .on(event, fn) → off  (core/emitter.js) events: 'welcome' (msg, {resumed}), 'message' (msg),
  *                         'status' ('connecting'|'open'|'reconnecting'|'closed', detail),
  *                         'fatal' (error message: will not retry, e.g. unauthorized)
  *   .status               current status string
@@ -29,6 +29,7 @@
  */
 
 import { DEFAULT_SETTINGS } from './settings.js';
+import { Emitter } from './emitter.js';
 import { CLOSE_CODES, ProtocolError, msg, parseServerMessage } from './protocol.js';
 
 /** Close codes after which retrying cannot help. */
@@ -38,7 +39,7 @@ const FATAL_CLOSES = new Set([CLOSE_CODES.PROTOCOL_VIOLATION]);
  *  party dead after a short Jellyfin outage. */
 const RETRYABLE_HELLO_ERRORS = new Set(['unavailable', 'rate_limited', 'internal']);
 
-export class Connection {
+export class Connection extends Emitter {
   /**
    * @param {{url: string, createSocket: (url: string) => any,
    *   timers: {setTimeout: Function, clearTimeout: Function}, random?: () => number,
@@ -48,6 +49,7 @@ export class Connection {
    *   resumeStore?: {get: () => string|null, set: (v: string|null) => void}}} deps
    */
   constructor({ url, createSocket, timers, random = Math.random, settings = DEFAULT_SETTINGS, credentials, client, resumeStore }) {
+    super();
     if (typeof createSocket !== 'function') throw new TypeError('Connection needs createSocket(url)');
     if (typeof credentials !== 'function') throw new TypeError('Connection needs credentials()');
     this.url = url;
@@ -79,8 +81,6 @@ export class Connection {
     this._stopped = false;
     /** `error.code` that answered the current socket's hello, if any. */
     this._helloError = null;
-    /** @type {Record<string, Set<Function>>} */
-    this._handlers = {};
   }
 
   /** The resume secret from the last welcome; persisted through `resumeStore`. */
@@ -93,26 +93,9 @@ export class Connection {
     try { this.resumeStore?.set(v); } catch { /* storage disabled */ }
   }
 
-  /** @param {string} event @param {Function} fn @returns {() => void} */
-  on(event, fn) {
-    (this._handlers[event] ||= new Set()).add(fn);
-    return () => this._handlers[event]?.delete(fn);
-  }
-
-  _emit(event, ...args) {
-    for (const fn of [...(this._handlers[event] || [])]) {
-      try {
-        fn(...args);
-      } catch (e) {
-        // A broken listener must not break the connection; surface it for developers.
-        console.error('matinee: listener failed', e);
-      }
-    }
-  }
-
   _setStatus(status, detail) {
     this.status = status;
-    this._emit('status', status, detail);
+    this.emit('status', status, detail);
   }
 
   connect() {
@@ -236,7 +219,7 @@ export class Connection {
       if (this._connectTimer !== null) this.timers.clearTimeout(this._connectTimer);
       this._connectTimer = null;
       this._setStatus('open');
-      this._emit('welcome', m, { resumed });
+      this.emit('welcome', m, { resumed });
       const queued = this.queue;
       this.queue = [];
       for (const text of queued) {
@@ -252,10 +235,10 @@ export class Connection {
       if (this.resumeToken && m.code !== 'unauthorized' && m.code !== 'unsupported_protocol' && !RETRYABLE_HELLO_ERRORS.has(m.code)) {
         this.resumeToken = null;
       }
-      this._emit('message', m);
+      this.emit('message', m);
       return;
     }
-    this._emit('message', m);
+    this.emit('message', m);
   }
 
   _onClose(s, ev) {
@@ -288,7 +271,7 @@ export class Connection {
     this._clearTimers();
     this._stopped = true;
     this._setStatus('closed', reason);
-    this._emit('fatal', reason);
+    this.emit('fatal', reason);
   }
 
   _lost(s, reason) {

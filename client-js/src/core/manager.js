@@ -24,7 +24,7 @@
  *   .timesync        the TimeSync (offsetMs, rttMs)
  *   .core            the PlaybackCore (sync: {status, errorMs, seekMs, …})
  *   .chatLog         last messages [{from, name, text, at}]
- *   .on(event, fn) → off   events:
+ *   .on(event, fn) → off   (core/emitter.js) events:
  *       'connection' (status, detail)  'welcome' ({resumed, user}) — a room snapshot follows
  *       when resumed  'room' (RoomView)  'state' (PlaybackState)
  *       'members' (list, host)  'chat' (entry)  'reaction' ({from, emoji, at})
@@ -35,6 +35,7 @@
  */
 
 import { DEFAULT_SETTINGS } from './settings.js';
+import { Emitter } from './emitter.js';
 import { Connection } from './connection.js';
 import { TimeSync } from './timesync.js';
 import { PlaybackCore } from './playback.js';
@@ -57,7 +58,7 @@ export class MatineeError extends Error {
   }
 }
 
-export class Manager {
+export class Manager extends Emitter {
   /**
    * @param {{url: string, createSocket: (url: string) => any, now: () => number, timers: any,
    *   player: any, credentials: () => Promise<{token?: string, name?: string}>,
@@ -66,12 +67,11 @@ export class Manager {
    *   resumeStore?: {get: () => string|null, set: (v: string|null) => void}}} deps
    */
   constructor({ url, createSocket, now, timers, player, credentials, random = Math.random, settings = DEFAULT_SETTINGS, client, resumeStore }) {
+    super();
     this.settings = settings;
     this.timers = timers;
     this.now = now;
     this.player = player;
-    /** @type {Record<string, Set<Function>>} */
-    this._handlers = {};
     this.connection = new Connection({ url, createSocket, timers, random, settings, credentials, client, resumeStore });
     this.timesync = new TimeSync({
       now, settings, timers,
@@ -95,29 +95,13 @@ export class Manager {
 
     this.connection.on('status', (status, detail) => {
       if (status !== 'open') this._failPending(new MatineeError('unreachable', 'The watch-party server cannot be reached.'), ['create_room', 'join_room']);
-      this._emit('connection', status, detail);
+      this.emit('connection', status, detail);
     });
     this.connection.on('fatal', (reason) => {
-      this._emit('error', new MatineeError(reason === 'unauthorized' ? 'unauthorized' : 'unreachable', `Connection refused: ${reason}`));
+      this.emit('error', new MatineeError(reason === 'unauthorized' ? 'unauthorized' : 'unreachable', `Connection refused: ${reason}`));
     });
     this.connection.on('welcome', (m, { resumed }) => this._onWelcome(m, resumed));
     this.connection.on('message', (m) => this._onMessage(m));
-  }
-
-  /** @param {string} event @param {Function} fn @returns {() => void} */
-  on(event, fn) {
-    (this._handlers[event] ||= new Set()).add(fn);
-    return () => this._handlers[event]?.delete(fn);
-  }
-
-  _emit(event, ...args) {
-    for (const fn of [...(this._handlers[event] || [])]) {
-      try {
-        fn(...args);
-      } catch (e) {
-        console.error('matinee: listener failed', e);
-      }
-    }
   }
 
   start() {
@@ -213,11 +197,11 @@ export class Manager {
 
   _intent(message) {
     if (!this.room) {
-      this._emit('notice', new MatineeError('not_in_room', 'Not in a watch party.'));
+      this.emit('notice', new MatineeError('not_in_room', 'Not in a watch party.'));
       return false;
     }
     if (!this.canControl) {
-      this._emit('notice', new MatineeError('host_only', 'Only the host controls playback in this room.'));
+      this.emit('notice', new MatineeError('host_only', 'Only the host controls playback in this room.'));
       this.core.reassert();
       return false;
     }
@@ -289,15 +273,15 @@ export class Manager {
     // Seed the clock from welcome until the first pong (RTT unknown, so only roughly).
     if (Number.isFinite(m.server_time)) this.timesync.seed(m.server_time - this.now());
     const resumed = typeof m.resumed === 'boolean' ? m.resumed : resumedLocally;
-    this._emit('welcome', { resumed, user: this.user });
+    this.emit('welcome', { resumed, user: this.user });
     if (!resumed && this.room) {
       // The seat is gone (server restarted, or we were away longer than the resume window):
       // ask for the room again by its code.
       const code = this.room.code;
       this._leftRoom(null);
       this.joinRoom(code).catch((e) => {
-        this._emit('left', 'room_closed');
-        this._emit('error', e);
+        this.emit('left', 'room_closed');
+        this.emit('error', e);
       });
     }
   }
@@ -311,14 +295,14 @@ export class Manager {
     switch (m.type) {
       case 'pong':
         this.timesync.handlePong(m);
-        this._emit('sync', this.core.sync, this.timesync);
+        this.emit('sync', this.core.sync, this.timesync);
         break;
       case 'room': {
         this.room = { code: m.code, you: m.you, host: m.host, settings: m.settings || {}, members: m.members, state: m.state };
         this.connection.inRoom = true;
         this._lastRoomCode = m.code;
         this.core.applyState(m.state, { snapshot: true });
-        this._emit('room', this.room);
+        this.emit('room', this.room);
         pending?.resolve(this.room);
         break;
       }
@@ -327,7 +311,7 @@ export class Manager {
         if (!this.room) break;
         if (this.core.applyState(st)) {
           this.room.state = st;
-          this._emit('state', st);
+          this.emit('state', st);
         }
         break;
       }
@@ -335,17 +319,17 @@ export class Manager {
         if (!this.room) break;
         this.room.members = m.list;
         if (typeof m.host === 'string') this.room.host = m.host;
-        this._emit('members', m.list, this.room.host);
+        this.emit('members', m.list, this.room.host);
         break;
       case 'chat': {
         const entry = { from: m.from, name: String(m.name ?? ''), text: m.text, at: m.at };
         this.chatLog.push(entry);
         if (this.chatLog.length > this.settings.maxChatHistory) this.chatLog.shift();
-        this._emit('chat', entry);
+        this.emit('chat', entry);
         break;
       }
       case 'reaction':
-        this._emit('reaction', { from: m.from, emoji: m.emoji, at: m.at });
+        this.emit('reaction', { from: m.from, emoji: m.emoji, at: m.at });
         break;
       case 'left':
         this._lastRoomCode = null;
@@ -358,7 +342,7 @@ export class Manager {
         } else {
           // A refused intent: put the player back where the room is.
           if (m.code === 'forbidden') this.core.reassert();
-          this._emit('error', err);
+          this.emit('error', err);
         }
         break;
       }
@@ -373,12 +357,12 @@ export class Manager {
     this.connection.inRoom = false;
     this.core.reset();
     this.chatLog = [];
-    if (reason) this._emit('left', reason);
+    if (reason) this.emit('left', reason);
   }
 
   _sendStatus() {
     if (!this.room || this.connection.status !== 'open') {
-      this._emit('sync', this.core.sync, this.timesync);
+      this.emit('sync', this.core.sync, this.timesync);
       return;
     }
     const r = this.core.report();
@@ -391,6 +375,6 @@ export class Manager {
       error_ms: r.error_ms,
       seek_ms: r.seek_ms,
     }));
-    this._emit('sync', this.core.sync, this.timesync);
+    this.emit('sync', this.core.sync, this.timesync);
   }
 }

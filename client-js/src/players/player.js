@@ -1,8 +1,8 @@
 // @ts-check
 /**
- * The generic player interface the playback core drives, and a small event helper for
- * adapters. Every adapter (HtmlVideoPlayer, JellyfinPlayer, the simulated players of tests and
- * benchmarks) implements exactly this:
+ * The generic player interface the playback core drives, and the event emitter adapters
+ * extend (core/emitter.js). Every adapter (HtmlVideoPlayer, JellyfinPlayer, the simulated
+ * players of tests and benchmarks) implements exactly this:
  *
  *   getPosition(): number          media time in seconds, as precise as the player allows
  *   isPaused(): boolean
@@ -20,27 +20,6 @@
  * @module players/player
  */
 
-/** Minimal event emitter for adapters. */
-export class Emitter {
-  constructor() {
-    /** @type {Record<string, Set<Function>>} */
-    this._handlers = {};
-  }
-
-  /** @param {string} event @param {Function} fn @returns {() => void} */
-  on(event, fn) {
-    (this._handlers[event] ||= new Set()).add(fn);
-    return () => this._handlers[event]?.delete(fn);
-  }
-
-  /** @param {string} event */
-  emit(event, ...args) {
-    for (const fn of [...(this._handlers[event] || [])]) {
-      try {
-        fn(...args);
-      } catch (e) {
-        console.error('matinee: player listener failed', e);
-      }
-    }
-  }
-}
+// Adapters extend the client's one emitter; re-exported here so that an adapter needs only
+// this module.
+export { Emitter } from '../core/emitter.js';
