@@ -44,6 +44,9 @@ import { expectedPosition } from './protocol.js';
  * @typedef {{type: 'play'|'pause'|'seek', position: number}} Intent
  * @typedef {{now: () => number, serverNow: (local?: number) => number,
  *   localFromServer: (t: number) => number}} Clock
+ * @typedef {{st: PlaybackState, now: number, target: number, pos: number, errMs: number,
+ *   busy: boolean}} Tick  what one tick read: the state, local now, the formula's target,
+ *   the player's position, their difference in ms, whether the player seeks or buffers
  */
 
 /** Smallest rate difference worth telling the player about (avoids ratechange spam). */
@@ -347,10 +350,16 @@ export class PlaybackCore {
 
   // ---- the control loop ----
 
+  /**
+   * One control step. Reads the player once, then hands over to the phase the room is in:
+   * a person's intent on its way (leave the player alone), the room paused (`_holdPaused`),
+   * a scheduled start still ahead (`_prepareStart`), the player busy seeking or buffering
+   * (wait), the player paused while the room plays (`_catchUp`), or playing
+   * (`_correctDrift`).
+   */
   tick() {
     const st = this.state;
     if (!st || this._mediaLoading) return;
-    const s = this.settings;
     const now = this.clock.now();
     const serverNow = this.clock.serverNow(now);
     const target = expectedPosition(st, serverNow);
@@ -373,78 +382,102 @@ export class PlaybackCore {
       this.sync.status = 'syncing';
       return;
     }
+    /** @type {Tick} */
+    const t = { st, now, target, pos, errMs, busy };
+    if (!st.playing) this._holdPaused(t);
+    else if (serverNow < st.at) this._prepareStart(t);
+    else if (busy) this.sync.status = 'syncing';
+    else if (this.player.isPaused()) this._catchUp(t);
+    else this._correctDrift(t);
+  }
 
-    if (!st.playing) {
-      this._pause();
-      this._setRate(st.rate);
-      if (!busy && Math.abs(errMs) > s.pausedToleranceMs && now >= this.seekCooldownUntil) {
+  /**
+   * The room is paused: pause the player and keep it on the state's position (a paused
+   * seek is cheap, and paused screens should show the same frame).
+   * @param {Tick} t
+   */
+  _holdPaused({ st, now, errMs, busy }) {
+    const s = this.settings;
+    this._pause();
+    this._setRate(st.rate);
+    if (!busy && Math.abs(errMs) > s.pausedToleranceMs && now >= this.seekCooldownUntil) {
+      this._seek(st.position);
+      this.seekCooldownUntil = now + s.seekCooldownMs;
+    }
+    this.sync.status = st.reason === 'waiting' ? 'waiting' : busy || Math.abs(errMs) > s.pausedToleranceMs ? 'syncing' : 'in_sync';
+  }
+
+  /**
+   * A scheduled start is still ahead (`at` in the future): hold the player at the start
+   * position and arm the start for the instant.
+   * @param {Tick} t
+   */
+  _prepareStart({ st, now, pos, busy }) {
+    const s = this.settings;
+    this.sync.status = 'syncing';
+    if (this._earlyStartFor === st && !this.player.isPaused()) {
+      // Started early on purpose (it sat behind the start position): it reaches that
+      // position on `at`; pausing it now would undo that.
+      return;
+    }
+    this._pause();
+    this._setRate(st.rate);
+    const atLocal = this.clock.localFromServer(st.at);
+    let startLocal = atLocal;
+    const dMs = (pos - st.position) * 1000;
+    if (!busy && Math.abs(dMs) > s.preStartToleranceMs) {
+      // Off the start position (a paused player stops one network delay past the pause's
+      // position). A seek now may still be running at `at` (an HLS seek takes up to 1.5 s),
+      // and a late start makes the room wait: within the seek threshold, shift the start
+      // instead — later by d when ahead, earlier by d when behind if that is still ahead
+      // of us — as the late-join path does. Beyond it, seek.
+      const shifted = atLocal + dMs / st.rate;
+      if (Math.abs(dMs) < this._seekThresholdMs() && (dMs > 0 || shifted - this.learnedStartMs > now)) {
+        startLocal = shifted;
+      } else if (now >= this.seekCooldownUntil) {
         this._seek(st.position);
-        this.seekCooldownUntil = now + s.seekCooldownMs;
-      }
-      this.sync.status = st.reason === 'waiting' ? 'waiting' : busy || Math.abs(errMs) > s.pausedToleranceMs ? 'syncing' : 'in_sync';
-      return;
-    }
-
-    if (serverNow < st.at) {
-      this.sync.status = 'syncing';
-      if (this._earlyStartFor === st && !this.player.isPaused()) {
-        // Started early on purpose (it sat behind the start position): it reaches that
-        // position on `at`; pausing it now would undo that.
-        return;
-      }
-      // Scheduled start: hold at the start position, start on the instant.
-      this._pause();
-      this._setRate(st.rate);
-      const atLocal = this.clock.localFromServer(st.at);
-      let startLocal = atLocal;
-      const dMs = (pos - st.position) * 1000;
-      if (!busy && Math.abs(dMs) > s.preStartToleranceMs) {
-        // Off the start position (a paused player stops one network delay past the pause's
-        // position). A seek now may still be running at `at` (an HLS seek takes up to 1.5 s),
-        // and a late start makes the room wait: within the seek threshold, shift the start
-        // instead — later by d when ahead, earlier by d when behind if that is still ahead
-        // of us — as the late-join path does. Beyond it, seek.
-        const shifted = atLocal + dMs / st.rate;
-        if (Math.abs(dMs) < this._seekThresholdMs() && (dMs > 0 || shifted - this.learnedStartMs > now)) {
-          startLocal = shifted;
-        } else if (now >= this.seekCooldownUntil) {
-          this._seek(st.position);
-          this.seekCooldownUntil = now + Math.min(s.seekCooldownMs, Math.max(0, atLocal - now));
-          // A paused seek: its latency is the time until `seeked` (learned, and reported).
-          this.pendingPausedSeek = { issuedAt: now };
-        }
-      }
-      this._earlyStartFor = startLocal < atLocal ? st : null;
-      this._armStart(st, startLocal);
-      return;
-    }
-
-    if (busy) {
-      this.sync.status = 'syncing';
-      return;
-    }
-
-    if (this.player.isPaused()) {
-      // Should be playing (late join, resume, a refused autoplay). Starting a paused player
-      // takes an unknown while, so: get ahead of the room by a little, wait paused until the
-      // room reaches that frame, and start on that instant — exact, whatever the seek cost.
-      const startInMs = errMs / st.rate;
-      if (errMs > 0 && errMs < this._seekThresholdMs()) {
-        this._armStart(st, this.clock.now() + startInMs);
-      } else if (errMs >= -s.deadBandMs && errMs <= 0) {
-        this._clearStartTimer();
-        this._play(); // on the frame already (a start timer racing this tick)
-      } else if (!this.playRefused && (now >= this.seekCooldownUntil || errMs < 0)) {
-        this._clearStartTimer();
-        this._seek(target + (this.seekLatencyMs() + s.catchUpMarginMs) / 1000 * st.rate);
-        this.seekCooldownUntil = now + s.seekCooldownMs;
+        this.seekCooldownUntil = now + Math.min(s.seekCooldownMs, Math.max(0, atLocal - now));
+        // A paused seek: its latency is the time until `seeked` (learned, and reported).
         this.pendingPausedSeek = { issuedAt: now };
       }
-      // The browser refused to start (autoplay policy): the person has to press play.
-      this.sync.status = this.playRefused ? 'blocked' : 'syncing';
-      return;
     }
+    this._earlyStartFor = startLocal < atLocal ? st : null;
+    this._armStart(st, startLocal);
+  }
 
+  /**
+   * The room plays but the player is paused (late join, resume, a refused autoplay).
+   * Starting a paused player takes an unknown while, so: get ahead of the room by a little,
+   * wait paused until the room reaches that frame, and start on that instant — exact,
+   * whatever the seek cost.
+   * @param {Tick} t
+   */
+  _catchUp({ st, now, target, errMs }) {
+    const s = this.settings;
+    const startInMs = errMs / st.rate;
+    if (errMs > 0 && errMs < this._seekThresholdMs()) {
+      this._armStart(st, this.clock.now() + startInMs);
+    } else if (errMs >= -s.deadBandMs && errMs <= 0) {
+      this._clearStartTimer();
+      this._play(); // on the frame already (a start timer racing this tick)
+    } else if (!this.playRefused && (now >= this.seekCooldownUntil || errMs < 0)) {
+      this._clearStartTimer();
+      this._seek(target + (this.seekLatencyMs() + s.catchUpMarginMs) / 1000 * st.rate);
+      this.seekCooldownUntil = now + s.seekCooldownMs;
+      this.pendingPausedSeek = { issuedAt: now };
+    }
+    // The browser refused to start (autoplay policy): the person has to press play.
+    this.sync.status = this.playRefused ? 'blocked' : 'syncing';
+  }
+
+  /**
+   * Playing: learn from the error a seek or a start left, then hard-seek beyond the seek
+   * threshold, nudge the rate proportionally outside the dead band (until inside the settle
+   * band), or play at the state's rate.
+   * @param {Tick} t
+   */
+  _correctDrift({ st, now, target, errMs }) {
+    const s = this.settings;
     this._learn(target, errMs, st);
 
     const absErr = Math.abs(errMs);
