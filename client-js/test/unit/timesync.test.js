@@ -85,10 +85,11 @@ test('a clock jump is absorbed at once, not over a minute', () => {
   assert.ok(Math.abs(ts.offsetMs - 65000) < 2, `offset ${ts.offsetMs}`);
 });
 
-test('start() bursts 5 pings 100 ms apart, then one every 2 s; handlePong uses now() as t3', () => {
+test('start() bursts 5 pings 100 ms apart, then one per pingIntervalMs (set to 2 s here); handlePong uses now() as t3', () => {
   const clock = new FakeClock(0);
   const sent = [];
-  // The mechanism with a 2 s period (the default period is the harness's to choose).
+  // The mechanism with a period other than the default, so that the test shows the setting
+  // is what sets it (the default period is the harness's to choose; see the next test).
   const settings = makeSettings({ pingIntervalMs: 2000 });
   const ts = new TimeSync({ now: clock.now, timers: clock.timers, settings, send: (m) => { sent.push({ ...m, at: clock.now() }); } });
   ts.start();
@@ -105,6 +106,16 @@ test('start() bursts 5 pings 100 ms apart, then one every 2 s; handlePong uses n
   ts.stop();
   clock.advance(10_000);
   assert.equal(sent.length, 11);
+});
+
+test('with the default settings, the steady pings come once per second after the burst', () => {
+  const clock = new FakeClock(0);
+  const sent = [];
+  const ts = new TimeSync({ now: clock.now, timers: clock.timers, send: (m) => { sent.push(clock.now()); } });
+  ts.start();
+  clock.advance(3450);
+  assert.deepEqual(sent, [0, 100, 200, 300, 400, 1400, 2400, 3400]);
+  ts.stop();
 });
 
 test('one good sample corrects an estimate built from slow early ones at once', () => {
