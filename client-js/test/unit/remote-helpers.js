@@ -1,0 +1,94 @@
+// Shared set-up for the remote-seat tests: a virtual clock, simulated TV sessions behind the
+// Sessions endpoints over real HTTP on loopback, and a driver that runs a RemoteSync's two
+// loops (decide every tick, poll on its own schedule) on the virtual clock.
+
+import { SimRemoteDevice } from '../../bench/lib/sim-remote-device.mjs';
+import { startSimJellyfin } from '../../bench/lib/sim-remote-jellyfin.mjs';
+import { SessionsApi } from '../../src/remote/sessions-api.js';
+import { RemoteSync } from '../../src/remote/remote-sync.js';
+import { makeRemoteSettings } from '../../src/remote/settings.js';
+
+export const ALICE = { id: 'a11ce000000000000000000000000001', name: 'alice', token: 'tok-alice-secret', controlOthers: true };
+export const BOB = { id: 'b0b00000000000000000000000000002', name: 'bob', token: 'tok-bob-secret' };
+export const ITEM = '0123456789abcdef0123456789abcdef';
+export const ITEM2 = 'fedcba9876543210fedcba9876543210';
+
+/** A clock that moves only when told: local ms; the session server's clock is 1234.5 ms ahead. */
+export function virtualClock(start = 1_700_000_000_000) {
+  const c = {
+    t: start,
+    now: () => c.t,
+    serverNow: (local = c.t) => local + 1234.5,
+    localFromServer: (s) => s - 1234.5,
+    advance: (ms) => { c.t += ms; },
+  };
+  return c;
+}
+
+/** A seeded PRNG so that device jitter is the same on every run. */
+export function rng(seed = 7) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * @param {ReturnType<typeof virtualClock>} clock
+ * @param {Partial<ConstructorParameters<typeof SimRemoteDevice>[0]>} [o]
+ */
+export function tv(clock, o = {}) {
+  return new SimRemoteDevice({
+    now: clock.now, rng: rng(11), id: 'sess-alice-tv', userId: ALICE.id, userName: ALICE.name,
+    deviceName: 'Living room TV', jfSkewMs: -3_456_789.25, reportPeriodMs: 3000,
+    items: { [ITEM]: { name: 'Big Buck Bunny' }, [ITEM2]: { name: 'Sintel' } },
+    ...o,
+  });
+}
+
+/** Starts the Sessions endpoints with these devices; returns them with an API for a user. */
+export async function jellyfin(devices, users = [ALICE, BOB]) {
+  const jf = await startSimJellyfin({ users, devices });
+  return jf;
+}
+
+/** @param {string} url @param {typeof ALICE} user @param {ReturnType<typeof virtualClock>} clock */
+export function apiFor(url, user, clock, extra = {}) {
+  return new SessionsApi({ baseUrl: url, userId: user.id, token: () => user.token, now: clock.now, ...extra });
+}
+
+/** A room state. */
+export function state(clock, o = {}) {
+  return { media: { id: ITEM }, playing: true, position: 100, rate: 1, at: clock.serverNow(), seq: 1, reason: 'play', by: null, ...o };
+}
+
+/**
+ * A RemoteSync on the virtual clock, with a driver that runs both of its loops.
+ * @param {any} api @param {string} sessionId @param {ReturnType<typeof virtualClock>} clock
+ */
+export function driven(api, sessionId, clock, settings = {}) {
+  const noTimers = { setTimeout: () => 0, clearTimeout: () => {}, setInterval: () => 0, clearInterval: () => {} };
+  const sync = new RemoteSync({ api, sessionId, clock, timers: noTimers, settings: makeRemoteSettings(settings) });
+  let nextPoll = clock.now();
+  /** Runs `ms` of virtual time in ticks, polling when the sync's schedule says so. */
+  async function run(ms, onTick) {
+    const end = clock.now() + ms;
+    while (clock.now() < end) {
+      clock.advance(sync.s.tickMs);
+      if (clock.now() >= nextPoll) {
+        await sync.poll();
+        nextPoll = clock.now() + sync._nextPollMs();
+      }
+      const before = sync.sync.commands;
+      sync.tick();
+      await sync.idle();
+      if (sync.sync.commands !== before) nextPoll = Math.min(nextPoll, clock.now() + sync.s.fastPollMs);
+      if (onTick) onTick();
+    }
+  }
+  return { sync, run };
+}
