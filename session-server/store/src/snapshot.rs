@@ -58,10 +58,9 @@ pub struct SettingsSnap {
 pub struct SeatSnap {
     /// Member id.
     pub member_id: String,
-    /// Public session id (`welcome.session`).
-    pub session_id: String,
-    /// Hex SHA-256 of the session's resume secret ([`hash_secret`]).
-    pub secret_sha256: String,
+    /// Hex SHA-256 of the resume secret of the session holding the seat ([`hash_secret`]);
+    /// `None` for a seat that no secret can take back (it only waits to expire).
+    pub secret_sha256: Option<String>,
     /// Jellyfin user id (or the anonymous id).
     pub user_id: String,
     /// Display name.
@@ -192,10 +191,12 @@ pub fn validate(s: &RoomSnapshot) -> Result<(), String> {
         if seat.member_id.is_empty() || !ids.insert(seat.member_id.as_str()) {
             return Err(format!("duplicate or empty member id {:?}", seat.member_id));
         }
-        let hex = seat.secret_sha256.len() == 64
-            && seat.secret_sha256.bytes().all(|b| b.is_ascii_hexdigit());
-        if !hex {
-            return Err(format!("seat {} has no secret hash", seat.member_id));
+        let hex = |h: &String| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit());
+        if !seat.secret_sha256.as_ref().is_none_or(hex) {
+            return Err(format!(
+                "seat {} has a malformed secret hash",
+                seat.member_id
+            ));
         }
     }
     if !ids.contains(s.host.as_str()) {
@@ -234,16 +235,14 @@ pub(crate) mod tests {
             seats: vec![
                 SeatSnap {
                     member_id: "m1".into(),
-                    session_id: "s1".into(),
-                    secret_sha256: hash_secret("secret-1"),
+                    secret_sha256: Some(hash_secret("secret-1")),
                     user_id: "u1".into(),
                     name: "Ann".into(),
                     anonymous: false,
                 },
                 SeatSnap {
                     member_id: "m2".into(),
-                    session_id: "s2".into(),
-                    secret_sha256: hash_secret("secret-2"),
+                    secret_sha256: Some(hash_secret("secret-2")),
                     user_id: "anon:2".into(),
                     name: "Bob".into(),
                     anonymous: true,
@@ -323,7 +322,7 @@ pub(crate) mod tests {
             |s| s.host = "nobody".into(),
             |s| s.seats.clear(),
             |s| s.seats[1].member_id = "m1".into(),
-            |s| s.seats[0].secret_sha256 = "plain-secret".into(),
+            |s| s.seats[0].secret_sha256 = Some("plain-secret".into()),
             |s| s.code = "../../etc".into(),
             |s| s.settings.control = "anyone".into(),
             |s| s.state.rate = 0.0,

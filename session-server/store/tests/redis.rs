@@ -33,8 +33,7 @@ fn snap(code: &str, revision: u64) -> RoomSnapshot {
         host: "m1".into(),
         seats: vec![SeatSnap {
             member_id: "m1".into(),
-            session_id: "s1".into(),
-            secret_sha256: hash_secret("x"),
+            secret_sha256: Some(hash_secret("x")),
             user_id: "u1".into(),
             name: "Ann".into(),
             anonymous: false,
