@@ -7,7 +7,7 @@ NODE  ?= node
 TARGET_DIR := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
 SERVER_BIN := $(TARGET_DIR)/debug/matinee-server
 
-.PHONY: run test test-rust test-js test-types test-browser test-plugin test-deploy test-bench-smoke \
+.PHONY: run test test-rust test-js test-standin test-types test-browser test-plugin test-deploy test-bench-smoke \
         lint build build-server node-deps bench-sync bench-load plugin plugin-repo release clean
 
 # Every suite runs through scripts/no-skips.sh: a skipped, ignored or todo test fails the run
@@ -21,7 +21,7 @@ run:
 ## test: everything CI runs. node-deps comes first: the type check, the plugin's
 ## BrowserScriptOrderTests (Chromium through playwright-core) and the browser tests need
 ## node_modules; each of those targets also depends on it, for `make -j` and for running one alone.
-test: node-deps lint test-types test-rust test-js test-plugin build-server test-browser test-deploy test-bench-smoke
+test: node-deps lint test-types test-rust test-js test-standin test-plugin build-server test-browser test-deploy test-bench-smoke
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -39,6 +39,10 @@ node_modules/.package-lock.json: package-lock.json
 
 test-js:
 	$(NO_SKIPS) node $(NODE) --test client-js/test/unit/
+
+## test-standin: the Jellyfin stand-in the browser tests run against (needs mono-mcs, ffmpeg)
+test-standin: node-deps
+	$(NO_SKIPS) node $(NODE) --test testdata/jellyfin-standin/test/
 
 ## test-types: what the client's `// @ts-check` lines promise (client-js/tsconfig.json)
 test-types: node-deps

@@ -1,0 +1,105 @@
+// Library browsing: items, one item, resume/latest/next-up rows, intros and the empty extras
+// jellyfin-web asks for on a details page. Jellyfin.Api/Controllers/ItemsController.cs,
+// UserLibraryController.cs (10.10 routes under /Users/{userId}/…, 10.11 adds /Items/{itemId}
+// and /UserItems/… forms; both are served), LibraryController.cs, TvShowsController.cs,
+// MediaSegmentsController.cs (10.10+), PlaystateController.cs (played items).
+
+import { HttpError, queryGet } from './http.js';
+import { itemDto, libraryDto, queryResult, userData } from './dto.js';
+
+/** @param {import('./http.js').Router} router @param {any} state */
+export function libraryRoutes(router, state) {
+  const item = (id) => {
+    const it = state.itemById(id);
+    if (!it) throw new HttpError(404, 'Item not found');
+    return it;
+  };
+  const q = (ctx, k) => queryGet(ctx.url, k);
+
+  /** ItemsController.GetItems, with the filters jellyfin-web's pages use. */
+  const items = (ctx) => {
+    let list = [...state.items];
+    const parent = q(ctx, 'ParentId');
+    if (parent && parent.replace(/-/g, '').toLowerCase() !== state.libraryId) list = [];
+    const ids = q(ctx, 'Ids');
+    if (ids) {
+      const want = new Set(ids.split(',').map((x) => x.replace(/-/g, '').toLowerCase()));
+      list = list.filter((i) => want.has(i.id));
+    }
+    const types = q(ctx, 'IncludeItemTypes');
+    if (types && !types.split(',').some((t) => t.toLowerCase() === 'movie')) list = [];
+    const media = q(ctx, 'MediaTypes');
+    if (media && !media.split(',').some((t) => t.toLowerCase() === 'video')) list = [];
+    const filters = (q(ctx, 'Filters') || '').toLowerCase().split(',');
+    if (filters.includes('isresumable')) list = list.filter((i) => { const d = state.userData(ctx.user.id, i.id); return d.positionTicks > 0 && !d.played; });
+    if (filters.includes('isfavorite') || filters.includes('isfolder')) list = [];
+    const term = q(ctx, 'SearchTerm');
+    if (term) list = list.filter((i) => i.name.toLowerCase().includes(term.toLowerCase()));
+    if (q(ctx, 'IsFolder') === 'true') list = [];
+    list.sort((a, b) => a.name.localeCompare(b.name));
+    const total = list.length;
+    const start = Number(q(ctx, 'StartIndex') || 0);
+    const limit = q(ctx, 'Limit') ? Number(q(ctx, 'Limit')) : Infinity;
+    return { json: queryResult(list.slice(start, start + limit).map((i) => itemDto(state, ctx.user, i)), start, total) };
+  };
+  router.add('GET', '/Items', items);
+  router.add('GET', '/Users/{userId}/Items', items);
+
+  const resume = (ctx) => {
+    const list = state.items.filter((i) => { const d = state.userData(ctx.user.id, i.id); return d.positionTicks > 0 && !d.played; });
+    return { json: queryResult(list.map((i) => itemDto(state, ctx.user, i))) };
+  };
+  router.add('GET', '/Users/{userId}/Items/Resume', resume);
+  router.add('GET', '/UserItems/Resume', resume);
+
+  // UserLibraryController.GetLatestMedia: a plain array, newest first.
+  const latest = (ctx) => ({ json: [...state.items].sort((a, b) => b.created - a.created).map((i) => itemDto(state, ctx.user, i)) });
+  router.add('GET', '/Users/{userId}/Items/Latest', latest);
+  router.add('GET', '/Items/Latest', latest);
+  router.add('GET', '/Shows/NextUp', () => ({ json: queryResult([]) }));
+  router.add('GET', '/Shows/Upcoming', () => ({ json: queryResult([]) }));
+
+  const one = (ctx) => {
+    const id = ctx.params.itemId.replace(/-/g, '').toLowerCase();
+    if (id === state.libraryId) return { json: libraryDto(state) };
+    return { json: itemDto(state, ctx.user, item(id), { full: true }) };
+  };
+  router.add('GET', '/Items/{itemId}', one);
+  router.add('GET', '/Users/{userId}/Items/{itemId}', one);
+
+  // Intros (trailers before the film): none here. UserLibraryController.GetIntros.
+  const none = () => ({ json: queryResult([]) });
+  router.add('GET', '/Users/{userId}/Items/{itemId}/Intros', none);
+  router.add('GET', '/Items/{itemId}/Intros', none);
+  router.add('GET', '/Items/{itemId}/Similar', none);
+  router.add('GET', '/MediaSegments/{itemId}', none);
+  router.add('GET', '/Items/{itemId}/Ancestors', () => ({ json: [libraryDto(state)] }));
+  // Arrays, not query results: UserLibraryController.GetSpecialFeatures / GetLocalTrailers.
+  for (const p of ['/Users/{userId}/Items/{itemId}/SpecialFeatures', '/Items/{itemId}/SpecialFeatures',
+    '/Users/{userId}/Items/{itemId}/LocalTrailers', '/Items/{itemId}/LocalTrailers']) router.add('GET', p, () => ({ json: [] }));
+  router.add('GET', '/Items/{itemId}/ThemeMedia', (ctx) => {
+    const empty = { Items: [], TotalRecordCount: 0, StartIndex: 0, OwnerId: ctx.params.itemId };
+    return { json: { ThemeVideosResult: empty, ThemeSongsResult: empty, SoundtrackSongsResult: empty } };
+  });
+  // Images: the items have none (ImageTags is empty), so jellyfin-web should not ask; 404 as Jellyfin does.
+  router.add('GET', '/Items/{itemId}/Images/{type}', () => { throw new HttpError(404, 'no image'); }, { auth: 'anonymous' });
+  router.add('GET', '/Items/{itemId}/Images/{type}/{index}', () => { throw new HttpError(404, 'no image'); }, { auth: 'anonymous' });
+
+  // Live TV rows on the home screen (LiveTvController.GetRecommendedPrograms, GetLiveTvInfo):
+  // this server has no tuner, so they are empty, as on a real server without one.
+  router.add('GET', '/LiveTv/Programs/Recommended', () => ({ json: queryResult([]) }));
+  router.add('GET', '/LiveTv/Info', () => ({ json: { Services: [], IsEnabled: false, EnabledUsers: [] } }));
+
+  // Played / unplayed (PlaystateController.MarkPlayedItem): returns UserItemDataDto.
+  const played = (value) => (ctx) => {
+    const it = item(ctx.params.itemId);
+    const d = state.userData(ctx.user.id, it.id);
+    d.played = value;
+    if (value) { d.playCount += 1; d.positionTicks = 0; }
+    return { json: userData(state, ctx.user, it) };
+  };
+  router.add('POST', '/Users/{userId}/PlayedItems/{itemId}', played(true));
+  router.add('POST', '/UserPlayedItems/{itemId}', played(true));
+  router.add('DELETE', '/Users/{userId}/PlayedItems/{itemId}', played(false));
+  router.add('DELETE', '/UserPlayedItems/{itemId}', played(false));
+}

@@ -1,0 +1,264 @@
+// Sessions: who is signed in on which device, what they play, and remote control of them.
+// Jellyfin.Api/Controllers/SessionController.cs and PlaystateController.cs (v10.10.7,
+// v10.11.11), Emby.Server.Implementations/Session/SessionManager.cs; DTO:
+// MediaBrowser.Model/Dto/SessionInfoDto.cs (10.11; 10.10 serialises Controller/Session/SessionInfo.cs,
+// same members), MediaBrowser.Model/Session/PlayerStateInfo.cs.
+//
+// Interface (kept small so remote-controllable sessions can be added beside browser ones):
+//   const sessions = new Sessions({ serverId, itemDto: (userId, itemId) => BaseItemDto|null })
+//   sessions.open({user, deviceId, deviceName, client, version, remoteEndPoint}) → session  (a login)
+//   sessions.byToken(token) / get(id) / list({userId?, controllableByUserId?, deviceId?}) / close(session)
+//   sessions.dto(session) → SessionInfoDto
+//   sessions.setController(session, {send(messageType, data)} | null)
+//       what delivers server→client messages (the /socket WebSocket for a browser; a simulated
+//       TV session supplies its own). Without one, remote commands are accepted and dropped,
+//       as Jellyfin does for a session that has no controller.
+//   sessions.on('start'|'progress'|'stopped'|'capabilities'|'command', fn(session, body))
+//   sessions.routes(router)   the HTTP endpoints below
+// A session object: {id, token, userId, userName, client, deviceId, deviceName, version,
+//   capabilities, playState, nowPlayingItemId, playSessionId, lastActivity, controller, reports}.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { HttpError, queryGet } from './http.js';
+import { isoDate, strip } from './dto.js';
+
+/**
+ * The session id: SessionManager.CreateSessionInfo writes `(appName + deviceId).GetMD5()
+ * .ToString("N")`, GetMD5 being `new Guid(MD5(UTF-16LE bytes))`
+ * (MediaBrowser.Common/Extensions/BaseExtensions.cs); a .NET Guid prints its first three
+ * fields little-endian, hence the byte swaps.
+ */
+export function sessionKey(client, deviceId) {
+  const b = createHash('md5').update(`${client}${deviceId}`, 'utf16le').digest();
+  const order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+  return Buffer.from(order.map((i) => b[i])).toString('hex');
+}
+
+export class Sessions {
+  /** @param {{serverId: string, itemDto: (userId: string, itemId: string) => any}} deps */
+  constructor({ serverId, itemDto }) {
+    this.serverId = serverId;
+    this.itemDto = itemDto;
+    /** @type {Map<string, any>} */
+    this.byId = new Map();
+    /** @type {Map<string, any>} */
+    this.tokens = new Map();
+    /** @type {Record<string, Set<Function>>} */
+    this.listeners = {};
+  }
+
+  on(event, fn) {
+    (this.listeners[event] ||= new Set()).add(fn);
+    return () => this.listeners[event].delete(fn);
+  }
+
+  emit(event, ...args) {
+    for (const fn of this.listeners[event] || []) fn(...args);
+  }
+
+  /** A login: a new access token for the user on that device (SessionManager.AuthenticateNewSession). */
+  open({ user, deviceId, deviceName, client, version, remoteEndPoint = '127.0.0.1' }) {
+    // One session per device: logging in again on the same device replaces the old token.
+    for (const s of this.byId.values()) if (s.deviceId === deviceId && s.client === client) this.close(s);
+    const session = {
+      id: sessionKey(client, deviceId),
+      token: randomBytes(16).toString('hex'),
+      userId: user.id,
+      userName: user.name,
+      client,
+      deviceId,
+      deviceName,
+      version,
+      remoteEndPoint,
+      capabilities: { PlayableMediaTypes: [], SupportedCommands: [], SupportsMediaControl: false, SupportsPersistentIdentifier: true },
+      playState: { CanSeek: false, IsPaused: false, IsMuted: false, RepeatMode: 'RepeatNone', PlaybackOrder: 'Default' },
+      nowPlayingItemId: null,
+      playSessionId: null,
+      lastActivity: Date.now(),
+      lastPlaybackCheckIn: 0,
+      lastPaused: null,
+      controller: null,
+      /** every Sessions/Playing report, in order: [kind, body] */
+      reports: [],
+    };
+    this.byId.set(session.id, session);
+    this.tokens.set(session.token, session);
+    return session;
+  }
+
+  byToken(token) { return token ? this.tokens.get(token) || null : null; }
+  get(id) { return this.byId.get(String(id).toLowerCase().replace(/-/g, '')) || null; }
+
+  close(session) {
+    this.byId.delete(session.id);
+    this.tokens.delete(session.token);
+    session.controller = null;
+  }
+
+  /** GET /Sessions filters (SessionController.GetSessions). */
+  list({ userId = null, controllableByUserId = null, deviceId = null, activeWithinSeconds = null } = {}) {
+    let out = [...this.byId.values()];
+    if (deviceId) out = out.filter((s) => s.deviceId === deviceId);
+    if (userId) out = out.filter((s) => s.userId === userId);
+    if (controllableByUserId) {
+      // Only sessions that accept remote control, of the same user (no EnableRemoteControlOfOtherUsers
+      // here), and not the caller's own device; SessionController.GetSessions.
+      out = out.filter((s) => s.capabilities.SupportsMediaControl && s.userId === controllableByUserId);
+    }
+    if (activeWithinSeconds) out = out.filter((s) => Date.now() - s.lastActivity <= activeWithinSeconds * 1000);
+    return out;
+  }
+
+  setController(session, controller) { session.controller = controller; }
+
+  /** SessionInfoDto. */
+  dto(s) {
+    const playing = s.nowPlayingItemId ? this.itemDto(s.userId, s.nowPlayingItemId) : null;
+    return strip({
+      PlayState: strip({ ...s.playState }),
+      AdditionalUsers: [],
+      Capabilities: s.capabilities,
+      RemoteEndPoint: s.remoteEndPoint,
+      PlayableMediaTypes: s.capabilities.PlayableMediaTypes,
+      Id: s.id,
+      UserId: s.userId,
+      UserName: s.userName,
+      Client: s.client,
+      LastActivityDate: isoDate(s.lastActivity),
+      LastPlaybackCheckIn: s.lastPlaybackCheckIn ? isoDate(s.lastPlaybackCheckIn) : '0001-01-01T00:00:00.0000000Z',
+      LastPausedDate: s.lastPaused ? isoDate(s.lastPaused) : undefined,
+      DeviceName: s.deviceName,
+      NowPlayingItem: playing || undefined,
+      DeviceId: s.deviceId,
+      ApplicationVersion: s.version,
+      IsActive: true,
+      SupportsMediaControl: s.capabilities.SupportsMediaControl,
+      SupportsRemoteControl: s.capabilities.SupportsMediaControl,
+      NowPlayingQueue: [],
+      NowPlayingQueueFullItems: [],
+      HasCustomDeviceName: false,
+      PlaylistItemId: playing ? 'playlistItem0' : undefined,
+      ServerId: this.serverId,
+      SupportedCommands: s.capabilities.SupportedCommands,
+    });
+  }
+
+  /** Applies a PlaybackStartInfo / PlaybackProgressInfo / PlaybackStopInfo body. */
+  report(session, kind, body) {
+    const b = body && typeof body === 'object' ? body : {};
+    session.reports.push([kind, b]);
+    if (session.reports.length > 500) session.reports.splice(0, 250);
+    session.lastActivity = Date.now();
+    session.lastPlaybackCheckIn = Date.now();
+    if (kind === 'stopped') {
+      session.nowPlayingItemId = null;
+      session.playSessionId = null;
+      session.playState = { CanSeek: false, IsPaused: false, IsMuted: false, RepeatMode: 'RepeatNone', PlaybackOrder: 'Default' };
+    } else {
+      if (b.ItemId) session.nowPlayingItemId = String(b.ItemId).replace(/-/g, '');
+      if (b.PlaySessionId) session.playSessionId = b.PlaySessionId;
+      const ps = session.playState;
+      if (typeof b.PositionTicks === 'number') ps.PositionTicks = b.PositionTicks;
+      if (typeof b.IsPaused === 'boolean') {
+        if (b.IsPaused && !ps.IsPaused) session.lastPaused = Date.now();
+        ps.IsPaused = b.IsPaused;
+      }
+      if (typeof b.CanSeek === 'boolean') ps.CanSeek = b.CanSeek;
+      if (typeof b.IsMuted === 'boolean') ps.IsMuted = b.IsMuted;
+      if (typeof b.VolumeLevel === 'number') ps.VolumeLevel = b.VolumeLevel;
+      if (b.MediaSourceId) ps.MediaSourceId = b.MediaSourceId;
+      if (b.PlayMethod) ps.PlayMethod = b.PlayMethod;
+      if (typeof b.AudioStreamIndex === 'number') ps.AudioStreamIndex = b.AudioStreamIndex;
+      if (typeof b.SubtitleStreamIndex === 'number') ps.SubtitleStreamIndex = b.SubtitleStreamIndex;
+      if (b.RepeatMode) ps.RepeatMode = b.RepeatMode;
+      if (b.PlaybackOrder) ps.PlaybackOrder = b.PlaybackOrder;
+    }
+    this.emit(kind, session, b);
+  }
+
+  /**
+   * Sends a message to a session through its controller (SessionManager.SendMessageToSession;
+   * the WebSocket form is {MessageType, Data, MessageId}, Controller/Net/WebSocketMessage.cs).
+   */
+  send(session, messageType, data) {
+    if (!session.controller) return false;
+    session.controller.send(messageType, data);
+    return true;
+  }
+
+  /** @param {import('./http.js').Router} router */
+  routes(router) {
+    const caller = (ctx) => ctx.session;
+    router.add('GET', '/Sessions', (ctx) => {
+      const q = (k) => queryGet(ctx.url, k);
+      const controllable = q('controllableByUserId');
+      const list = this.list({
+        controllableByUserId: controllable ? controllable.replace(/-/g, '').toLowerCase() : null,
+        deviceId: q('deviceId'),
+        activeWithinSeconds: q('activeWithinSeconds') ? Number(q('activeWithinSeconds')) : null,
+      });
+      // Non-admins see only their own sessions (SessionController.GetSessions, 10.10+).
+      const visible = ctx.user.admin ? list : list.filter((s) => s.userId === ctx.user.id);
+      return { json: visible.map((s) => this.dto(s)) };
+    });
+    router.add('POST', '/Sessions/Capabilities', (ctx) => {
+      const s = caller(ctx);
+      const csv = (k) => (queryGet(ctx.url, k) || '').split(',').filter(Boolean);
+      s.capabilities = { ...s.capabilities, PlayableMediaTypes: csv('playableMediaTypes'), SupportedCommands: csv('supportedCommands'), SupportsMediaControl: queryGet(ctx.url, 'supportsMediaControl') === 'true' };
+      this.emit('capabilities', s, s.capabilities);
+      return { status: 204 };
+    });
+    router.add('POST', '/Sessions/Capabilities/Full', (ctx) => {
+      const s = caller(ctx);
+      const b = ctx.body || {};
+      if (typeof b !== 'object') throw new HttpError(400, 'capabilities must be a JSON object');
+      s.capabilities = {
+        PlayableMediaTypes: Array.isArray(b.PlayableMediaTypes) ? b.PlayableMediaTypes : [],
+        SupportedCommands: Array.isArray(b.SupportedCommands) ? b.SupportedCommands : [],
+        SupportsMediaControl: Boolean(b.SupportsMediaControl),
+        SupportsPersistentIdentifier: b.SupportsPersistentIdentifier !== false,
+        ...(b.DeviceProfile ? { DeviceProfile: b.DeviceProfile } : {}),
+        ...(b.AppStoreUrl ? { AppStoreUrl: b.AppStoreUrl } : {}),
+        ...(b.IconUrl ? { IconUrl: b.IconUrl } : {}),
+      };
+      this.emit('capabilities', s, s.capabilities);
+      return { status: 204 };
+    });
+    // PlaystateController: the player's reports. All 204.
+    router.add('POST', '/Sessions/Playing', (ctx) => { this.report(caller(ctx), 'start', ctx.body); return { status: 204 }; });
+    router.add('POST', '/Sessions/Playing/Progress', (ctx) => { this.report(caller(ctx), 'progress', ctx.body); return { status: 204 }; });
+    router.add('POST', '/Sessions/Playing/Stopped', (ctx) => { this.report(caller(ctx), 'stopped', ctx.body); return { status: 204 }; });
+    router.add('POST', '/Sessions/Playing/Ping', (ctx) => { caller(ctx).lastActivity = Date.now(); return { status: 204 }; });
+    router.add('POST', '/Sessions/Viewing', () => ({ status: 204 }));
+    router.add('POST', '/Sessions/Logout', (ctx) => { this.close(caller(ctx)); return { status: 204 }; });
+    // Remote control of another session (SessionController.SendPlaystateCommand, PlaystateCommand
+    // enum: Stop, Pause, Unpause, NextTrack, PreviousTrack, Seek, Rewind, FastForward, PlayPause).
+    const PLAYSTATE = ['Stop', 'Pause', 'Unpause', 'NextTrack', 'PreviousTrack', 'Seek', 'Rewind', 'FastForward', 'PlayPause'];
+    router.add('POST', '/Sessions/{sessionId}/Playing/{command}', (ctx) => {
+      const target = this.get(ctx.params.sessionId);
+      if (!target) throw new HttpError(404, 'session not found');
+      const command = PLAYSTATE.find((c) => c.toLowerCase() === ctx.params.command.toLowerCase());
+      if (!command) throw new HttpError(400, `unknown playstate command ${ctx.params.command}`);
+      // SessionManager.CheckDisposed / AssertCanControl: the controlling user must own the session
+      // or be allowed to control others.
+      if (target.userId !== ctx.user.id && !ctx.user.admin) throw new HttpError(403, 'not allowed to control this session');
+      const seek = queryGet(ctx.url, 'seekPositionTicks');
+      const data = strip({ Command: command, SeekPositionTicks: seek !== null ? Number(seek) : undefined, ControllingUserId: ctx.user.id });
+      this.emit('command', target, data);
+      this.send(target, 'Playstate', data);
+      return { status: 204 };
+    });
+    router.add('POST', '/Sessions/{sessionId}/Playing', (ctx) => {
+      const target = this.get(ctx.params.sessionId);
+      if (!target) throw new HttpError(404, 'session not found');
+      if (target.userId !== ctx.user.id && !ctx.user.admin) throw new HttpError(403, 'not allowed to control this session');
+      const q = (k) => queryGet(ctx.url, k);
+      const ids = (q('itemIds') || '').split(',').filter(Boolean);
+      if (!ids.length || !q('playCommand')) throw new HttpError(400, 'playCommand and itemIds are required');
+      const data = strip({ ItemIds: ids, StartPositionTicks: q('startPositionTicks') !== null ? Number(q('startPositionTicks')) : undefined, PlayCommand: q('playCommand'), ControllingUserId: ctx.user.id });
+      this.emit('command', target, data);
+      this.send(target, 'Play', data);
+      return { status: 204 };
+    });
+  }
+}

@@ -1,0 +1,248 @@
+// The Jellyfin stand-in over real HTTP on 127.0.0.1:0: Jellyfin's shapes, the plugin's
+// endpoints decided by the plugin Core under Mono, bad input refused without side effects.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { createPublicKey, verify } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { startStandin } from '../server.js';
+import { startCore, REPO } from '../lib/core.js';
+
+const WEB = (v) => join(REPO, 'testdata', 'jellyfin-web', v);
+const VECTOR = join(REPO, 'testdata', 'jwt', 'vector.json');
+const KEY = join(REPO, 'testdata', 'jwt', 'test-key.private.jwk.json');
+const AUTH = (extra = '') => `MediaBrowser Client="Jellyfin Web", Device="Chrome", DeviceId="dev-${extra || 'x'}", Version="10.11.11"`;
+
+async function login(jf, name, password, device = name) {
+  const r = await fetch(`${jf.url}/Users/AuthenticateByName`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: AUTH(device) },
+    body: JSON.stringify({ Username: name, Pw: password }),
+  });
+  assert.equal(r.status, 200);
+  return r.json();
+}
+const authed = (token) => ({ Authorization: `${AUTH()}, Token="${token}"` });
+const b64json = (s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+
+test('Core under Mono signs the cross-language vector byte for byte', async () => {
+  const v = JSON.parse(await readFile(VECTOR, 'utf8'));
+  const core = await startCore(KEY);
+  try {
+    const i = v.issuer_inputs;
+    assert.equal(await core.token(i.user_id, i.name, i.server_id, i.issued_at_unix, i.lifetime_seconds), v.token);
+    // Core's own input checks still apply: an API key's empty user id gets nothing.
+    await assert.rejects(core.token('0'.repeat(32), 'x', i.server_id, 1, 300), /API key/);
+  } finally {
+    await core.stop();
+  }
+});
+
+for (const version of ['10.10.7', '10.11.11']) {
+  test(`jellyfin-web ${version} files come through the plugin's rewrite`, async (t) => {
+    const jf = await startStandin({ webDir: WEB(version), version, quiet: true, matinee: { serverUrl: 'http://127.0.0.1:9/' } });
+    t.after(() => jf.stop());
+    const original = await readFile(join(WEB(version), 'index.html'), 'utf8');
+    const r = await fetch(`${jf.url}/web/index.html`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('cache-control'), 'no-cache');
+    const html = await r.text();
+    const abi = version.startsWith('10.11') ? 11 : 10;
+    const tag = `<script src="/Matinee/ClientScript?v=0.1.0.${abi}" data-matinee="0.1.0.${abi}"></script>`;
+    // Exactly one tag, before the first deferred bundle, and nothing else changed.
+    assert.equal(html.split('data-matinee=').length, 2);
+    const first = original.indexOf('<script');
+    assert.equal(html, original.slice(0, first) + tag + original.slice(first));
+    assert.equal(await (await fetch(`${jf.url}/web/`)).text(), html, '/web/ is the same page');
+    const config = await (await fetch(`${jf.url}/web/config.json`)).json();
+    const shipped = JSON.parse(await readFile(join(WEB(version), 'config.json'), 'utf8'));
+    assert.deepEqual(config.plugins, [...shipped.plugins, 'MatineePlugin']);
+    assert.deepEqual(jf.state.rewrites.map((x) => x.outcome), ['Inserted', 'Inserted', 'Added']);
+  });
+}
+
+test('without the plugin nothing is rewritten and /Matinee/* does not exist', async (t) => {
+  const jf = await startStandin({ webDir: WEB('10.11.11'), quiet: true, matinee: null });
+  t.after(() => jf.stop());
+  assert.equal(await (await fetch(`${jf.url}/web/index.html`)).text(), await readFile(join(WEB('10.11.11'), 'index.html'), 'utf8'));
+  assert.equal((await fetch(`${jf.url}/Matinee/ClientScript`)).status, 404);
+  assert.deepEqual(jf.unknown.map((u) => u.path), ['/Matinee/ClientScript']);
+});
+
+test('login, users, items and playback info have Jellyfin\'s shapes', async (t) => {
+  const jf = await startStandin({ quiet: true, matinee: null });
+  t.after(() => jf.stop());
+  const info = await (await fetch(`${jf.url}/System/Info/Public`)).json();
+  assert.deepEqual(Object.keys(info), ['LocalAddress', 'ServerName', 'Version', 'ProductName', 'OperatingSystem', 'Id', 'StartupWizardCompleted']);
+  assert.match(info.Id, /^[0-9a-f]{32}$/);
+
+  // Wrong password and unknown user look the same; nothing is created.
+  for (const [u, p] of [['Bob', 'nope'], ['Nobody', '']]) {
+    const r = await fetch(`${jf.url}/Users/AuthenticateByName`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: AUTH() }, body: JSON.stringify({ Username: u, Pw: p }) });
+    assert.equal(r.status, 401);
+  }
+  const bad = await fetch(`${jf.url}/Users/AuthenticateByName`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: AUTH() }, body: '{"Username":' });
+  assert.equal(bad.status, 400);
+  assert.equal(jf.sessions.byId.size, 0);
+
+  const auth = await login(jf, 'bob', 'bob-pw', 'bob-1'); // user names match without case, like UserManager
+  assert.deepEqual(Object.keys(auth), ['User', 'SessionInfo', 'AccessToken', 'ServerId']);
+  assert.equal(auth.User.Name, 'Bob');
+  assert.equal(auth.User.Policy.IsAdministrator, false);
+  // What .NET prints for new Guid(MD5(UTF-16LE("Jellyfin Web" + "dev-bob-1"))).ToString("N"),
+  // computed once under Mono: SessionManager's session id for this client and device.
+  assert.equal(auth.SessionInfo.Id, '6e26a3681b0366f0bbe17eed6582ddca');
+  assert.equal(auth.SessionInfo.UserId, auth.User.Id);
+  const h = authed(auth.AccessToken);
+  assert.equal((await (await fetch(`${jf.url}/Users/Me`, { headers: h })).json()).Id, auth.User.Id);
+  assert.equal((await fetch(`${jf.url}/Users/Me`)).status, 401, 'no token, no user');
+  assert.equal((await fetch(`${jf.url}/Users/${jf.user('Ann').id}`, { headers: h })).status, 403, 'another user\'s record');
+
+  const views = await (await fetch(`${jf.url}/UserViews?userId=${auth.User.Id}`, { headers: h })).json();
+  assert.equal(views.Items[0].CollectionType, 'movies');
+  const items = await (await fetch(`${jf.url}/Items?ParentId=${views.Items[0].Id}&IncludeItemTypes=Movie&Recursive=true`, { headers: h })).json();
+  assert.deepEqual(items.Items.map((i) => i.Name), ['The Clock', 'The Clock Returns', 'The Clock Transcoded']);
+  assert.equal(items.TotalRecordCount, 3);
+
+  const clock = jf.item('The Clock');
+  const full = await (await fetch(`${jf.url}/Users/${auth.User.Id}/Items/${clock.id}`, { headers: h })).json();
+  assert.equal(full.MediaSources[0].Id, clock.id);
+  assert.equal(full.RunTimeTicks, 600_000_000);
+
+  const pi = async (item, body = {}) => (await fetch(`${jf.url}/Items/${item.id}/PlaybackInfo?UserId=${auth.User.Id}`, { method: 'POST', headers: { ...h, 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json();
+  const direct = await pi(clock);
+  assert.equal(direct.MediaSources[0].SupportsDirectPlay, true);
+  assert.equal(direct.MediaSources[0].TranscodingUrl, undefined);
+  assert.match(direct.PlaySessionId, /^[0-9a-f]{32}$/);
+  const hls = await pi(jf.item('The Clock Transcoded'));
+  const src = hls.MediaSources[0];
+  assert.equal(src.SupportsDirectPlay, false);
+  assert.equal(src.TranscodingSubProtocol, 'hls');
+  assert.match(src.TranscodingUrl, new RegExp(`^/videos/${jf.item('The Clock Transcoded').id}/master\\.m3u8\\?DeviceId=dev-bob-1&MediaSourceId=`), 'the session\'s device');
+  assert.ok(src.TranscodingUrl.endsWith('&TranscodeReasons=ContainerNotSupported%2CVideoCodecNotSupported%2CAudioCodecNotSupported'));
+  assert.ok(src.TranscodingUrl.includes(`ApiKey=${auth.AccessToken}`), '10.11 names the key ApiKey');
+  assert.equal((await pi(clock, { MaxStreamingBitrate: 1000 })).MediaSources[0].SupportsDirectPlay, false, 'a bitrate cap below the file\'s transcodes');
+});
+
+test('the stream honours ranges; the HLS transcode is master → main → TS segments', async (t) => {
+  const jf = await startStandin({ quiet: true, matinee: null, version: '10.10.7' });
+  t.after(() => jf.stop());
+  const { AccessToken: token } = await login(jf, 'Ann', 'ann-pw');
+  const clock = jf.item('The Clock');
+  const file = await readFile(clock.media.file);
+  const r = await fetch(`${jf.url}/Videos/${clock.id}/stream.mp4?Static=true&api_key=${token}`, { headers: { Range: 'bytes=100-199' } });
+  assert.equal(r.status, 206);
+  assert.equal(r.headers.get('content-range'), `bytes 100-199/${file.length}`);
+  assert.deepEqual(Buffer.from(await r.arrayBuffer()), file.subarray(100, 200));
+  assert.equal((await fetch(`${jf.url}/Videos/${clock.id}/stream.mp4?Static=true`)).status, 401, 'no key, no stream');
+  assert.equal((await fetch(`${jf.url}/Videos/${clock.id}/stream.mp4?api_key=${token}`, { headers: { Range: `bytes=${file.length + 5}-` } })).status, 416);
+  assert.ok(!jf.state.log.some((e) => e.path.includes(token)), 'the request log never holds a token');
+
+  const hlsItem = jf.item('The Clock Transcoded');
+  const info = await (await fetch(`${jf.url}/Items/${hlsItem.id}/PlaybackInfo`, { method: 'POST', headers: { ...authed(token), 'Content-Type': 'application/json' }, body: '{}' })).json();
+  const masterUrl = new URL(info.MediaSources[0].TranscodingUrl, jf.url);
+  assert.equal(masterUrl.searchParams.get('api_key'), token, '10.10 names the key api_key');
+  const master = await (await fetch(masterUrl)).text();
+  assert.match(master, /^#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=\d+,AVERAGE-BANDWIDTH=\d+,VIDEO-RANGE=SDR,CODECS="avc1\.640028,mp4a\.40\.2",RESOLUTION=640x360,FRAME-RATE=25\.000\nmain\.m3u8\?/);
+  const mainUrl = new URL(master.trim().split('\n').pop(), masterUrl);
+  const main = await (await fetch(mainUrl)).text();
+  const lines = main.trim().split('\n');
+  assert.deepEqual(lines.slice(0, 5), ['#EXTM3U', '#EXT-X-PLAYLIST-TYPE:VOD', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:3', '#EXT-X-MEDIA-SEQUENCE:0']);
+  assert.equal(lines.at(-1), '#EXT-X-ENDLIST');
+  const durations = lines.filter((l) => l.startsWith('#EXTINF:')).map((l) => Number(/#EXTINF:([\d.]+), nodesc/.exec(l)[1]));
+  assert.ok(Math.abs(durations.reduce((a, b) => a + b, 0) - 60) < 0.1, 'the segments cover the whole clip');
+  const segs = lines.filter((l) => l.startsWith('hls1/main/'));
+  assert.equal(segs.length, durations.length);
+  assert.match(segs[1], /^hls1\/main\/1\.ts\?.*&runtimeTicks=\d+&actualSegmentLengthTicks=\d+$/);
+  const seg = Buffer.from(await (await fetch(new URL(segs[1], mainUrl))).arrayBuffer());
+  assert.ok(seg.length > 188 && seg.length % 188 === 0 && seg[0] === 0x47 && seg[188] === 0x47, 'an MPEG-TS segment');
+  assert.equal((await fetch(new URL(`hls1/main/${segs.length}.ts${mainUrl.search}`, mainUrl))).status, 404);
+});
+
+test('sessions: playing reports, remote playstate over /socket, unknown endpoints logged', async (t) => {
+  const jf = await startStandin({ quiet: true, matinee: null });
+  t.after(() => jf.stop());
+  const bob = await login(jf, 'Bob', 'bob-pw', 'tv');
+  const ann = await login(jf, 'Ann', 'ann-pw', 'phone');
+  const clock = jf.item('The Clock');
+  const post = (token, path, body) => fetch(`${jf.url}${path}`, { method: 'POST', headers: { ...authed(token), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal((await post(bob.AccessToken, '/Sessions/Capabilities/Full', { PlayableMediaTypes: ['Video'], SupportedCommands: ['Play'], SupportsMediaControl: true })).status, 204);
+  assert.equal((await post(bob.AccessToken, '/Sessions/Playing', { ItemId: clock.id, PositionTicks: 50_000_000, IsPaused: false, PlayMethod: 'DirectPlay', PlaySessionId: 'p1' })).status, 204);
+  await post(bob.AccessToken, '/Sessions/Playing/Progress', { ItemId: clock.id, PositionTicks: 70_000_000, IsPaused: true, EventName: 'pause' });
+  const list = await (await fetch(`${jf.url}/Sessions?controllableByUserId=${bob.User.Id}`, { headers: authed(bob.AccessToken) })).json();
+  assert.equal(list.length, 1);
+  assert.equal(list[0].NowPlayingItem.Id, clock.id);
+  assert.equal(list[0].PlayState.PositionTicks, 70_000_000);
+  assert.equal(list[0].PlayState.IsPaused, true);
+  assert.equal(jf.state.userData(bob.User.Id, clock.id).positionTicks, 70_000_000, 'progress keeps the resume point');
+
+  // Bob's browser socket: ForceKeepAlive first, then the command Bob sends to his own session.
+  const ws = new WebSocket(`${jf.url.replace('http', 'ws')}/socket?api_key=${bob.AccessToken}&deviceId=dev-tv`);
+  const messages = [];
+  ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+  await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+  t.after(() => ws.close());
+  const until = async (fn) => { for (let i = 0; i < 100 && !fn(); i++) await new Promise((r) => setTimeout(r, 20)); assert.ok(fn()); };
+  await until(() => messages.length >= 1);
+  assert.equal(messages[0].MessageType, 'ForceKeepAlive');
+  ws.send(JSON.stringify({ MessageType: 'KeepAlive' }));
+  await until(() => messages.some((m) => m.MessageType === 'KeepAlive'));
+  const sid = list[0].Id;
+  assert.equal((await post(ann.AccessToken, `/Sessions/${sid}/Playing/Unpause`, {})).status, 204, 'an admin may control it');
+  assert.equal((await post(bob.AccessToken, `/Sessions/${sid}/Playing/seek?seekPositionTicks=90000000`, {})).status, 204);
+  assert.equal((await post(bob.AccessToken, `/Sessions/${sid}/Playing/Explode`, {})).status, 400);
+  await until(() => messages.filter((m) => m.MessageType === 'Playstate').length === 2);
+  assert.deepEqual(messages.filter((m) => m.MessageType === 'Playstate').map((m) => m.Data), [
+    { Command: 'Unpause', ControllingUserId: ann.User.Id },
+    { Command: 'Seek', SeekPositionTicks: 90_000_000, ControllingUserId: bob.User.Id },
+  ]);
+  const unauthorized = new WebSocket(`${jf.url.replace('http', 'ws')}/socket?api_key=wrong`);
+  await new Promise((r) => { unauthorized.once('error', r); unauthorized.once('unexpected-response', r); });
+
+  assert.equal((await fetch(`${jf.url}/Nothing/Here?ApiKey=${bob.AccessToken}`)).status, 404);
+  assert.deepEqual(jf.unknown, [{ method: 'GET', path: '/Nothing/Here?ApiKey=***' }]);
+});
+
+test('the plugin endpoints: tokens for users only, verifiable with the published JWKS', async (t) => {
+  const jf = await startStandin({ quiet: true, apiKeys: ['an-api-key'], matinee: { serverUrl: ' https://watch.example.org/ ', defaultControl: 'SHARED', tokenLifetimeSeconds: 10 } });
+  t.after(() => jf.stop());
+  const cleo = await login(jf, 'Cleo', 'cleo-pw');
+  const r = await fetch(`${jf.url}/Matinee/Token`, { headers: authed(cleo.AccessToken) });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+  const { Token, ExpiresIn } = await r.json();
+  assert.equal(ExpiresIn, 30, 'TokenLifetime.Effective clamps 10 s to the 30 s minimum');
+  const [h, p, s] = Token.split('.');
+  const header = b64json(h);
+  const payload = b64json(p);
+  assert.equal(payload.sub, cleo.User.Id);
+  assert.equal(payload.name, 'Cleo');
+  assert.equal(payload.aud, 'matinee');
+  assert.equal(payload.iss, jf.state.serverId);
+  assert.equal(payload.exp - payload.iat, 30);
+  const jwks = await (await fetch(`${jf.url}/Matinee/Jwks`)).json();
+  const jwk = jwks.keys.find((k) => k.kid === header.kid);
+  assert.ok(jwk, 'the token\'s kid is in the JWKS');
+  assert.ok(verify('RSA-SHA256', Buffer.from(`${h}.${p}`), createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(s, 'base64url')));
+
+  assert.equal((await fetch(`${jf.url}/Matinee/Token`)).status, 401);
+  const byKey = await fetch(`${jf.url}/Matinee/Token`, { headers: { Authorization: 'MediaBrowser Token="an-api-key"' } });
+  assert.equal(byKey.status, 403, 'API keys get no token');
+  assert.equal((await byKey.json()).Code, 'forbidden');
+
+  const config = await (await fetch(`${jf.url}/Matinee/Config`, { headers: authed(cleo.AccessToken) })).json();
+  assert.equal(config.Version, '0.1.0');
+  assert.equal(config.DefaultControl, 'shared');
+  assert.equal(config.TokenLifetimeSeconds, 30);
+  assert.match(config.ServerUrl, /^https:\/\/watch\.example\.org\/?$/);
+
+  const loader = await fetch(`${jf.url}/Matinee/ClientScript`);
+  assert.equal(loader.headers.get('etag'), '"0.1.0.11"');
+  assert.equal(await loader.text(), await readFile(join(REPO, 'client-js', 'src', 'loader.js'), 'utf8'));
+  assert.equal((await fetch(`${jf.url}/Matinee/Client/core/manager.js`, { headers: { 'If-None-Match': '"0.1.0.11"' } })).status, 304);
+  for (const bad of ['..%2Floader.js', 'core%2F..%2F..%2FREADME.md', 'core//manager.js', 'nothing.js', 'demo/clip.mp4', 'core/manager.js%00']) {
+    assert.equal((await fetch(`${jf.url}/Matinee/Client/${bad}`)).status, 404, bad);
+  }
+});
