@@ -18,6 +18,9 @@
  *     (if the jump is large enough: jellyfin-apiclient's rule is 5 s off the expected
  *     position) a seek; positions floored to whole milliseconds as jellyfin-web's
  *     playbackmanager does (Math.floor(10000 * currentTime()) ticks of a ms-based time);
+ *   - seeks and starts that land on a keyframe before the target (seekSnapS > 0: a
+ *     transcode or a stream with sparse keyframes), so a correction may never get under the
+ *     threshold;
  *   - a device that stops: it neither reports nor obeys any more, but Jellyfin still lists
  *     its session (SessionManager drops idle sessions only after minutes).
  *
@@ -33,7 +36,7 @@
  * API:
  *   new SimRemoteDevice({now, rng?, id, userId, userName, deviceName, client?, deviceId?,
  *     jfSkewMs?, commandLatencyMs?, reportPeriodMs?, reportJitterMs?, reportDelayMs?,
- *     loadMs?, seekStallMs?, unpauseMs?, seekReportJumpS?, items?})
+ *     loadMs?, seekStallMs?, unpauseMs?, seekReportJumpS?, seekSnapS?, ignores?, items?})
  *   .command(kind, args)     a command Jellyfin forwards now: 'PlayNow' {itemId, startTicks},
  *                            'Pause', 'Unpause', 'Seek' {seekTicks}; logged in .commands
  *   .truePosition(t?) / .isAdvancing(t?) / .trueItem(t?)    the god's-eye truth
@@ -67,7 +70,7 @@ export class SimRemoteDevice {
    *   commandLatencyMs?: [number, number]|number, reportPeriodMs?: number, reportJitterMs?: number,
    *   reportDelayMs?: [number, number]|number, loadMs?: [number, number]|number,
    *   seekStallMs?: [number, number]|number, unpauseMs?: [number, number]|number,
-   *   seekReportJumpS?: number, items?: Record<string, {name: string, runTimeTicks?: number}>,
+   *   seekReportJumpS?: number, seekSnapS?: number, ignores?: string[], items?: Record<string, {name: string, runTimeTicks?: number}>,
    *   serverId?: string}} o
    */
   constructor(o) {
@@ -91,6 +94,9 @@ export class SimRemoteDevice {
     this.seekStallMs = o.seekStallMs ?? [300, 1200];
     this.unpauseMs = o.unpauseMs ?? [30, 150];
     this.seekReportJumpS = o.seekReportJumpS ?? 0;
+    this.seekSnapS = o.seekSnapS ?? 0;
+    /** Commands this client accepts but does nothing with (some apps implement no Seek). */
+    this.ignores = new Set(o.ignores ?? []);
     this.items = o.items ?? {};
     /** Every command received: {t, kind, args}. */
     /** @type {{t: number, kind: string, args: any}[]} */
@@ -205,10 +211,11 @@ export class SimRemoteDevice {
     const now = this.now();
     this._advance(now);
     this.commands.push({ t: now, kind, args });
-    if (!this.responding) return;
+    if (!this.responding || this.ignores.has(kind)) return;
     const x = now + pick(this.rng, this.commandLatencyMs);
     if (kind === 'PlayNow') {
-      const start = (args.startTicks ?? 0) / 1e7;
+      const asked = (args.startTicks ?? 0) / 1e7;
+      const start = this.seekSnapS > 0 ? Math.floor(asked / this.seekSnapS) * this.seekSnapS : asked;
       const ready = x + pick(this.rng, this.loadMs);
       this._at(x, () => {
         // The old item stops: Jellyfin clears NowPlayingItem on PlaybackStopped.
@@ -241,7 +248,8 @@ export class SimRemoteDevice {
         this._report(x);
       });
     } else if (kind === 'Seek') {
-      const to = (args.seekTicks ?? 0) / 1e7;
+      const asked = (args.seekTicks ?? 0) / 1e7;
+      const to = this.seekSnapS > 0 ? Math.floor(asked / this.seekSnapS) * this.seekSnapS : asked;
       this._at(x, () => {
         if (!this.item) return;
         const expected = this._pos(x);

@@ -11,10 +11,12 @@
  * a visible freeze on the TV. So:
  *   - Position estimate: the last report's position, advanced by the time since it was made
  *     while it reports playing. The report's time is LastPlaybackCheckIn (Jellyfin's clock)
- *     mapped to ours by a min-filter over first sightings (local midpoint of the poll that
- *     first saw a check-in, minus that check-in: its minimum is the clock offset plus the
- *     shortest sighting delay), less half the fastest poll round trip for the device's own
- *     path to Jellyfin (on a LAN, like ours; it cannot be observed from the reports).
+ *     mapped to ours by bounds: a check-in first seen by one poll and absent from the one
+ *     before happened between the two, so (local − Jellyfin) lies between (previous poll
+ *     sent − check-in) and (this poll answered − check-in); the tightest bounds over a window
+ *     give the mapping, to within a few ms once some poll landed close to a report on either
+ *     side. Less half the fastest poll round trip for the device's own path to Jellyfin (on
+ *     a LAN, like ours; it cannot be observed from the reports).
  *   - Learned latencies: seek (sent → moving at the new position), unpause and PlayNow
  *     (sent → moving), from the first report that shows the command's effect:
  *     latency = (report time − send time) − (reported position − commanded position).
@@ -83,8 +85,10 @@ export class RemoteSync {
     this.snap = null;
     /** @type {Report|null} the latest report (a check-in we had not seen before) */
     this.lastReport = null;
-    /** @type {number[]} sighting − check-in, ms (min-filter of the clock mapping) */
+    /** @type {{lo: number, hi: number}[]} bounds on (local − Jellyfin) clock offset, ms */
     this._clockSamples = [];
+    /** @type {number|null} local send time of the previous poll */
+    this._prevPollSend = null;
     /** @type {number[]} intervals between check-ins while playing */
     this._periods = [];
     this._minRttMs = Infinity;
@@ -155,6 +159,8 @@ export class RemoteSync {
   }
 
   _setStatus(status) {
+    // While a command goes unanswered, "working on it" is shown as what it is.
+    if ((status === 'syncing' || status === 'loading') && this._attempts >= this.s.staleAfterAttempts) status = 'not_responding';
     if (this.sync.status === status) return;
     this.sync.status = status;
     this.onChange(this.sync);
@@ -216,9 +222,15 @@ export class RemoteSync {
     const rtt = recvLocal - sendLocal;
     if (rtt >= 0) this._minRttMs = Math.min(this._minRttMs, rtt);
     const c = session.checkInMs;
+    const prevPoll = this._prevPollSend;
+    this._prevPollSend = sendLocal;
     if (c !== null && (!this.lastReport || c !== this.lastReport.checkInMs) && session.itemId && session.positionS !== null) {
       const prev = this.lastReport;
-      this._clockSamples.push((sendLocal + recvLocal) / 2 - c);
+      // The check-in happened after the previous poll was answered without it, and before this
+      // one was: offset ∈ (prevSend − c, recv − c). Both bounds are kept; their tightest
+      // values over a window give the clock mapping (a poll right after a report tightens the
+      // upper bound, one right before it the lower).
+      this._clockSamples.push({ lo: prevPoll === null || (prev && prev.checkInMs === c) ? -Infinity : prevPoll - c, hi: recvLocal - c });
       if (this._clockSamples.length > this.s.clockWindow) this._clockSamples.shift();
       this.lastReport = { p: session.positionS, paused: session.paused, itemId: session.itemId, checkInMs: c, seenLocal: recvLocal };
       if (prev && !prev.paused && !session.paused && prev.itemId === session.itemId && c > prev.checkInMs) {
@@ -236,7 +248,16 @@ export class RemoteSync {
 
   /** Jellyfin clock → local clock offset, ms (null before the first report). */
   _jfToLocal() {
-    return this._clockSamples.length ? Math.min(...this._clockSamples) : null;
+    if (!this._clockSamples.length) return null;
+    const hi = Math.min(...this._clockSamples.map((x) => x.hi));
+    const lo = Math.max(...this._clockSamples.map((x) => x.lo));
+    // Bounds that cross mean one of them is older than a clock change (Jellyfin's clock was
+    // set): trust the newest sample alone until the window has refilled.
+    if (lo > hi) {
+      this._clockSamples = this._clockSamples.slice(-1);
+      return this._jfToLocal();
+    }
+    return Number.isFinite(lo) ? (lo + hi) / 2 : hi;
   }
 
   /** The device → Jellyfin delay we assume: half our fastest round trip to Jellyfin. */
@@ -249,8 +270,9 @@ export class RemoteSync {
     if (!this.lastReport) return null;
     const off = this._jfToLocal();
     if (off === null) return null;
-    const best = Math.min(...this._clockSamples.map((x) => x - off));
-    return best + this._deviceDelayMs();
+    // The uncertainty of the mapping (half the bounds' gap) plus the assumed device delay.
+    const hi = Math.min(...this._clockSamples.map((x) => x.hi));
+    return Math.max(0, hi - off) + this._deviceDelayMs();
   }
 
   /** @param {Report} rep local time at which the device was where the report says */

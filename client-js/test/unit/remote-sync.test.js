@@ -1,0 +1,158 @@
+// The remote seat's sync logic on a virtual clock: clock mapping from LastPlaybackCheckIn,
+// scheduled unpause, backoff when seeks keep missing, and the small parsers it relies on.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { expectedPosition } from '../../src/core/protocol.js';
+import { SessionsApi, parseJellyfinDate, sameId } from '../../src/remote/sessions-api.js';
+import { makeRemoteSettings } from '../../src/remote/settings.js';
+import { jellyfinDate, NEVER } from '../../bench/lib/sim-remote-device.mjs';
+import { tokenFrom } from '../../bench/lib/sim-remote-jellyfin.mjs';
+import { ALICE, apiFor, driven, jellyfin, state, tv, virtualClock } from './remote-helpers.js';
+
+test('Jellyfin dates keep their sub-millisecond digits; MinValue means never', () => {
+  assert.equal(parseJellyfinDate('2024-05-01T12:00:00.1234567Z'), Date.parse('2024-05-01T12:00:00.123Z') + 0.4567);
+  assert.equal(parseJellyfinDate('2024-05-01T12:00:00Z'), Date.parse('2024-05-01T12:00:00Z'));
+  assert.equal(parseJellyfinDate(NEVER), null);
+  assert.equal(parseJellyfinDate('yesterday'), null);
+  assert.equal(parseJellyfinDate(undefined), null);
+  const t = 1_700_000_123_456.789;
+  assert.ok(Math.abs(/** @type {number} */ (parseJellyfinDate(jellyfinDate(t))) - t) < 1e-3);
+});
+
+test('user ids compare across Jellyfin\'s Guid formats; empty ids never match', () => {
+  assert.ok(sameId('a11ce000000000000000000000000001', 'A11CE000-0000-0000-0000-000000000001'));
+  assert.ok(!sameId('a11ce000000000000000000000000001', 'b0b00000000000000000000000000002'));
+  assert.ok(!sameId('', ''));
+  assert.ok(!sameId(undefined, undefined));
+});
+
+test('the token travels in the MediaBrowser header, never in the URL', async () => {
+  /** @type {{url: string, init: any}[]} */
+  const calls = [];
+  const fakeFetch = async (url, init) => {
+    calls.push({ url, init });
+    return new Response(JSON.stringify([{ Id: 's1', UserId: ALICE.id, SupportsRemoteControl: true }]), { status: 200 });
+  };
+  const api = new SessionsApi({ baseUrl: 'http://jf.example', userId: ALICE.id, token: () => 'sekrit"x', fetch: /** @type {any} */ (fakeFetch), client: { name: 'Jellyfin Web', deviceId: 'd1' } });
+  await api.listOwn();
+  await api.seek('s1', 12.5);
+  assert.equal(calls.length, 3); // the listing, the check before the seek, the seek
+  for (const c of calls) {
+    assert.ok(!c.url.includes('sekrit'));
+    assert.equal(tokenFrom(c.init.headers.Authorization), 'sekritx'); // a quote cannot break the header
+    assert.match(c.init.headers.Authorization, /^MediaBrowser Client="Jellyfin Web", DeviceId="d1", Token="/);
+  }
+  assert.equal(calls[2].url, 'http://jf.example/Sessions/s1/Playing/Seek?seekPositionTicks=125000000');
+  assert.equal(calls[2].init.method, 'POST');
+});
+
+test('positions are estimated through Jellyfin\'s own clock, however far off it is', async (t) => {
+  const clock = virtualClock();
+  // Jellyfin's clock is an hour behind ours and the TV reports every 5 s.
+  const dev = tv(clock, { jfSkewMs: -3_600_000, reportPeriodMs: 5000, reportDelayMs: [10, 30] });
+  const jf = await jellyfin([dev]);
+  t.after(() => jf.stop());
+  const { sync, run } = driven(apiFor(jf.url, ALICE, clock), dev.id, clock);
+  sync.setState(state(clock, { at: clock.serverNow() + 500 }));
+  /** @type {number[]} */
+  const errs = [];
+  await run(60_000, () => {
+    const est = sync.estimate();
+    if (clock.now() > clock.t - 1 && est !== null && dev.isAdvancing() && sync.sync.status !== 'loading') errs.push(Math.abs(est - dev.truePosition()) * 1000);
+  });
+  const late = errs.slice(-200);
+  assert.ok(late.length > 100);
+  assert.ok(Math.max(...late) < 100, `estimate − truth up to ${Math.max(...late).toFixed(1)} ms`);
+  assert.ok(sync.sync.reportDelayMs !== null && sync.sync.reportDelayMs >= 0 && sync.sync.reportDelayMs < 300, `report delay ${sync.sync.reportDelayMs}`);
+});
+
+test('a scheduled start unpauses one learned latency before `at`', async (t) => {
+  const clock = virtualClock();
+  const dev = tv(clock, { commandLatencyMs: 300, unpauseMs: 100, reportPeriodMs: 1000 });
+  const jf = await jellyfin([dev]);
+  t.after(() => jf.stop());
+  const { sync, run } = driven(apiFor(jf.url, ALICE, clock), dev.id, clock);
+  // Load and pause at 50 s.
+  sync.setState(state(clock, { playing: false, position: 50, reason: 'pause' }));
+  await run(15_000);
+  assert.equal(dev.isAdvancing(), false);
+  // Play twice (the first teaches the unpause latency), each scheduled 2 s ahead.
+  for (const seq of [2, 4]) {
+    const st = state(clock, { seq, playing: true, position: 50, at: clock.serverNow() + 2000, reason: 'play' });
+    sync.setState(st);
+    const from = dev.commands.length;
+    await run(6_000);
+    const unpause = dev.commands.slice(from).find((c) => c.kind === 'Unpause');
+    assert.ok(unpause, 'unpaused');
+    const leadMs = clock.localFromServer(st.at) - unpause.t;
+    if (seq === 4) {
+      // 300 ms to the device + ~100 ms to move: sent ~400 ms early, not at `at`.
+      assert.ok(sync.sync.unpauseMs > 250 && sync.sync.unpauseMs < 600, `learned ${sync.sync.unpauseMs}`);
+      assert.ok(Math.abs(leadMs - sync.sync.unpauseMs) <= 2 * sync.s.tickMs, `sent ${leadMs} ms before at`);
+      const err = (dev.truePosition() - expectedPosition(st, clock.serverNow())) * 1000;
+      assert.ok(Math.abs(err) < 250, `started ${err.toFixed(0)} ms off`);
+    }
+    sync.setState(state(clock, { seq: seq + 1, playing: false, position: 50, reason: 'pause' }));
+    await run(8_000);
+  }
+});
+
+test('a device that ignores seeks is not seeked in a loop: the retries back off to the cap', async (t) => {
+  const clock = virtualClock();
+  // It plays and reports, but does nothing on Seek (some apps implement no Seek command);
+  // keyframe-snapped starts leave it up to 4 s off.
+  const dev = tv(clock, { seekSnapS: 4, ignores: ['Seek'], reportPeriodMs: 1000 });
+  const jf = await jellyfin([dev]);
+  t.after(() => jf.stop());
+  const { sync, run } = driven(apiFor(jf.url, ALICE, clock), dev.id, clock);
+  const s = sync.s;
+  sync.setState(state(clock, { position: 103, at: clock.serverNow() + 300 }));
+  await run(600_000); // ten minutes
+  const seeks = dev.commands.filter((c) => c.kind === 'Seek');
+  // Every tick would be 6000 seeks; one per cooldown, 150.
+  assert.ok(seeks.length >= 3, `it did try: ${seeks.length}`);
+  assert.ok(seeks.length <= 16, `${seeks.length} seeks in ten minutes`);
+  const gaps = seeks.slice(1).map((c, i) => c.t - seeks[i].t);
+  assert.ok(gaps.at(-1) >= s.maxRetryMs - 2 * s.tickMs, `settles at the cap: ${gaps.map((g) => (g / 1000).toFixed(1)).join(', ')}`);
+  for (let i = 1; i < gaps.length; i++) assert.ok(gaps[i] >= gaps[i - 1] - 2 * s.tickMs, `gaps never shrink: ${gaps.join(', ')}`);
+  assert.equal(sync.sync.status, 'not_responding');
+
+  // A person's pause still goes out at once, and is obeyed.
+  const from = dev.commands.length;
+  sync.setState(state(clock, { seq: 9, playing: false, position: 300.5, reason: 'pause' }));
+  await run(1000);
+  assert.equal(dev.commands[from]?.kind, 'Pause');
+});
+
+test('correction seeks that land off back off exponentially, and a person\'s seek resets that', async (t) => {
+  const clock = virtualClock();
+  const dev = tv(clock, { reportPeriodMs: 1000, seekStallMs: 500 });
+  const jf = await jellyfin([dev]);
+  t.after(() => jf.stop());
+  const { sync, run } = driven(apiFor(jf.url, ALICE, clock), dev.id, clock);
+  const s = sync.s;
+  sync.setState(state(clock, { position: 100, at: clock.serverNow() + 300 }));
+  await run(20_000);
+  assert.ok(['in_sync', 'close'].includes(sync.sync.status));
+  // From now on every seek lands 1.5 s short of where it was aimed (and no learning can
+  // know that it will): each one is answered, none gets under the threshold.
+  const realCommand = dev.command.bind(dev);
+  dev.command = (kind, args = {}) => realCommand(kind, kind === 'Seek' ? { seekTicks: args.seekTicks - 15_000_000 * (1 + (dev.commands.length % 2)) } : args);
+  const from = dev.commands.length;
+  sync.setState(state(clock, { seq: 2, position: 500, at: clock.serverNow() + 300, reason: 'seek' }));
+  await run(300_000);
+  const seeks = dev.commands.slice(from).filter((c) => c.kind === 'Seek');
+  const gaps = seeks.slice(1).map((c, i) => c.t - seeks[i].t);
+  assert.ok(seeks.length >= 4 && seeks.length <= 14, `${seeks.length} seeks in five minutes: ${gaps.map((g) => (g / 1000).toFixed(1)).join(', ')}`);
+  // One per cooldown would be 75; the learned latency sometimes absorbs a miss (the seat
+  // then rests in sync for a while), so the gaps need not grow every time, but misses in a
+  // row do reach the cap.
+  assert.ok(Math.max(...gaps) >= s.maxSeekBackoffMs - 2 * s.tickMs, `reaches the cap: ${gaps.map((g) => (g / 1000).toFixed(1)).join(', ')}`);
+  assert.ok(Math.min(...gaps) >= s.seekCooldownMs - 2 * s.tickMs, `never closer than the cooldown: ${gaps.join(', ')}`);
+  // The room seeks: the next seek goes out at once.
+  const before = dev.commands.length;
+  sync.setState(state(clock, { seq: 3, position: 900, at: clock.serverNow() + 300, reason: 'seek' }));
+  await run(500);
+  assert.ok(dev.commands.slice(before).some((c) => c.kind === 'Seek'), 'seeked at once after the room seeked');
+});
