@@ -29,11 +29,15 @@ export function watchVideoOsd({ document: doc = globalThis.document, label, onCl
     scheduled = false;
     const settings = doc.querySelector('#videoOsdPage .osdControls .btnVideoOsdSettings');
     if (!settings || settings.parentElement?.querySelector(`.${BUTTON_CLASS}`)) return;
-    // A customized built-in (is="paper-icon-button-light") must be created with `is`; the
-    // attribute alone does not upgrade an existing element.
-    const button = doc.createElement('button', { is: 'paper-icon-button-light' });
-    button.setAttribute('is', 'paper-icon-button-light');
-    button.type = 'button';
+    // Parsed from markup, as jellyfin-web makes its own buttons: its elements are registered
+    // with the v0 polyfill (webcomponents.js 0.7, `document.registerElement`, imported by
+    // src/elements/emby-button/paper-icon-button-light.js and others in 10.10.7 and 10.11.x),
+    // which upgrades `is="…"` elements parsed into the page, and which replaces
+    // document.createElement with a version that calls `.toLowerCase()` on its second argument:
+    // `createElement('button', {is})` throws there ("t.toLowerCase is not a function").
+    const holder = doc.createElement('div');
+    holder.innerHTML = '<button is="paper-icon-button-light" type="button"></button>';
+    const button = /** @type {HTMLButtonElement} */ (holder.firstElementChild);
     button.className = `${BUTTON_CLASS} autoSize paper-icon-button-light`;
     button.title = label;
     button.setAttribute('aria-label', label);
@@ -41,7 +45,10 @@ export function watchVideoOsd({ document: doc = globalThis.document, label, onCl
     button.setAttribute('aria-haspopup', 'dialog');
     button.setAttribute('aria-expanded', String(expanded()));
     const icon = doc.createElement('span');
-    icon.className = 'largePaperIconButton material-icons groups';
+    // Not `groups`: that is jellyfin-web's own SyncPlay button in the header
+    // (src/scripts/libraryMenu.js), shown on the same screen. `celebration` is in the
+    // Material Icons font both versions ship (material-design-icons-iconfont).
+    icon.className = 'largePaperIconButton material-icons celebration';
     icon.setAttribute('aria-hidden', 'true');
     button.append(icon);
     button.addEventListener('click', (e) => {
