@@ -7,10 +7,13 @@
 //!   writes, a coalescing writer, load on start with bad files kept aside.
 //! - [`redis_store`] — the shared backend: snapshots, one lease per room, relay channels,
 //!   readiness.
+//! - [`bus`] — instance-to-instance calls and pushes over Redis pub/sub (a member on one
+//!   instance reaching its room's authority on another).
 //! - [`config`] — the `[store]` configuration section.
 //!
 //! The server turns its rooms into snapshots and back; this crate never sees a connection.
 
+pub mod bus;
 pub mod config;
 pub mod local;
 pub mod redis_store;

@@ -12,10 +12,10 @@
 //!   restore the room from `room:<CODE>`.
 //!
 //! Channels:
-//! - `room:<CODE>` — the authority's outgoing frames for members connected elsewhere
-//!   ([`Relay`]).
-//! - `inst:<ID>` — what other instances forward to the authority `<ID>`: intents of members
-//!   connected to them ([`Forward`]).
+//! - `inst:<ID>` — what other instances send to instance `<ID>` ([`crate::bus`]): calls of
+//!   members connected elsewhere to the rooms `<ID>` drives, and the frames of those rooms for
+//!   members connected to `<ID>`.
+//! - any other, through [`RedisStore::subscribe`] and [`RedisStore::publish`].
 //!
 //! Every command is bounded by `timeout_ms`; an error or a timeout is [`StoreError::Down`],
 //! which the server turns into `/readyz` 503 while rooms it already drives go on locally.
@@ -26,7 +26,6 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::config::RedisConfig;
@@ -73,34 +72,6 @@ impl std::fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
-
-/// A frame the authority sends to members connected to other instances. `to: None` is for
-/// every member; otherwise for one member. `text` is the frame exactly as a local member gets
-/// it, so its meaning never depends on the instance a client is connected to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Relay {
-    /// Room code.
-    pub room: String,
-    /// Member id, or every member.
-    pub to: Option<String>,
-    /// The protocol frame.
-    pub text: String,
-}
-
-/// A member's request forwarded to the room's authority by the instance the member is
-/// connected to. `text` is the client's protocol frame; the authority answers through a
-/// [`Relay`] addressed to the member.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Forward {
-    /// Room code.
-    pub room: String,
-    /// Member id.
-    pub member_id: String,
-    /// Instance the member is connected to.
-    pub via: String,
-    /// The protocol frame.
-    pub text: String,
-}
 
 /// One connection manager (reconnecting by itself) and the key layout.
 pub struct RedisStore {
@@ -157,12 +128,12 @@ impl RedisStore {
         format!("{}{kind}:{code}", self.prefix)
     }
 
-    /// The channel carrying a room's relayed frames.
-    pub fn room_channel(&self, code: &str) -> String {
-        self.key("room", code)
+    /// A channel name under the prefix (`ch:<name>`), for [`RedisStore::subscribe`].
+    pub fn channel(&self, name: &str) -> String {
+        self.key("ch", name)
     }
 
-    /// The channel of an instance's forwarded requests.
+    /// The channel instance `id` listens on ([`crate::bus`]).
     pub fn instance_channel(&self, id: &str) -> String {
         self.key("inst", id)
     }

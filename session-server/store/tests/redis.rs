@@ -133,8 +133,8 @@ async fn relays_reach_subscribers_and_survive_a_redis_restart() {
     let port = redis.port;
     let a = RedisStore::new(&cfg(&redis, "a", 1000)).unwrap();
     let b = RedisStore::new(&cfg(&redis, "b", 1000)).unwrap();
-    let ch = a.room_channel("ACDEFG");
-    assert_eq!(ch, "t:room:ACDEFG");
+    let ch = a.channel("ACDEFG");
+    assert_eq!(ch, "t:ch:ACDEFG");
     let mut rx = b.subscribe(vec![ch.clone()], 16, Duration::from_millis(100));
     // Wait until the subscription is live (publish counts receivers).
     let t0 = Instant::now();
@@ -180,4 +180,95 @@ async fn recv(rx: &mut tokio::sync::mpsc::Receiver<(String, Vec<u8>)>) -> (Strin
         .await
         .expect("a message in time")
         .expect("subscription open")
+}
+
+#[tokio::test]
+async fn calls_get_their_answers_pushes_arrive_in_order_and_a_dead_instance_is_known() {
+    use matinee_store::bus::{Bus, BusError, Incoming};
+    use serde_json::json;
+    let redis = Redis::start();
+    let a = RedisStore::new(&cfg(&redis, "a", 1000)).unwrap();
+    let b = RedisStore::new(&cfg(&redis, "b", 1000)).unwrap();
+    let (bus_a, mut in_a) = Bus::start(a.clone(), 64);
+    let (bus_b, mut in_b) = Bus::start(b.clone(), 64);
+    // Wait until both listen (a push to an instance nobody listens for fails).
+    let t0 = Instant::now();
+    while bus_a.push("b", json!("probe")).await.is_err()
+        || bus_b.push("a", json!("probe")).await.is_err()
+    {
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // b answers every call with the doubled number it was given.
+    let server = tokio::spawn(async move {
+        while let Some(m) = in_b.recv().await {
+            if let Incoming::Call { id, from, body } = m {
+                let n = body["n"].as_i64().unwrap();
+                bus_b.answer(&from, id, json!({"n": n * 2})).await.unwrap();
+            }
+        }
+    });
+    let calls = (0..20).map(|n| {
+        let bus = bus_a.clone();
+        async move { bus.call("b", json!({"n": n}), Duration::from_secs(5)).await }
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    for (n, a) in answers.into_iter().enumerate() {
+        assert_eq!(
+            a.unwrap()["n"],
+            (n * 2) as i64,
+            "each call gets its own answer"
+        );
+    }
+    assert_eq!(bus_a.pending(), 0);
+
+    // Pushes arrive in the order they were sent.
+    let (bus_c, _in_c) = Bus::start(RedisStore::new(&cfg(&redis, "c", 1000)).unwrap(), 64);
+    let t0 = Instant::now();
+    while bus_c.push("a", json!("probe")).await.is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for i in 0..50 {
+        bus_c.push("a", json!({"i": i})).await.unwrap();
+    }
+    let mut got = Vec::new();
+    while got.len() < 50 {
+        match tokio::time::timeout(Duration::from_secs(5), in_a.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            Incoming::Push { from, body } if from == "c" && body.get("i").is_some() => {
+                got.push(body["i"].as_i64().unwrap())
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(got, (0..50).collect::<Vec<_>>());
+
+    // An instance nobody listens for is known at once, not after a timeout.
+    let t0 = Instant::now();
+    let e = bus_a
+        .call("gone", json!({}), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(e, BusError::NoSuchInstance);
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    // b stops listening (it died): calls to it fail the same way.
+    server.abort();
+    drop(b);
+    let t0 = Instant::now();
+    loop {
+        match bus_a
+            .call("b", json!({"n": 1}), Duration::from_millis(300))
+            .await
+        {
+            Err(BusError::NoSuchInstance) => break,
+            _ => assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "b still seen as listening"
+            ),
+        }
+    }
 }
