@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -23,15 +23,17 @@ use warp::hyper::upgrade::Upgraded;
 
 use matinee_auth::{AuthError, Credentials, Identity};
 
+use crate::app::App;
 use crate::clock::now_ms;
+use crate::error::Failure;
 use crate::outbound::{ConnHandle, KillSwitch, Outbound};
 use crate::protocol::{
-    close, parse_client, validate_media, ClientMsg, ErrorCode, ServerMsg, UserInfo,
-    PROTOCOL_VERSION,
+    close, parse_client, validate_media, ClientMsg, ErrorCode, Intent, Media, ServerMsg, Settings,
+    UserInfo, MAX_RATE, MIN_RATE, PROTOCOL_VERSION,
 };
-use crate::room::{Cmd, Done, Failure, Op, StatusReport, Who};
+use crate::room::{Done, Op, StatusReport, Who};
 use crate::rooms::{normalize_code, RoomHandle};
-use crate::server::App;
+use crate::shutdown::until_shutdown;
 
 /// An upgraded `/ws` connection (see `routes::ws_upgrade`).
 pub type WebSocket = WebSocketStream<hyper_util::rt::TokioIo<Upgraded>>;
@@ -89,10 +91,36 @@ impl TokenBucket {
     }
 }
 
+/// The seat this connection holds.
 struct Link {
-    code: String,
+    room: RoomHandle,
     member_id: String,
-    tx: mpsc::Sender<Cmd>,
+}
+
+/// How a connection takes a seat: `create_room` or `join_room`.
+enum Entry {
+    Create {
+        media: Option<Media>,
+        settings: Option<Settings>,
+    },
+    Join {
+        code: String,
+    },
+}
+
+/// Why taking a seat failed, and whether it counts toward the failed-join limit.
+struct Refused {
+    failure: Failure,
+    failed_join: bool,
+}
+
+impl Refused {
+    fn new(failure: Failure, failed_join: bool) -> Self {
+        Refused {
+            failure,
+            failed_join,
+        }
+    }
 }
 
 struct Conn {
@@ -205,7 +233,7 @@ impl Conn {
         let kill = self.kill.clone();
         loop {
             let step = tokio::select! {
-                _ = crate::server::until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
+                _ = until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
                 code = kill.wait() => Err(Stop::Close(code, kill_reason(code))),
                 Some(out) = rx.recv() => self.outbound(sink, out, &mut rx).await,
                 frame = stream.next() => {
@@ -263,7 +291,7 @@ impl Conn {
                 Err(_) => Err(Stop::Gone),
             },
             code = self.kill.wait() => Err(Stop::Close(code, kill_reason(code))),
-            _ = crate::server::until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
+            _ = until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
             _ = tokio::time::sleep(dead_after) => Err(Stop::Gone),
         }
     }
@@ -331,7 +359,7 @@ impl Conn {
         tokio::select! {
             r = work => r,
             code = kill.wait() => Err(Stop::Close(code, kill_reason(code))),
-            _ = crate::server::until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
+            _ = until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
             _ = tokio::time::sleep(dead_after) => Err(Stop::Gone),
         }
     }
@@ -358,7 +386,7 @@ impl Conn {
                 if self
                     .link
                     .as_ref()
-                    .is_some_and(|l| l.code == code && l.member_id == member_id)
+                    .is_some_and(|l| l.room.code() == code && l.member_id == member_id)
                 {
                     self.link = None;
                 }
@@ -376,7 +404,7 @@ impl Conn {
         let mut shutdown = self.app.shutdown.clone();
         let frame = tokio::select! {
             r = tokio::time::timeout(wait, stream.next()) => r,
-            _ = crate::server::until_shutdown(&mut shutdown) => return Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
+            _ = until_shutdown(&mut shutdown) => return Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
         };
         let text = match frame {
             Err(_) => {
@@ -461,7 +489,7 @@ impl Conn {
                     reason: "auth_timeout",
                 }))
             }
-            _ = crate::server::until_shutdown(&mut shutdown) => {
+            _ = until_shutdown(&mut shutdown) => {
                 return Err(Stop::Close(close::GOING_AWAY, "server shutting down"));
             }
         };
@@ -509,12 +537,8 @@ impl Conn {
                 self.app.sessions.attach(secret, self.handle.clone());
                 if let Some((code, member_id)) = session.seat.clone() {
                     match self.resume_seat(&code, &member_id).await {
-                        Some(tx) => {
-                            self.link = Some(Link {
-                                code,
-                                member_id,
-                                tx,
-                            });
+                        Some(room) => {
+                            self.link = Some(Link { room, member_id });
                             resumed = true;
                         }
                         None => self.app.sessions.set_seat(secret, None),
@@ -552,25 +576,20 @@ impl Conn {
                 status_per_second: l.status_per_second,
                 hello_timeout_ms: l.hello_timeout_ms,
                 resume_window_ms: self.app.config.rooms.resume_window_ms,
-                min_rate: crate::room::MIN_RATE,
-                max_rate: crate::room::MAX_RATE,
+                min_rate: MIN_RATE,
+                max_rate: MAX_RATE,
             },
             resumed,
         };
         self.send(sink, &welcome, id.as_ref()).await
     }
 
-    async fn resume_seat(&self, code: &str, member_id: &str) -> Option<mpsc::Sender<Cmd>> {
-        let room = self.app.rooms.get(code)?;
-        let (reply, rx) = oneshot::channel();
-        let cmd = Cmd::Resume {
-            member_id: member_id.to_owned(),
-            conn: self.handle.clone(),
-            reply,
-        };
-        room.tx.send(cmd).await.ok()?;
-        rx.await.ok()?.ok()?;
-        Some(room.tx)
+    async fn resume_seat(&self, code: &str, member_id: &str) -> Option<RoomHandle> {
+        let room = self.app.rooms.get(code).await?;
+        room.resume(member_id.to_owned(), self.handle.clone())
+            .await
+            .ok()?;
+        Some(room)
     }
 
     async fn inbound(&mut self, sink: &mut Sink, msg: Message, t1: f64) -> Result<(), Stop> {
@@ -638,9 +657,10 @@ impl Conn {
                 self.send(sink, &ServerMsg::Pong { t0, t1, t2 }, idr).await
             }
             ClientMsg::CreateRoom { media, settings } => {
-                self.create_room(sink, media, settings, id).await
+                self.enter(sink, Entry::Create { media, settings }, id)
+                    .await
             }
-            ClientMsg::JoinRoom { code } => self.join_room(sink, &code, id).await,
+            ClientMsg::JoinRoom { code } => self.enter(sink, Entry::Join { code }, id).await,
             ClientMsg::LeaveRoom {} => match self.room_op(Op::Leave, id.clone()).await {
                 Ok(_) => {
                     self.link = None;
@@ -652,19 +672,14 @@ impl Conn {
                 Err(f) => self.fail(sink, f, idr).await,
             },
             ClientMsg::Play { position, rate } => {
-                self.intent(sink, crate::room::Intent::Play { position, rate }, id)
-                    .await
+                self.intent(sink, Intent::Play { position, rate }, id).await
             }
             ClientMsg::Pause { position } => {
-                self.intent(sink, crate::room::Intent::Pause { position }, id)
-                    .await
+                self.intent(sink, Intent::Pause { position }, id).await
             }
-            ClientMsg::Seek { position } => {
-                self.intent(sink, crate::room::Intent::Seek { position }, id)
-                    .await
-            }
+            ClientMsg::Seek { position } => self.intent(sink, Intent::Seek { position }, id).await,
             ClientMsg::SetMedia { media, position } => {
-                self.intent(sink, crate::room::Intent::SetMedia { media, position }, id)
+                self.intent(sink, Intent::SetMedia { media, position }, id)
                     .await
             }
             ClientMsg::Status {
@@ -697,16 +712,11 @@ impl Conn {
                     error_ms,
                     seek_ms,
                 };
-                let cmd = Cmd::Op {
-                    who: Who::Conn {
-                        member_id: link.member_id.clone(),
-                        conn_id: self.conn_id,
-                    },
-                    req_id: None,
-                    op: Op::Status(report),
-                    reply: None,
+                let who = Who::Conn {
+                    member_id: link.member_id.clone(),
+                    conn_id: self.conn_id,
                 };
-                if link.tx.send(cmd).await.is_err() {
+                if link.room.tell(who, Op::Status(report)).await.is_err() {
                     self.link = None;
                 }
                 Ok(())
@@ -753,22 +763,16 @@ impl Conn {
         let Some(link) = &self.link else {
             return Err(Failure::new(ErrorCode::Forbidden, "not in a room"));
         };
-        let (reply, rx) = oneshot::channel();
-        let cmd = Cmd::Op {
-            who: Who::Conn {
-                member_id: link.member_id.clone(),
-                conn_id: self.conn_id,
-            },
-            req_id,
-            op,
-            reply: Some(reply),
+        let who = Who::Conn {
+            member_id: link.member_id.clone(),
+            conn_id: self.conn_id,
         };
-        if link.tx.send(cmd).await.is_err() {
+        let r = link.room.op(who, req_id, op).await;
+        if r.as_ref().is_err_and(|f| f.code == ErrorCode::RoomNotFound) {
+            // The room has ended: this connection no longer holds a seat in it.
             self.link = None;
-            return Err(Failure::new(ErrorCode::RoomNotFound, "the room has closed"));
         }
-        rx.await
-            .unwrap_or_else(|_| Err(Failure::new(ErrorCode::Internal, "the room did not answer")))
+        r
     }
 
     async fn simple_op(&mut self, sink: &mut Sink, op: Op, id: Option<Value>) -> Result<(), Stop> {
@@ -781,151 +785,97 @@ impl Conn {
     async fn intent(
         &mut self,
         sink: &mut Sink,
-        intent: crate::room::Intent,
+        intent: Intent,
         id: Option<Value>,
     ) -> Result<(), Stop> {
         self.simple_op(sink, Op::Intent(intent), id).await
     }
 
-    async fn create_room(
+    /// `create_room` and `join_room`: one guard (not already seated), a seat from the
+    /// registry, one way of answering. Refused joins count toward the failed-join limit.
+    async fn enter(
         &mut self,
         sink: &mut Sink,
-        media: Option<crate::protocol::Media>,
-        settings: Option<crate::protocol::Settings>,
+        entry: Entry,
         id: Option<Value>,
     ) -> Result<(), Stop> {
-        if self.link.is_some() {
-            return self
-                .error(
-                    sink,
-                    ErrorCode::BadRequest,
-                    "already in a room; leave it first",
-                    id.as_ref(),
-                )
-                .await;
-        }
-        if let Some(Err(m)) = media.as_ref().map(validate_media) {
-            return self
-                .error(sink, ErrorCode::BadRequest, m, id.as_ref())
-                .await;
-        }
-        let identity = self.identity.clone().expect("identity is set after hello");
-        let created = self.app.rooms.create(
-            settings.unwrap_or_default(),
-            media,
-            identity,
-            self.handle.clone(),
-            id.clone(),
-        );
-        let (room, rx) = match created {
-            Ok(x) => x,
-            Err(f) => return self.fail(sink, f, id.as_ref()).await,
-        };
-        match rx.await {
-            Ok(Ok(member_id)) => {
-                self.seated(room, member_id);
-                Ok(())
-            }
-            Ok(Err(f)) => self.fail(sink, f, id.as_ref()).await,
-            Err(_) => {
-                self.error(
-                    sink,
-                    ErrorCode::Internal,
-                    "the room did not answer",
-                    id.as_ref(),
-                )
-                .await
-            }
-        }
-    }
-
-    fn seated(&mut self, room: RoomHandle, member_id: String) {
-        if let Some(s) = &self.secret {
-            self.app
-                .sessions
-                .set_seat(s, Some((room.code.clone(), member_id.clone())));
-        }
-        self.link = Some(Link {
-            code: room.code,
-            member_id,
-            tx: room.tx,
-        });
-    }
-
-    async fn join_room(
-        &mut self,
-        sink: &mut Sink,
-        code: &str,
-        id: Option<Value>,
-    ) -> Result<(), Stop> {
-        if self.link.is_some() {
-            return self
-                .error(
-                    sink,
-                    ErrorCode::BadRequest,
-                    "already in a room; leave it first",
-                    id.as_ref(),
-                )
-                .await;
-        }
         let now = Instant::now();
-        while self
-            .failed_joins
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
-        {
-            self.failed_joins.pop_front();
-        }
-        if self.failed_joins.len() >= self.app.config.limits.failed_joins_per_minute as usize {
-            return self
-                .error(
-                    sink,
-                    ErrorCode::RateLimited,
-                    "too many failed joins; wait a minute",
-                    id.as_ref(),
-                )
-                .await;
-        }
-        let room = normalize_code(code).and_then(|c| self.app.rooms.get(&c));
-        let Some(room) = room else {
-            self.failed_joins.push_back(now);
-            return self
-                .error(
-                    sink,
-                    ErrorCode::RoomNotFound,
-                    "no room has this code",
-                    id.as_ref(),
-                )
-                .await;
+        let seated = if self.link.is_some() {
+            Err(Refused::new(
+                Failure::new(ErrorCode::BadRequest, "already in a room; leave it first"),
+                false,
+            ))
+        } else {
+            self.take_seat(entry, id.clone(), now).await
         };
-        let (reply, rx) = oneshot::channel();
-        let identity = self.identity.clone().expect("identity is set after hello");
-        let cmd = Cmd::Join {
-            identity,
-            conn: self.handle.clone(),
-            req_id: id.clone(),
-            reply,
-        };
-        let result = match room.tx.send(cmd).await {
-            Err(_) => Err(Failure::new(
-                ErrorCode::RoomNotFound,
-                "no room has this code",
-            )),
-            Ok(()) => rx.await.unwrap_or_else(|_| {
-                Err(Failure::new(
-                    ErrorCode::RoomNotFound,
-                    "no room has this code",
-                ))
-            }),
-        };
-        match result {
-            Ok(member_id) => {
-                self.seated(room, member_id);
+        match seated {
+            Ok((room, member_id)) => {
+                if let Some(s) = &self.secret {
+                    self.app
+                        .sessions
+                        .set_seat(s, Some((room.code().to_owned(), member_id.clone())));
+                }
+                self.link = Some(Link { room, member_id });
                 Ok(())
             }
-            Err(f) => {
-                self.failed_joins.push_back(now);
-                self.fail(sink, f, id.as_ref()).await
+            Err(r) => {
+                if r.failed_join {
+                    self.failed_joins.push_back(now);
+                }
+                self.fail(sink, r.failure, id.as_ref()).await
+            }
+        }
+    }
+
+    async fn take_seat(
+        &mut self,
+        entry: Entry,
+        id: Option<Value>,
+        now: Instant,
+    ) -> Result<(RoomHandle, String), Refused> {
+        let identity = self.identity.clone().expect("identity is set after hello");
+        let secret = self.secret.clone();
+        let conn = self.handle.clone();
+        match entry {
+            Entry::Create { media, settings } => {
+                if let Some(Err(m)) = media.as_ref().map(validate_media) {
+                    return Err(Refused::new(Failure::new(ErrorCode::BadRequest, m), false));
+                }
+                let settings = settings.unwrap_or_default();
+                self.app
+                    .rooms
+                    .create(settings, media, identity, secret, conn, id)
+                    .await
+                    .map_err(|f| Refused::new(f, false))
+            }
+            Entry::Join { code } => {
+                while self
+                    .failed_joins
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+                {
+                    self.failed_joins.pop_front();
+                }
+                let limit = self.app.config.limits.failed_joins_per_minute as usize;
+                if self.failed_joins.len() >= limit {
+                    let f = Failure::new(
+                        ErrorCode::RateLimited,
+                        "too many failed joins; wait a minute",
+                    );
+                    return Err(Refused::new(f, false));
+                }
+                let room = match normalize_code(&code) {
+                    Some(c) => self.app.rooms.get(&c).await,
+                    None => None,
+                };
+                let Some(room) = room else {
+                    let f = Failure::new(ErrorCode::RoomNotFound, "no room has this code");
+                    return Err(Refused::new(f, true));
+                };
+                match room.join(identity, secret, conn, id).await {
+                    Ok(member_id) => Ok((room, member_id)),
+                    Err(f) => Err(Refused::new(f, true)),
+                }
             }
         }
     }
@@ -933,12 +883,9 @@ impl Conn {
     /// The connection has ended: the seat waits for a resume, the session for the window.
     async fn cleanup(&mut self) {
         if let Some(link) = self.link.take() {
-            let cmd = Cmd::Disconnected {
-                member_id: link.member_id,
-                conn_id: self.conn_id,
-            };
             // The room may be gone; then there is nothing to tell.
-            let _ = tokio::time::timeout(Duration::from_secs(5), link.tx.send(cmd)).await;
+            let notice = link.room.disconnected(link.member_id, self.conn_id);
+            let _ = tokio::time::timeout(Duration::from_secs(5), notice).await;
         }
         if let Some(secret) = &self.secret {
             self.app.sessions.detach(secret, self.conn_id);

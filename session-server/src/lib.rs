@@ -1,23 +1,31 @@
 //! Matinee session server: rooms, host-authoritative playback state, clock sync, fan-out.
 //!
-//! Module map (each layer only calls the ones below it):
-//! - [`server`] — wiring: [`run`], the shared `App`, graceful shutdown.
-//! - [`routes`] — HTTP: `/ws` upgrade (origin check, connection permit), health, metrics,
-//!   REST API, demo files.
-//! - [`connection`] — one WebSocket: `hello`, then the select loop; per-connection limits.
-//! - [`rooms`] — the registry (code → room handle) behind the [`rooms::RoomStore`] trait.
-//! - [`room`] — one room's task: members, host, playback state, waiting rule, throttling.
-//! - [`sessions`] — resume secrets → sessions and their seats.
-//! - [`outbound`] — a connection's bounded queue and kill switch, as rooms see it.
-//! - [`protocol`] — the wire types of protocol v1 (no I/O).
-//! - [`clock`] — server time and the scheduling arithmetic.
+//! Module map, bottom layer first. Each module imports only from the lines above it
+//! (`docs/architecture.md` has the rule and how to check it):
+//! - [`protocol`] — the wire types of protocol v1 (no I/O), `Intent`, the rate bounds.
+//! - [`error`] — [`error::Failure`]: why a request was refused, passed up to the transports.
+//! - [`clock`] — server time and the scheduling arithmetic (`LeadRule`).
 //! - [`config`] — configuration sections, layering, `--print-config`.
 //! - [`metrics`] — Prometheus counters and the fan-out histogram.
+//! - [`shutdown`] — the shutdown flag every long-lived task waits on.
+//! - [`outbound`] — a connection's bounded queue and kill switch, as rooms see it.
+//! - [`room`] — one room: the pure state machine (`record`, `playback`, `waiting`,
+//!   `members`, `seats`), then its command API (`api`) and its task (`actor`).
+//! - [`rooms`] — the registry (code → room) behind the [`rooms::RoomStore`] and
+//!   [`rooms::Room`] traits; `MemoryRooms` keeps rooms in this process.
+//! - [`sessions`] — resume secrets → sessions and their seats.
+//! - [`app`] — [`app::App`], what the transports share.
+//! - [`connection`] — one WebSocket: `hello`, then the select loop; per-connection limits.
+//! - [`routes`] — HTTP: `/ws` upgrade (origin check, connection permit), health, metrics,
+//!   REST API, demo files.
 //! - [`static_files`] — the demo page and client sources embedded at build time.
+//! - [`server`] — wiring: [`run`], graceful shutdown.
 
+pub mod app;
 pub mod clock;
 pub mod config;
 pub mod connection;
+pub mod error;
 pub mod metrics;
 pub mod outbound;
 pub mod protocol;
@@ -26,6 +34,7 @@ pub mod rooms;
 pub mod routes;
 pub mod server;
 pub mod sessions;
+pub mod shutdown;
 pub mod static_files;
 
 pub use config::Config;

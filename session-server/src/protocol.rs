@@ -330,6 +330,44 @@ pub enum ClientMsg {
     },
 }
 
+/// Slowest accepted playback rate. Watch parties play at 1 (sometimes 0.5–2, as Jellyfin's
+/// player offers); outside 0.25–4 Firefox mutes the audio and the players' own rate nudges
+/// (±10 %) stop making sense, so such a `play` is refused rather than followed by nobody.
+pub const MIN_RATE: f64 = 0.25;
+/// Fastest accepted playback rate (see [`MIN_RATE`]).
+pub const MAX_RATE: f64 = 4.0;
+
+/// A playback intent: what the four [`ClientMsg`] variants `play`, `pause`, `seek` and
+/// `set_media` ask of the room (host, or anyone under shared control), with their fields.
+/// The REST commands produce the same values, so a room sees one type whatever the transport.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Intent {
+    /// Scheduled start (`play`).
+    Play {
+        /// Position, seconds.
+        position: f64,
+        /// New rate, if given (within [`MIN_RATE`]..=[`MAX_RATE`]).
+        rate: Option<f64>,
+    },
+    /// Pause at a position (`pause`).
+    Pause {
+        /// Position, seconds.
+        position: f64,
+    },
+    /// Seek (`seek`).
+    Seek {
+        /// Position, seconds.
+        position: f64,
+    },
+    /// Change item (`set_media`).
+    SetMedia {
+        /// The item.
+        media: Media,
+        /// Start position (default 0).
+        position: Option<f64>,
+    },
+}
+
 /// `welcome.user`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserInfo {

@@ -1,24 +1,32 @@
-//! The rooms registry: room code → handle of the task that owns the room.
+//! The rooms registry: room code → the room, wherever it lives.
 //!
-//! [`RoomStore`] is the narrow interface the rest of the server uses; [`MemoryRooms`] keeps
-//! rooms in this process. A Redis-backed store can implement the same trait later.
+//! [`RoomStore`] is the narrow interface the transports use, and [`Room`] is one room as
+//! they reach it: typed calls that resolve to answers, no channels. A store outside this
+//! process (Redis, with one authority per room) implements both over its own transport; the
+//! only in-process value that crosses the trait is the caller's own [`ConnHandle`], which is
+//! where a store delivers the room's frames for that connection. [`MemoryRooms`] keeps rooms
+//! in this process, each owned by its actor task.
 //!
 //! The map is behind a `std::sync::Mutex` because every critical section is a hash-map
 //! operation: it is never held across `.await` and no other lock is ever taken inside it.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use matinee_auth::Identity;
 use rand::Rng;
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
+use crate::clock::now_ms;
+use crate::error::Failure;
 use crate::metrics::Metrics;
 use crate::outbound::ConnHandle;
 use crate::protocol::{ErrorCode, Media, Settings};
-use crate::room::{run_room, Cmd, Failure, RoomParams, RoomSetup};
+use crate::room::{run_room, Done, Mailbox, Op, RoomParams, RoomRecord, RoomSetup, Snapshot, Who};
 
 /// Room codes use this alphabet: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V look-alikes.
 pub const CODE_ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTWXY34679";
@@ -27,30 +35,53 @@ pub const CODE_LEN: usize = 6;
 /// Mailbox size of a room: commands beyond it wait (backpressure on the senders).
 const MAILBOX: usize = 1024;
 
-/// A room's mailbox.
-#[derive(Clone, Debug)]
-pub struct RoomHandle {
+/// A boxed future, so that [`Room`] and [`RoomStore`] can be trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One live room, as connections and routes reach it.
+pub trait Room: Send + Sync {
     /// Room code.
-    pub code: String,
-    /// Mailbox.
-    pub tx: mpsc::Sender<Cmd>,
+    fn code(&self) -> &str;
+    /// Take a new seat with `conn`; resolves to the member id. `secret` is the joining
+    /// session's resume secret, kept with the seat.
+    fn join(
+        &self,
+        identity: Identity,
+        secret: Option<String>,
+        conn: ConnHandle,
+        req_id: Option<Value>,
+    ) -> BoxFuture<'_, Result<String, Failure>>;
+    /// Take seat `member_id` back with a new connection.
+    fn resume(&self, member_id: String, conn: ConnHandle) -> BoxFuture<'_, Result<(), Failure>>;
+    /// A member-scoped operation, answered.
+    fn op(&self, who: Who, req_id: Option<Value>, op: Op) -> BoxFuture<'_, Result<Done, Failure>>;
+    /// A member-scoped operation without an answer (`status`); fails when the room is gone.
+    fn tell(&self, who: Who, op: Op) -> BoxFuture<'_, Result<(), Failure>>;
+    /// Connection `conn_id` holding seat `member_id` has ended.
+    fn disconnected(&self, member_id: String, conn_id: u64) -> BoxFuture<'_, ()>;
+    /// The room as `who` may see it.
+    fn snapshot(&self, who: Who) -> BoxFuture<'_, Result<Snapshot, Failure>>;
 }
+
+/// A room, shared.
+pub type RoomHandle = Arc<dyn Room>;
 
 /// Where rooms live.
 pub trait RoomStore: Send + Sync + 'static {
-    /// Create a room with `creator` as its first member and host. Resolves to the creator's
-    /// member id and the room handle once the room has taken the seat.
+    /// Create a room with `creator` as its first member and host (`conn` its connection,
+    /// `secret` its session's resume secret). Resolves once the room has taken the seat.
     fn create(
         &self,
         settings: Settings,
         media: Option<Media>,
         creator: Identity,
+        secret: Option<String>,
         conn: ConnHandle,
         req_id: Option<Value>,
-    ) -> Result<(RoomHandle, oneshot::Receiver<Result<String, Failure>>), Failure>;
+    ) -> BoxFuture<'_, Result<(RoomHandle, String), Failure>>;
     /// Look a room up by its (normalized) code.
-    fn get(&self, code: &str) -> Option<RoomHandle>;
-    /// Number of live rooms.
+    fn get<'a>(&'a self, code: &'a str) -> BoxFuture<'a, Option<RoomHandle>>;
+    /// Number of live rooms this store knows of.
     fn len(&self) -> usize;
     /// Whether there are no rooms.
     fn is_empty(&self) -> bool {
@@ -60,6 +91,50 @@ pub trait RoomStore: Send + Sync + 'static {
     /// `left{room_closed}` on shutdown, so that clients do not try to resume.
     fn survives_restart(&self) -> bool {
         false
+    }
+}
+
+/// A room of this process: its code and the mailbox of its actor.
+#[derive(Clone, Debug)]
+pub struct LocalRoom {
+    code: String,
+    mailbox: Mailbox,
+}
+
+impl LocalRoom {
+    /// The actor's mailbox (for a store that takes records, and for tests).
+    pub fn mailbox(&self) -> &Mailbox {
+        &self.mailbox
+    }
+}
+
+impl Room for LocalRoom {
+    fn code(&self) -> &str {
+        &self.code
+    }
+    fn join(
+        &self,
+        identity: Identity,
+        secret: Option<String>,
+        conn: ConnHandle,
+        req_id: Option<Value>,
+    ) -> BoxFuture<'_, Result<String, Failure>> {
+        Box::pin(self.mailbox.join(identity, secret, conn, req_id))
+    }
+    fn resume(&self, member_id: String, conn: ConnHandle) -> BoxFuture<'_, Result<(), Failure>> {
+        Box::pin(self.mailbox.resume(member_id, conn))
+    }
+    fn op(&self, who: Who, req_id: Option<Value>, op: Op) -> BoxFuture<'_, Result<Done, Failure>> {
+        Box::pin(self.mailbox.op(who, req_id, op))
+    }
+    fn tell(&self, who: Who, op: Op) -> BoxFuture<'_, Result<(), Failure>> {
+        Box::pin(self.mailbox.tell(who, op))
+    }
+    fn disconnected(&self, member_id: String, conn_id: u64) -> BoxFuture<'_, ()> {
+        Box::pin(self.mailbox.disconnected(member_id, conn_id))
+    }
+    fn snapshot(&self, who: Who) -> BoxFuture<'_, Result<Snapshot, Failure>> {
+        Box::pin(self.mailbox.snapshot(who))
     }
 }
 
@@ -84,7 +159,7 @@ pub fn random_code() -> String {
 
 struct Entry {
     instance: u64,
-    handle: RoomHandle,
+    room: Arc<LocalRoom>,
 }
 
 /// In-memory rooms.
@@ -120,28 +195,20 @@ impl MemoryRooms {
     }
 }
 
-impl RoomStore for MemoryRooms {
-    fn create(
+impl MemoryRooms {
+    /// Register a new room under a fresh code and start its actor. `first` queues the first
+    /// command on the new mailbox before the code is visible to anybody else.
+    fn open<T>(
         &self,
         settings: Settings,
         media: Option<Media>,
-        creator: Identity,
-        conn: ConnHandle,
-        req_id: Option<Value>,
-    ) -> Result<(RoomHandle, oneshot::Receiver<Result<String, Failure>>), Failure> {
+        first: impl FnOnce(&Mailbox) -> Result<T, Failure>,
+    ) -> Result<(Arc<LocalRoom>, T), Failure> {
         let (tx, rx) = mpsc::channel(MAILBOX);
-        let (reply, reply_rx) = oneshot::channel();
-        // The creator's seat is the first command the room sees, queued before anybody else
-        // can learn the code, so a room never exists without a seat.
-        tx.try_send(Cmd::Join {
-            identity: creator,
-            conn,
-            req_id,
-            reply,
-        })
-        .map_err(|_| Failure::new(ErrorCode::Internal, "could not queue the first seat"))?;
+        let mailbox = Mailbox::new(tx);
+        let queued = first(&mailbox)?;
         let instance = self.next_instance.fetch_add(1, Ordering::Relaxed);
-        let code = {
+        let room = {
             let mut map = self.lock();
             if map.len() >= self.max_rooms {
                 return Err(Failure::new(
@@ -153,20 +220,21 @@ impl RoomStore for MemoryRooms {
             while map.contains_key(&code) {
                 code = random_code();
             }
+            let room = Arc::new(LocalRoom {
+                code: code.clone(),
+                mailbox,
+            });
             map.insert(
-                code.clone(),
+                code,
                 Entry {
                     instance,
-                    handle: RoomHandle {
-                        code: code.clone(),
-                        tx: tx.clone(),
-                    },
+                    room: room.clone(),
                 },
             );
-            code
+            room
         };
         let map = self.map.clone();
-        let c = code.clone();
+        let c = room.code.clone();
         let on_close = Box::new(move || {
             let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
             if m.get(&c).is_some_and(|e| e.instance == instance) {
@@ -174,19 +242,41 @@ impl RoomStore for MemoryRooms {
             }
         });
         let setup = RoomSetup {
-            code: code.clone(),
+            record: RoomRecord::new(room.code.clone(), settings, media, now_ms()),
             params: self.params.clone(),
-            settings,
-            media,
             metrics: self.metrics.clone(),
             shutdown: self.shutdown.clone(),
         };
         tokio::spawn(run_room(setup, rx, on_close));
-        Ok((RoomHandle { code, tx }, reply_rx))
+        Ok((room, queued))
+    }
+}
+
+impl RoomStore for MemoryRooms {
+    fn create(
+        &self,
+        settings: Settings,
+        media: Option<Media>,
+        creator: Identity,
+        secret: Option<String>,
+        conn: ConnHandle,
+        req_id: Option<Value>,
+    ) -> BoxFuture<'_, Result<(RoomHandle, String), Failure>> {
+        // The creator's seat is the first command the room sees, queued before anybody else
+        // can learn the code, so a room never exists without a seat.
+        let opened = self.open(settings, media, |mb| {
+            mb.join_first(creator, secret, conn, req_id)
+        });
+        Box::pin(async move {
+            let (room, seated) = opened?;
+            let member_id = seated.await?;
+            Ok((room as RoomHandle, member_id))
+        })
     }
 
-    fn get(&self, code: &str) -> Option<RoomHandle> {
-        self.lock().get(code).map(|e| e.handle.clone())
+    fn get<'a>(&'a self, code: &'a str) -> BoxFuture<'a, Option<RoomHandle>> {
+        let room = self.lock().get(code).map(|e| e.room.clone() as RoomHandle);
+        Box::pin(std::future::ready(room))
     }
 
     fn len(&self) -> usize {

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
@@ -17,10 +16,11 @@ use warp::{Filter, Reply};
 
 use matinee_auth::{AuthError, Credentials};
 
-use crate::protocol::ErrorCode;
-use crate::room::{Cmd, Done, Failure, Intent, Op, Who};
+use crate::app::App;
+use crate::error::Failure;
+use crate::protocol::{ErrorCode, Intent};
+use crate::room::{Done, Op, Who};
 use crate::rooms::{normalize_code, RoomHandle};
-use crate::server::App;
 use crate::static_files;
 
 /// Largest REST request body, bytes.
@@ -426,7 +426,11 @@ async fn rest_caller(
             "an Authorization: Bearer token is required",
         ));
     };
-    let Some(room) = normalize_code(code).and_then(|c| app.rooms.get(&c)) else {
+    let room = match normalize_code(code) {
+        Some(c) => app.rooms.get(&c).await,
+        None => None,
+    };
+    let Some(room) = room else {
         return Err(json_error(
             StatusCode::NOT_FOUND,
             "room_not_found",
@@ -435,7 +439,7 @@ async fn rest_caller(
     };
     if let Some(session) = app.sessions.get(bearer) {
         return match session.seat {
-            Some((c, member)) if c == room.code => Ok((room, Who::Seat(member))),
+            Some((c, member)) if c == room.code() => Ok((room, Who::Seat(member))),
             _ => Err(json_error(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -480,22 +484,9 @@ async fn rest_get(code: String, auth: Option<String>, app: Arc<App>) -> Response
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (reply, rx) = oneshot::channel();
-    if room.tx.send(Cmd::Snapshot { who, reply }).await.is_err() {
-        return json_error(
-            StatusCode::NOT_FOUND,
-            "room_not_found",
-            "no room has this code",
-        );
-    }
-    match rx.await {
-        Ok(Ok(snap)) => warp::reply::json(&snap).into_response(),
-        Ok(Err(f)) => failure_response(&f),
-        Err(_) => json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the room did not answer",
-        ),
+    match room.snapshot(who).await {
+        Ok(snap) => warp::reply::json(&snap).into_response(),
+        Err(f) => failure_response(&f),
     }
 }
 
@@ -541,31 +532,10 @@ async fn rest_post(
         RestCommand::Pause { position } => Intent::Pause { position },
         RestCommand::Seek { position } => Intent::Seek { position },
     };
-    let (reply, rx) = oneshot::channel();
-    let cmd = Cmd::Op {
-        who,
-        req_id: None,
-        op: Op::Intent(intent),
-        reply: Some(reply),
-    };
-    if room.tx.send(cmd).await.is_err() {
-        return json_error(
-            StatusCode::NOT_FOUND,
-            "room_not_found",
-            "no room has this code",
-        );
-    }
-    match rx.await {
-        Ok(Ok(Done::State(s))) => {
-            warp::reply::json(&json!({"ok": true, "state": s})).into_response()
-        }
-        Ok(Ok(Done::Ok)) => warp::reply::json(&json!({"ok": true})).into_response(),
-        Ok(Err(f)) => failure_response(&f),
-        Err(_) => json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the room did not answer",
-        ),
+    match room.op(who, None, Op::Intent(intent)).await {
+        Ok(Done::State(s)) => warp::reply::json(&json!({"ok": true, "state": s})).into_response(),
+        Ok(Done::Ok) => warp::reply::json(&json!({"ok": true})).into_response(),
+        Err(f) => failure_response(&f),
     }
 }
 

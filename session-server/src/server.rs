@@ -1,4 +1,5 @@
-//! Wiring: the shared [`App`], the HTTP server, the session sweeper and graceful shutdown.
+//! Wiring: builds the registry and the shared [`App`], runs the HTTP server and the session
+//! sweeper, and shuts down gracefully.
 //!
 //! Shutdown follows mini-redis: one `watch` flag tells every connection and room to stop;
 //! each connection holds a permit of the connection semaphore, so "all permits are back"
@@ -6,7 +7,7 @@
 //! `server.shutdown_timeout_ms`.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,58 +16,11 @@ use tokio::sync::{watch, Semaphore};
 
 use matinee_auth::Authenticator;
 
-use crate::clock::LeadRule;
+use crate::app::App;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::room::RoomParams;
-use crate::rooms::{MemoryRooms, RoomStore};
-use crate::sessions::Sessions;
-
-/// Everything connections and routes share. Each field has a single owner of its state:
-/// rooms own themselves, sessions and metrics guard their own maps.
-pub struct App {
-    /// Effective configuration.
-    pub config: Config,
-    /// Who may connect.
-    pub auth: Arc<dyn Authenticator>,
-    /// The rooms registry.
-    pub rooms: Arc<dyn RoomStore>,
-    /// Resume secrets → sessions.
-    pub sessions: Sessions,
-    /// Counters for `/metrics`.
-    pub metrics: Arc<Metrics>,
-    /// Becomes `true` when the server shuts down.
-    pub shutdown: watch::Receiver<bool>,
-    /// One permit per open WebSocket (`server.max_connections`).
-    pub permits: Arc<Semaphore>,
-    conn_ids: AtomicU64,
-}
-
-impl App {
-    /// A fresh connection id.
-    pub fn next_conn_id(&self) -> u64 {
-        self.conn_ids.fetch_add(1, Ordering::Relaxed)
-    }
-}
-
-/// Room parameters from configuration.
-pub fn room_params(c: &Config) -> RoomParams {
-    RoomParams {
-        max_members: c.limits.max_members,
-        max_chat_chars: c.limits.max_chat_chars,
-        resume_window: Duration::from_millis(c.rooms.resume_window_ms),
-        buffering_grace: Duration::from_millis(c.rooms.buffering_grace_ms),
-        wait_cap: Duration::from_millis(c.rooms.wait_cap_ms),
-        members_interval: Duration::from_millis(c.rooms.members_interval_ms),
-        members_refresh: Duration::from_millis(c.rooms.members_refresh_ms),
-        lead: LeadRule {
-            min_ms: c.rooms.min_lead_ms,
-            max_ms: c.rooms.max_lead_ms,
-            margin_ms: c.rooms.lead_margin_ms,
-            max_seek_ms: c.rooms.max_seek_lead_ms,
-        },
-    }
-}
+use crate::rooms::MemoryRooms;
 
 /// Serve on `listener` until `shutdown` resolves, with the authenticator the configuration
 /// asks for (`matinee_auth::build`).
@@ -92,7 +46,7 @@ where
     let (sd_tx, sd_rx) = watch::channel(false);
     let metrics = Arc::new(Metrics::default());
     let rooms = MemoryRooms::new(
-        room_params(&config),
+        RoomParams::from(&config),
         config.limits.max_rooms,
         metrics.clone(),
         sd_rx.clone(),
@@ -102,16 +56,14 @@ where
         .max_connections
         .min(Semaphore::MAX_PERMITS)
         .min(u32::MAX as usize);
-    let app = Arc::new(App {
-        auth,
-        rooms: Arc::new(rooms),
-        sessions: Sessions::default(),
-        metrics,
-        shutdown: sd_rx.clone(),
-        permits: Arc::new(Semaphore::new(max_conns)),
-        conn_ids: AtomicU64::new(1),
+    let app = Arc::new(App::new(
         config,
-    });
+        auth,
+        Arc::new(rooms),
+        metrics,
+        sd_rx.clone(),
+        max_conns,
+    ));
 
     // Sessions past their resume window are forgotten.
     let sweeper = {
@@ -160,10 +112,4 @@ where
     let _ = sweeper.await;
     tracing::debug!("stopped");
     Ok(())
-}
-
-/// Resolves once the shutdown flag is set (or its sender is gone). Returns nothing, so that
-/// no lock guard of the `watch` channel lives across an `.await` in a `select!`.
-pub async fn until_shutdown(rx: &mut watch::Receiver<bool>) {
-    let _ = rx.wait_for(|s| *s).await;
 }

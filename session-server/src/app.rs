@@ -1,0 +1,64 @@
+//! [`App`]: what the transports (WebSocket connections, HTTP routes) share.
+//!
+//! `server` builds one and hands it down; it lives here rather than in `server` so that the
+//! transports do not import the module that wires them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{watch, Semaphore};
+
+use matinee_auth::Authenticator;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::rooms::RoomStore;
+use crate::sessions::Sessions;
+
+/// Everything connections and routes share. Each field has a single owner of its state:
+/// rooms own themselves, sessions and metrics guard their own maps.
+pub struct App {
+    /// Effective configuration.
+    pub config: Config,
+    /// Who may connect.
+    pub auth: Arc<dyn Authenticator>,
+    /// The rooms registry.
+    pub rooms: Arc<dyn RoomStore>,
+    /// Resume secrets → sessions.
+    pub sessions: Sessions,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Becomes `true` when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+    /// One permit per open WebSocket (`server.max_connections`).
+    pub permits: Arc<Semaphore>,
+    conn_ids: AtomicU64,
+}
+
+impl App {
+    /// Shared state over the given parts, with `max_connections` connection permits.
+    pub fn new(
+        config: Config,
+        auth: Arc<dyn Authenticator>,
+        rooms: Arc<dyn RoomStore>,
+        metrics: Arc<Metrics>,
+        shutdown: watch::Receiver<bool>,
+        max_connections: usize,
+    ) -> App {
+        App {
+            config,
+            auth,
+            rooms,
+            sessions: Sessions::default(),
+            metrics,
+            shutdown,
+            permits: Arc::new(Semaphore::new(max_connections)),
+            conn_ids: AtomicU64::new(1),
+        }
+    }
+
+    /// A fresh connection id.
+    pub fn next_conn_id(&self) -> u64 {
+        self.conn_ids.fetch_add(1, Ordering::Relaxed)
+    }
+}

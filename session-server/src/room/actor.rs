@@ -1,0 +1,1147 @@
+//! The room actor: one task owns one room's state and is the only thing that changes it.
+//!
+//! Everything arrives as a [`Cmd`] on the room's bounded mailbox and is handled in order;
+//! nothing else can touch the state, so there are no locks here. The task never waits on a
+//! connection: it reaches members through [`ConnHandle::send`], which never blocks. Timers
+//! (seat expiry, the waiting rule, the `members` throttle) are one `sleep_until` on the
+//! earliest deadline. The decisions themselves are the pure modules' ([`playback`],
+//! [`waiting`](super::waiting), [`members`](super::members), [`seats`](super::seats)); this
+//! file turns them into frames and clock readings.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use matinee_auth::Identity;
+
+use crate::clock::now_ms;
+use crate::error::Failure;
+use crate::metrics::Metrics;
+use crate::outbound::{ConnHandle, Outbound, SendOutcome};
+use crate::protocol::{
+    close, Control, ErrorCode, Intent, LeftReason, PlaybackState, ServerMsg, Settings,
+};
+use crate::shutdown::until_shutdown;
+
+use super::api::{Cmd, Done, Op, Snapshot, StatusReport};
+use super::members::{self, Change, Throttle};
+use super::params::RoomParams;
+use super::playback::{self, Leads};
+use super::record::{push_chat, ChatLine, RoomRecord, SeatRecord};
+use super::seats::{Endpoint, Seat, Seats};
+use super::waiting::{self, Verdict, Waiting};
+
+impl Endpoint for ConnHandle {
+    fn conn_id(&self) -> u64 {
+        self.conn_id
+    }
+}
+
+/// What a room task starts from.
+pub struct RoomSetup {
+    /// The room's durable state: a new room's ([`RoomRecord::new`]) or a restored one.
+    pub record: RoomRecord,
+    /// Limits and timings.
+    pub params: RoomParams,
+    /// Server metrics.
+    pub metrics: Arc<Metrics>,
+    /// Server shutdown flag.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The state one room task owns.
+pub struct RoomTask {
+    code: String,
+    params: RoomParams,
+    metrics: Arc<Metrics>,
+    settings: Settings,
+    state: PlaybackState,
+    chat: VecDeque<ChatLine>,
+    /// In order of arrival: the first connected one is the "longest present".
+    seats: Seats<ConnHandle>,
+    waiting: Waiting,
+    members: Throttle,
+}
+
+/// The actor's clock for the pure modules: tokio's, so that tests with paused time drive it.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// A lead in milliseconds (finite, clamped by `LeadRule`) as a `Duration`.
+fn ms(lead: f64) -> Duration {
+    Duration::from_secs_f64(lead.max(0.0) / 1000.0)
+}
+
+async fn sleep_until_opt(d: Option<Instant>) {
+    match d {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn random_member_id() -> String {
+    use rand::Rng;
+    let n: u64 = rand::rng().random();
+    format!("m{:012x}", n & 0xffff_ffff_ffff)
+}
+
+/// Run a room until its last seat is gone (or the server shuts down), then call `on_close`
+/// (also when the task panics).
+/// Commands still in the mailbox at that point are answered with `room_not_found`.
+pub async fn run_room(
+    setup: RoomSetup,
+    mut rx: mpsc::Receiver<Cmd>,
+    on_close: Box<dyn FnOnce() + Send>,
+) {
+    let RoomSetup {
+        record,
+        params,
+        metrics,
+        mut shutdown,
+    } = setup;
+    let mut room = RoomTask::restore(record, params, metrics, now());
+    let mut unregister = Unregister(Some(on_close));
+    tracing::debug!(room = %room.code, "room opened");
+    loop {
+        let deadline = room.next_deadline(now());
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(cmd) => room.handle(cmd),
+                None => break,
+            },
+            _ = sleep_until_opt(deadline) => {}
+            _ = until_shutdown(&mut shutdown) => break,
+        }
+        room.tick(now());
+        if room.seats.is_empty() {
+            break;
+        }
+    }
+    // Unregister first so no new command can reach us, then refuse what is already queued.
+    unregister.run();
+    rx.close();
+    while let Ok(cmd) = rx.try_recv() {
+        room.refuse(cmd);
+    }
+    tracing::debug!(room = %room.code, "room closed");
+}
+
+/// Runs the registry's `on_close` exactly once: at the normal end, or while unwinding if the
+/// room task panics, so that a bug in one room can never leave its code registered to a dead
+/// mailbox (holding a slot of `max_rooms` forever).
+struct Unregister(Option<Box<dyn FnOnce() + Send>>);
+
+impl Unregister {
+    fn run(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        self.run();
+    }
+}
+
+impl Drop for RoomTask {
+    /// The gauges follow the room however its task ends (normally, on shutdown or by a panic).
+    fn drop(&mut self) {
+        self.metrics
+            .members
+            .fetch_sub(self.seats.len() as i64, Ordering::Relaxed);
+        self.metrics.rooms.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl RoomTask {
+    /// The room described by `record`; its seats (if any) wait for a resume from `now`.
+    pub fn restore(
+        record: RoomRecord,
+        params: RoomParams,
+        metrics: Arc<Metrics>,
+        now: Instant,
+    ) -> Self {
+        let RoomRecord {
+            code,
+            settings,
+            host,
+            state,
+            seats: records,
+            chat,
+        } = record;
+        let mut seats = Seats::new(host);
+        for r in records {
+            seats.restore(Seat::restored(r, now));
+        }
+        metrics.rooms.fetch_add(1, Ordering::Relaxed);
+        metrics
+            .members
+            .fetch_add(seats.len() as i64, Ordering::Relaxed);
+        RoomTask {
+            code,
+            waiting: Waiting::new(params.buffering_grace, params.wait_cap, now),
+            members: Throttle::new(params.members_interval, params.members_refresh),
+            params,
+            metrics,
+            settings,
+            state,
+            chat,
+            seats,
+        }
+    }
+
+    /// The room's durable state now.
+    pub fn record(&self) -> RoomRecord {
+        RoomRecord {
+            code: self.code.clone(),
+            settings: self.settings,
+            host: self.seats.host().to_owned(),
+            state: self.state.clone(),
+            seats: self.seats.records(),
+            chat: self.chat.clone(),
+        }
+    }
+
+    fn refuse(&mut self, cmd: Cmd) {
+        let gone = || Failure::new(ErrorCode::RoomNotFound, "the room has closed");
+        match cmd {
+            Cmd::Join { reply, .. } => drop(reply.send(Err(gone()))),
+            Cmd::Resume { reply, .. } => drop(reply.send(Err(gone()))),
+            Cmd::Op {
+                reply: Some(reply), ..
+            } => drop(reply.send(Err(gone()))),
+            Cmd::Snapshot { reply, .. } => drop(reply.send(Err(gone()))),
+            // The room ended; what it was is still worth keeping.
+            Cmd::Record { reply } => drop(reply.send(Ok(self.record()))),
+            Cmd::Op { reply: None, .. } | Cmd::Disconnected { .. } => {}
+            #[cfg(test)]
+            Cmd::Panic => {}
+        }
+    }
+
+    fn handle(&mut self, cmd: Cmd) {
+        let now = now();
+        match cmd {
+            Cmd::Join {
+                identity,
+                secret,
+                conn,
+                req_id,
+                reply,
+            } => {
+                let r = self.join(identity, secret, conn, req_id);
+                let _ = reply.send(r);
+            }
+            Cmd::Resume {
+                member_id,
+                conn,
+                reply,
+            } => {
+                let r = self.resume(&member_id, conn, now);
+                let _ = reply.send(r);
+            }
+            Cmd::Disconnected { member_id, conn_id } => self.disconnected(&member_id, conn_id, now),
+            Cmd::Op {
+                who,
+                req_id,
+                op,
+                reply,
+            } => {
+                let r = self
+                    .seats
+                    .resolve(&who)
+                    .and_then(|idx| self.op(idx, req_id, op, now));
+                if let Some(reply) = reply {
+                    let _ = reply.send(r);
+                }
+            }
+            Cmd::Snapshot { who, reply } => {
+                let r = self.seats.resolve(&who).map(|_| self.snapshot());
+                let _ = reply.send(r);
+            }
+            Cmd::Record { reply } => drop(reply.send(Ok(self.record()))),
+            #[cfg(test)]
+            Cmd::Panic => panic!("fault injected by a test"),
+        }
+    }
+
+    fn join(
+        &mut self,
+        identity: Identity,
+        secret: Option<String>,
+        conn: ConnHandle,
+        req_id: Option<Value>,
+    ) -> Result<String, Failure> {
+        if self.seats.len() >= self.params.max_members {
+            return Err(Failure::new(
+                ErrorCode::RoomFull,
+                format!(
+                    "the room has its maximum of {} members",
+                    self.params.max_members
+                ),
+            ));
+        }
+        let id = self.seats.fresh_id(random_member_id);
+        let record = SeatRecord {
+            member_id: id.clone(),
+            user_id: identity.user_id,
+            name: identity.name,
+            anonymous: identity.anonymous,
+            resume: secret,
+        };
+        let idx = self.seats.add(Seat::new(record, conn));
+        self.metrics.members.fetch_add(1, Ordering::Relaxed);
+        self.send_room_snapshot(idx, req_id);
+        self.members.note(Change::Visible);
+        Ok(id)
+    }
+
+    fn resume(&mut self, member_id: &str, conn: ConnHandle, now: Instant) -> Result<(), Failure> {
+        let Some(idx) = self.seats.position(member_id) else {
+            return Err(Failure::new(ErrorCode::RoomNotFound, "the seat is gone"));
+        };
+        let s = self.seats.get_mut(idx);
+        // A connection that still holds the seat has been replaced by a newer one.
+        if let Some(old) = s.conn.replace(conn) {
+            old.kill(close::NORMAL);
+        }
+        s.disconnected_at = None;
+        // Its last buffering report predates the reconnect: the waiting rule's grace starts
+        // afresh, as for any new start, until the new connection reports.
+        s.stall.regrace(now);
+        self.send_room_snapshot(idx, None);
+        self.members.note(Change::Visible);
+        Ok(())
+    }
+
+    fn disconnected(&mut self, member_id: &str, conn_id: u64, now: Instant) {
+        let Some(idx) = self.seats.held_by(member_id, conn_id) else {
+            // A stale notice from a connection that a resume already replaced: the seat is
+            // held by the newer connection and stays in any wait it is part of.
+            return;
+        };
+        self.seats.get_mut(idx).detach(now);
+        self.members.note(Change::Visible);
+        // A member that is gone cannot be waited for.
+        self.unwait(member_id, now);
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let t = now_ms();
+        Snapshot {
+            code: self.code.clone(),
+            host: self.seats.host().to_owned(),
+            settings: self.settings,
+            state: self.state.clone(),
+            members: self.seats.infos(),
+            server_time: t,
+            position_now: self.state.position_at(t),
+        }
+    }
+
+    fn send_room_snapshot(&mut self, idx: usize, req_id: Option<Value>) {
+        let msg = ServerMsg::Room {
+            code: self.code.clone(),
+            you: self.seats.get(idx).id().to_owned(),
+            host: self.seats.host().to_owned(),
+            settings: self.settings,
+            state: self.state.clone(),
+            members: self.seats.infos(),
+            server_time: now_ms(),
+        };
+        let text = Utf8Bytes::from(msg.to_text(req_id.as_ref()));
+        self.send_to(idx, text, "room", tokio::time::Instant::now());
+    }
+
+    /// Queue a frame for one member; a full queue or a dead connection frees the connection
+    /// slot (the seat stays for resume), so the room never waits and never retries.
+    fn send_to(
+        &mut self,
+        idx: usize,
+        text: Utf8Bytes,
+        kind: &'static str,
+        decided: tokio::time::Instant,
+    ) {
+        let Some(conn) = &self.seats.get(idx).conn else {
+            return;
+        };
+        match conn.send(Outbound::Frame {
+            text,
+            kind,
+            decided,
+        }) {
+            SendOutcome::Queued => {}
+            SendOutcome::TooSlow | SendOutcome::Gone => {
+                let now = now();
+                let s = self.seats.get_mut(idx);
+                tracing::debug!(room = %self.code, member = %s.id(), "member connection dropped by the room (slow or gone)");
+                s.detach(now);
+                let id = s.id().to_owned();
+                self.members.note(Change::Visible);
+                self.unwait(&id, now);
+            }
+        }
+    }
+
+    /// Send to every connected member; `actor` (with `req_id`) gets a copy echoing the id.
+    fn broadcast(&mut self, msg: &ServerMsg, actor: Option<(usize, Option<Value>)>) {
+        let decided = tokio::time::Instant::now();
+        let text = Utf8Bytes::from(msg.to_text(None));
+        let kind = msg.kind();
+        for idx in 0..self.seats.len() {
+            match &actor {
+                Some((a, Some(id))) if *a == idx => {
+                    let own = Utf8Bytes::from(msg.to_text(Some(id)));
+                    self.send_to(idx, own, kind, decided);
+                }
+                _ => self.send_to(idx, text.clone(), kind, decided),
+            }
+        }
+    }
+
+    fn broadcast_state(&mut self, actor: Option<(usize, Option<Value>)>) {
+        let msg = ServerMsg::State(self.state.clone());
+        self.broadcast(&msg, actor);
+    }
+
+    fn leads(&self) -> Leads {
+        Leads::from_rule(
+            &self.params.lead,
+            self.seats.max_one_way_ms(),
+            self.seats.max_seek_ms(),
+        )
+    }
+
+    /// Every member still buffering gets a fresh grace period from a new start.
+    fn regrace_all(&mut self, now: Instant) {
+        for s in self.seats.iter_mut() {
+            s.stall.regrace(now);
+        }
+    }
+
+    fn op(
+        &mut self,
+        idx: usize,
+        req_id: Option<Value>,
+        op: Op,
+        now: Instant,
+    ) -> Result<Done, Failure> {
+        let is_host = self.seats.is_host(idx);
+        match op {
+            Op::Leave => {
+                let s = self.remove_member(idx, now);
+                if let Some(conn) = &s.conn {
+                    let msg = ServerMsg::Left {
+                        reason: LeftReason::Left,
+                    };
+                    conn.send(Outbound::Left {
+                        code: self.code.clone(),
+                        member_id: s.id().to_owned(),
+                        reason: LeftReason::Left,
+                        text: msg.to_text(req_id.as_ref()).into(),
+                    });
+                }
+                Ok(Done::Ok)
+            }
+            Op::Intent(intent) => {
+                if !is_host && self.settings.control != Control::Shared {
+                    return Err(Failure::new(
+                        ErrorCode::Forbidden,
+                        "only the host controls playback in this room",
+                    ));
+                }
+                self.apply_intent(idx, intent, now)?;
+                self.broadcast_state(Some((idx, req_id)));
+                Ok(Done::State(self.state.clone()))
+            }
+            Op::Status(s) => {
+                self.status(idx, s, now);
+                Ok(Done::Ok)
+            }
+            Op::Chat(text) => {
+                let n = text.chars().count();
+                if n == 0 || text.trim().is_empty() {
+                    return Err(Failure::new(ErrorCode::BadRequest, "empty chat message"));
+                }
+                if n > self.params.max_chat_chars {
+                    return Err(Failure::new(
+                        ErrorCode::TooLarge,
+                        format!(
+                            "chat messages are limited to {} characters",
+                            self.params.max_chat_chars
+                        ),
+                    ));
+                }
+                let s = self.seats.get(idx);
+                let line = ChatLine {
+                    from: s.id().to_owned(),
+                    name: s.record.name.clone(),
+                    text,
+                    at: now_ms(),
+                };
+                let msg = ServerMsg::Chat {
+                    from: line.from.clone(),
+                    name: line.name.clone(),
+                    text: line.text.clone(),
+                    at: line.at,
+                };
+                push_chat(&mut self.chat, line);
+                self.broadcast(&msg, Some((idx, req_id)));
+                Ok(Done::Ok)
+            }
+            Op::Reaction(emoji) => {
+                if !crate::protocol::valid_emoji(&emoji) {
+                    return Err(Failure::new(
+                        ErrorCode::BadRequest,
+                        "a reaction is one emoji",
+                    ));
+                }
+                let msg = ServerMsg::Reaction {
+                    from: self.seats.get(idx).id().to_owned(),
+                    emoji,
+                    at: now_ms(),
+                };
+                self.broadcast(&msg, Some((idx, req_id)));
+                Ok(Done::Ok)
+            }
+            Op::TransferHost(target) => {
+                if !is_host {
+                    return Err(Failure::new(
+                        ErrorCode::Forbidden,
+                        "only the host can hand over the host role",
+                    ));
+                }
+                self.seats.transfer_host(&target)?;
+                self.members.note(Change::Visible); // announced within the members throttle
+                Ok(Done::Ok)
+            }
+            Op::Kick(target) => {
+                if !is_host {
+                    return Err(Failure::new(ErrorCode::Forbidden, "only the host can kick"));
+                }
+                if target == self.seats.host() {
+                    return Err(Failure::new(
+                        ErrorCode::BadRequest,
+                        "the host cannot kick itself; use leave_room",
+                    ));
+                }
+                let Some(t) = self.seats.position(&target) else {
+                    return Err(Failure::new(ErrorCode::BadRequest, "no such member"));
+                };
+                let s = self.remove_member(t, now);
+                if let Some(conn) = &s.conn {
+                    let msg = ServerMsg::Left {
+                        reason: LeftReason::Kicked,
+                    };
+                    conn.send(Outbound::Left {
+                        code: self.code.clone(),
+                        member_id: s.id().to_owned(),
+                        reason: LeftReason::Kicked,
+                        text: msg.to_text(None).into(),
+                    });
+                }
+                Ok(Done::Ok)
+            }
+        }
+    }
+
+    /// The playback transition of member `idx`'s intent, and what it means for the waiting
+    /// rule: a start or a pause ends a wait, a seek goes on waiting from the new position.
+    fn apply_intent(&mut self, idx: usize, intent: Intent, now: Instant) -> Result<(), Failure> {
+        let leads = self.leads();
+        let next = playback::next_state(
+            &self.state,
+            intent.clone(),
+            now_ms(),
+            leads,
+            self.seats.get(idx).id(),
+            self.waiting.members(),
+        )?;
+        match intent {
+            Intent::Play { .. } => {
+                self.waiting.clear();
+                self.regrace_all(now);
+                self.waiting.runs_from(now + ms(leads.start));
+            }
+            Intent::Seek { .. } if next.playing => self.waiting.runs_from(now + ms(leads.seek)),
+            Intent::Seek { .. } => {}
+            Intent::Pause { .. } | Intent::SetMedia { .. } => self.waiting.clear(),
+        }
+        self.state = next;
+        Ok(())
+    }
+
+    fn status(&mut self, idx: usize, report: StatusReport, now: Instant) {
+        let report = report.cleaned();
+        let s = self.seats.get_mut(idx);
+        let was_buffering = s.buffering();
+        self.members
+            .note(members::change(s.status.as_ref(), &report));
+        let recovered = s.stall.report(was_buffering, report.buffering, now);
+        s.status = Some(report);
+        if recovered {
+            let id = s.id().to_owned();
+            self.unwait(&id, now);
+        }
+    }
+
+    /// Remove a member from the current wait; resume when nobody is left to wait for.
+    fn unwait(&mut self, member_id: &str, now: Instant) {
+        if self.waiting.unwait(member_id) {
+            self.resume_after_wait(now);
+        }
+    }
+
+    fn resume_after_wait(&mut self, now: Instant) {
+        self.waiting.clear();
+        self.regrace_all(now);
+        let leads = self.leads();
+        self.waiting.runs_from(now + ms(leads.start));
+        self.state = playback::resume(&self.state, now_ms(), leads);
+        self.broadcast_state(None);
+    }
+
+    fn remove_member(&mut self, idx: usize, now: Instant) -> Seat<ConnHandle> {
+        let host = self.seats.host().to_owned();
+        let s = self.seats.remove(idx);
+        self.metrics.members.fetch_sub(1, Ordering::Relaxed);
+        if self.seats.host() != host {
+            tracing::debug!(room = %self.code, "host migrated");
+        }
+        self.members.note(Change::Visible);
+        self.unwait(s.id(), now);
+        s
+    }
+
+    fn send_members_now(&mut self, now: Instant) {
+        self.members.sent(now);
+        let msg = ServerMsg::Members {
+            host: self.seats.host().to_owned(),
+            list: self.seats.infos(),
+        };
+        self.broadcast(&msg, None);
+    }
+
+    fn wait_active(&self) -> bool {
+        self.settings.wait_for_all && self.state.playing
+    }
+
+    fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        let candidates = self.seats.iter().map(Seat::candidate);
+        [
+            self.seats.next_expiry(self.params.resume_window),
+            self.waiting.deadline(self.wait_active(), candidates),
+            self.members.deadline(now),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn tick(&mut self, now: Instant) {
+        // Seats whose resume window has passed are freed.
+        while let Some(idx) = self.seats.expired(self.params.resume_window, now) {
+            self.remove_member(idx, now);
+        }
+        // The waiting rule.
+        let active = self.wait_active();
+        let candidates = self.seats.iter().map(Seat::candidate);
+        match self.waiting.check(active, candidates, now) {
+            Verdict::Nothing => {}
+            Verdict::CapReached(dropped) => {
+                for s in self.seats.iter_mut() {
+                    if dropped.iter().any(|d| d == s.id()) {
+                        waiting::exempt(&mut s.stall);
+                    }
+                }
+                tracing::debug!(room = %self.code, dropped = dropped.len(), "wait cap reached");
+                self.resume_after_wait(now);
+            }
+            Verdict::Wait(waiting_for) => {
+                self.state = playback::wait(&self.state, waiting_for, now_ms());
+                self.broadcast_state(None);
+            }
+        }
+        // The members throttle.
+        if self.members.due(now) {
+            self.send_members_now(now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The room task alone, with paused tokio time and the real default timings.
+
+    use super::*;
+    use crate::config::Config;
+    use crate::room::Who;
+    use tokio::sync::oneshot;
+
+    fn setup(cfg: &Config, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) -> RoomSetup {
+        RoomSetup {
+            record: RoomRecord::new("ACDEFG".into(), Settings::default(), None, now_ms()),
+            params: RoomParams::from(cfg),
+            metrics,
+            shutdown,
+        }
+    }
+
+    struct Peer {
+        id: String,
+        conn: ConnHandle,
+        rx: mpsc::Receiver<Outbound>,
+    }
+
+    impl Peer {
+        /// The next state message queued for this peer, skipping others.
+        async fn next_state(&mut self) -> Value {
+            loop {
+                match self.rx.recv().await.expect("queue open") {
+                    Outbound::Frame {
+                        text,
+                        kind: "state",
+                        ..
+                    } => return serde_json::from_str(&text).unwrap(),
+                    _ => continue,
+                }
+            }
+        }
+        fn no_state_queued(&mut self) -> bool {
+            while let Ok(o) = self.rx.try_recv() {
+                if let Outbound::Frame { kind: "state", .. } = o {
+                    return false;
+                }
+            }
+            true
+        }
+    }
+
+    async fn room_with(n: usize) -> (mpsc::Sender<Cmd>, Vec<Peer>, watch::Sender<bool>) {
+        let cfg = Config::for_tests();
+        let (tx, rx) = mpsc::channel(64);
+        let (sd_tx, sd_rx) = watch::channel(false);
+        let setup = setup(&cfg, Arc::new(Metrics::default()), sd_rx);
+        tokio::spawn(run_room(setup, rx, Box::new(|| {})));
+        let mut peers = Vec::new();
+        for i in 0..n {
+            let (conn, rx, _kill) = ConnHandle::new(i as u64, 1024);
+            let (reply, r) = oneshot::channel();
+            let identity = Identity {
+                user_id: format!("u{i}"),
+                name: format!("n{i}"),
+                anonymous: false,
+            };
+            tx.send(Cmd::Join {
+                identity,
+                secret: Some(format!("secret{i}")),
+                conn: conn.clone(),
+                req_id: None,
+                reply,
+            })
+            .await
+            .unwrap();
+            let id = r.await.unwrap().unwrap();
+            peers.push(Peer { id, conn, rx });
+        }
+        (tx, peers, sd_tx)
+    }
+
+    async fn op(tx: &mpsc::Sender<Cmd>, p: &Peer, op: Op) -> Result<Done, Failure> {
+        let (reply, r) = oneshot::channel();
+        let who = Who::Conn {
+            member_id: p.id.clone(),
+            conn_id: p.conn.conn_id,
+        };
+        tx.send(Cmd::Op {
+            who,
+            req_id: None,
+            op,
+            reply: Some(reply),
+        })
+        .await
+        .unwrap();
+        r.await.unwrap()
+    }
+
+    fn buffering(b: bool) -> Op {
+        Op::Status(StatusReport {
+            buffering: b,
+            playing: true,
+            rtt_ms: 20.0,
+            ..Default::default()
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_uses_the_400ms_rule_and_the_30s_cap() {
+        let (tx, mut peers, _sd) = room_with(2).await;
+        op(
+            &tx,
+            &peers[0],
+            Op::Intent(Intent::Play {
+                position: 0.0,
+                rate: None,
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(peers[0].next_state().await["reason"], "play");
+        // Past the scheduled start (80 ms lead), then member 1 stalls.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        op(&tx, &peers[1], buffering(true)).await.unwrap();
+        // 399 ms of buffering is tolerated.
+        tokio::time::sleep(Duration::from_millis(399)).await;
+        assert!(peers[0].no_state_queued());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let w = peers[0].next_state().await;
+        assert_eq!(w["reason"], "waiting");
+        assert_eq!(w["waiting_for"], serde_json::json!([peers[1].id]));
+        // 29.9 s later, still waiting.
+        tokio::time::sleep(Duration::from_millis(29_900)).await;
+        assert!(peers[0].no_state_queued());
+        // At 30 s the slow member is dropped from the wait and everyone starts.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let r = peers[0].next_state().await;
+        assert_eq!(r["reason"], "resume");
+        assert_eq!(r["playing"], true);
+        assert_eq!(r["seq"], w["seq"].as_u64().unwrap() + 1);
+        // Still buffering, but already dropped from a wait: no new wait.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(peers[0].no_state_queued());
+        // Recovered then stuck again: it is waited for again.
+        op(&tx, &peers[1], buffering(false)).await.unwrap();
+        op(&tx, &peers[1], buffering(true)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(401)).await;
+        assert_eq!(peers[0].next_state().await["reason"], "waiting");
+    }
+
+    async fn play(tx: &mpsc::Sender<Cmd>, p: &Peer) {
+        op(
+            tx,
+            p,
+            Op::Intent(Intent::Play {
+                position: 0.0,
+                rate: None,
+            }),
+        )
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stale_disconnect_after_a_resume_does_not_end_the_wait() {
+        let (tx, mut peers, _sd) = room_with(2).await;
+        play(&tx, &peers[0]).await;
+        assert_eq!(peers[0].next_state().await["reason"], "play");
+        op(&tx, &peers[1], buffering(true)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        assert_eq!(peers[0].next_state().await["reason"], "waiting");
+        // Member 1 reconnects: the resume takes the seat over to a new connection, then the old
+        // connection's end is reported (the order the server produces).
+        let old_conn = peers[1].conn.conn_id;
+        let (conn, _rx, _kill) = ConnHandle::new(99, 1024);
+        let (reply, r) = oneshot::channel();
+        tx.send(Cmd::Resume {
+            member_id: peers[1].id.clone(),
+            conn,
+            reply,
+        })
+        .await
+        .unwrap();
+        r.await.unwrap().unwrap();
+        tx.send(Cmd::Disconnected {
+            member_id: peers[1].id.clone(),
+            conn_id: old_conn,
+        })
+        .await
+        .unwrap();
+        // Still buffering on its new connection: the room keeps waiting for it.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(
+            peers[0].no_state_queued(),
+            "a stale disconnect ended the wait"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn buffering_that_began_during_a_wait_gets_its_grace_after_the_resume() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        play(&tx, &peers[0]).await;
+        assert_eq!(peers[0].next_state().await["reason"], "play");
+        op(&tx, &peers[1], buffering(true)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        assert_eq!(peers[0].next_state().await["reason"], "waiting");
+        // While the room is paused for member 1, member 2 starts buffering too.
+        op(&tx, &peers[2], buffering(true)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        op(&tx, &peers[1], buffering(false)).await.unwrap();
+        assert_eq!(peers[0].next_state().await["reason"], "resume");
+        // Member 2 gets the full 400 ms from the new start (80 ms lead), as after a `play`.
+        tokio::time::sleep(Duration::from_millis(470)).await;
+        assert!(
+            peers[0].no_state_queued(),
+            "buffering while paused started a wait without grace"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let w = peers[0].next_state().await;
+        assert_eq!(w["reason"], "waiting");
+        assert_eq!(w["waiting_for"], serde_json::json!([peers[2].id]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn buffering_within_a_seek_lead_does_not_start_a_wait() {
+        let (tx, mut peers, _sd) = room_with(2).await;
+        // Member 1's player needs 1.5 s to seek (a transcode): seeks get a 1.58 s lead.
+        op(
+            &tx,
+            &peers[1],
+            Op::Status(StatusReport {
+                playing: false,
+                seek_ms: Some(1500.0),
+                ..Default::default()
+            }),
+        )
+        .await
+        .unwrap();
+        play(&tx, &peers[0]).await;
+        assert_eq!(peers[0].next_state().await["reason"], "play");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        op(&tx, &peers[0], Op::Intent(Intent::Seek { position: 600.0 }))
+            .await
+            .unwrap();
+        assert_eq!(peers[0].next_state().await["reason"], "seek");
+        // Member 1 seeks, buffering, exactly what the lead is for.
+        op(&tx, &peers[1], buffering(true)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1_900)).await;
+        assert!(
+            peers[0].no_state_queued(),
+            "buffering before the scheduled start paused the room"
+        );
+        // Still buffering 400 ms after the start: now the room waits.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let w = peers[0].next_state().await;
+        assert_eq!(w["reason"], "waiting");
+        assert_eq!(w["waiting_for"], serde_json::json!([peers[1].id]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stale_buffering_report_gets_a_fresh_grace_after_a_resume() {
+        let (tx, mut peers, _sd) = room_with(2).await;
+        play(&tx, &peers[0]).await;
+        assert_eq!(peers[0].next_state().await["reason"], "play");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Member 1 reports buffering and drops off within the grace period.
+        op(&tx, &peers[1], buffering(true)).await.unwrap();
+        tx.send(Cmd::Disconnected {
+            member_id: peers[1].id.clone(),
+            conn_id: peers[1].conn.conn_id,
+        })
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(peers[0].no_state_queued(), "nobody waits for a gone member");
+        // It comes back: the 3 s old report does not pause the room at once.
+        let (conn, _rx, _kill) = ConnHandle::new(77, 1024);
+        let (reply, r) = oneshot::channel();
+        tx.send(Cmd::Resume {
+            member_id: peers[1].id.clone(),
+            conn,
+            reply,
+        })
+        .await
+        .unwrap();
+        r.await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_millis(390)).await;
+        assert!(
+            peers[0].no_state_queued(),
+            "a report from before the reconnect started a wait"
+        );
+        // Still buffering as far as the room knows, 400 ms later: it waits.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(peers[0].next_state().await["reason"], "waiting");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_room_still_unregisters_and_settles_the_gauges() {
+        let cfg = Config::for_tests();
+        let metrics = Arc::new(Metrics::default());
+        let (tx, rx) = mpsc::channel(8);
+        let (_sd_tx, sd_rx) = watch::channel(false);
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let setup = setup(&cfg, metrics.clone(), sd_rx);
+        let flag = closed.clone();
+        let task = tokio::spawn(run_room(
+            setup,
+            rx,
+            Box::new(move || flag.store(true, Ordering::SeqCst)),
+        ));
+        let (conn, _out, _kill) = ConnHandle::new(1, 16);
+        let (reply, r) = oneshot::channel();
+        let identity = Identity {
+            user_id: "u".into(),
+            name: "n".into(),
+            anonymous: false,
+        };
+        tx.send(Cmd::Join {
+            identity,
+            secret: None,
+            conn,
+            req_id: None,
+            reply,
+        })
+        .await
+        .unwrap();
+        r.await.unwrap().unwrap();
+        assert_eq!(metrics.rooms.load(Ordering::SeqCst), 1);
+        tx.send(Cmd::Panic).await.unwrap();
+        assert!(task.await.unwrap_err().is_panic());
+        assert!(
+            closed.load(Ordering::SeqCst),
+            "the registry entry of a panicked room was left behind"
+        );
+        assert_eq!(metrics.rooms.load(Ordering::SeqCst), 0);
+        assert_eq!(metrics.members.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rates_outside_a_quarter_to_four_are_refused() {
+        let (tx, mut peers, _sd) = room_with(1).await;
+        for bad in [0.0, 0.2, 4.5, 100.0, -1.0] {
+            let r = op(
+                &tx,
+                &peers[0],
+                Op::Intent(Intent::Play {
+                    position: 1.0,
+                    rate: Some(bad),
+                }),
+            )
+            .await;
+            assert_eq!(r.unwrap_err().code, ErrorCode::BadRequest, "rate {bad}");
+        }
+        assert!(
+            peers[0].no_state_queued(),
+            "a refused play changed the state"
+        );
+        for good in [0.25, 2.0, 4.0] {
+            op(
+                &tx,
+                &peers[0],
+                Op::Intent(Intent::Play {
+                    position: 1.0,
+                    rate: Some(good),
+                }),
+            )
+            .await
+            .unwrap();
+            assert_eq!(peers[0].next_state().await["rate"], good);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn seats_expire_after_the_resume_window_and_the_host_moves() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        let host = peers[0].id.clone();
+        tx.send(Cmd::Disconnected {
+            member_id: host.clone(),
+            conn_id: peers[0].conn.conn_id,
+        })
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(29_000)).await;
+        let (reply, r) = oneshot::channel();
+        tx.send(Cmd::Snapshot {
+            who: Who::Seat(peers[1].id.clone()),
+            reply,
+        })
+        .await
+        .unwrap();
+        let snap = r.await.unwrap().unwrap();
+        assert_eq!(snap.host, host, "the seat is kept within the window");
+        assert!(!snap.members[0].connected);
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        let (reply, r) = oneshot::channel();
+        tx.send(Cmd::Snapshot {
+            who: Who::Seat(peers[1].id.clone()),
+            reply,
+        })
+        .await
+        .unwrap();
+        let snap = r.await.unwrap().unwrap();
+        assert_eq!(snap.members.len(), 2);
+        assert_eq!(
+            snap.host, peers[1].id,
+            "the longest-present connected member is host"
+        );
+        // The last two leave: the room closes and refuses further commands.
+        op(&tx, &peers[1], Op::Leave).await.unwrap();
+        op(&tx, &peers[2], Op::Leave).await.unwrap();
+        let _ = peers.pop();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(tx.is_closed(), "an empty room's task has ended");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_room_restored_from_its_record_keeps_seats_host_state_and_chat() {
+        let (tx, mut peers, _sd) = room_with(2).await;
+        play(&tx, &peers[0]).await;
+        let played = peers[0].next_state().await;
+        op(&tx, &peers[1], Op::Chat("hello".into())).await.unwrap();
+        let mb = crate::room::Mailbox::new(tx.clone());
+        let rec = mb.record().await.unwrap();
+        assert_eq!(rec.host, peers[0].id);
+        assert_eq!(rec.state.seq, played["seq"].as_u64().unwrap());
+        assert!(rec.state.playing);
+        assert_eq!(rec.seats.len(), 2);
+        assert_eq!(rec.seats[1].resume.as_deref(), Some("secret1"));
+        assert_eq!(rec.chat.len(), 1);
+        assert_eq!(rec.chat[0].text, "hello");
+
+        // Another task takes the record over (a restart): every seat waits for its resume.
+        let cfg = Config::for_tests();
+        let (_sd2, sd_rx) = watch::channel(false);
+        let (tx2, rx2) = mpsc::channel(64);
+        let metrics = Arc::new(Metrics::default());
+        let setup = RoomSetup {
+            record: rec.clone(),
+            ..setup(&cfg, metrics.clone(), sd_rx)
+        };
+        tokio::spawn(run_room(setup, rx2, Box::new(|| {})));
+        let mb2 = crate::room::Mailbox::new(tx2.clone());
+        assert_eq!(
+            mb2.record().await.unwrap(),
+            rec,
+            "nothing lost in the takeover"
+        );
+        assert_eq!(metrics.members.load(Ordering::SeqCst), 2);
+        let snap = mb2.snapshot(Who::Seat(peers[1].id.clone())).await.unwrap();
+        assert!(snap.members.iter().all(|m| !m.connected));
+        // The guest resumes first, then the host: the host role did not move.
+        let (conn, mut rx, _kill) = ConnHandle::new(50, 64);
+        mb2.resume(peers[1].id.clone(), conn).await.unwrap();
+        let Some(Outbound::Frame { text, kind, .. }) = rx.recv().await else {
+            panic!("no room snapshot after the resume")
+        };
+        assert_eq!(kind, "room");
+        let room: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(room["host"], peers[0].id.as_str());
+        assert_eq!(room["state"]["seq"], played["seq"]);
+        // A seat nobody resumes is freed after the window, as for any disconnect.
+        tokio::time::sleep(Duration::from_millis(30_100)).await;
+        let snap = mb2.snapshot(Who::Seat(peers[1].id.clone())).await.unwrap();
+        assert_eq!(snap.members.len(), 1);
+        assert_eq!(
+            snap.host, peers[1].id,
+            "the host's seat expired: the role moved"
+        );
+        let _ = peers.pop();
+    }
+}

@@ -1,0 +1,47 @@
+//! A room's limits and timings, taken from configuration.
+
+use std::time::Duration;
+
+use crate::clock::LeadRule;
+use crate::config::Config;
+
+/// Per-room parameters, taken from configuration.
+#[derive(Clone, Debug)]
+pub struct RoomParams {
+    /// Most seats.
+    pub max_members: usize,
+    /// Longest chat text, characters.
+    pub max_chat_chars: usize,
+    /// Seat kept after a disconnect.
+    pub resume_window: Duration,
+    /// Buffering longer than this (while playing) starts waiting.
+    pub buffering_grace: Duration,
+    /// Longest wait.
+    pub wait_cap: Duration,
+    /// Minimum gap between `members` messages.
+    pub members_interval: Duration,
+    /// Longest gap before a `members` message carries changed numbers only.
+    pub members_refresh: Duration,
+    /// Scheduling bounds.
+    pub lead: LeadRule,
+}
+
+impl From<&Config> for RoomParams {
+    fn from(c: &Config) -> Self {
+        RoomParams {
+            max_members: c.limits.max_members,
+            max_chat_chars: c.limits.max_chat_chars,
+            resume_window: Duration::from_millis(c.rooms.resume_window_ms),
+            buffering_grace: Duration::from_millis(c.rooms.buffering_grace_ms),
+            wait_cap: Duration::from_millis(c.rooms.wait_cap_ms),
+            members_interval: Duration::from_millis(c.rooms.members_interval_ms),
+            members_refresh: Duration::from_millis(c.rooms.members_refresh_ms),
+            lead: LeadRule {
+                min_ms: c.rooms.min_lead_ms,
+                max_ms: c.rooms.max_lead_ms,
+                margin_ms: c.rooms.lead_margin_ms,
+                max_seek_ms: c.rooms.max_seek_lead_ms,
+            },
+        }
+    }
+}
