@@ -1,3 +1,4 @@
+using Jellyfin.Plugin.Matinee.Core.Web;
 using Jellyfin.Plugin.Matinee.Tokens;
 using Jellyfin.Plugin.Matinee.Web;
 using MediaBrowser.Controller;
@@ -19,6 +20,9 @@ public sealed class PluginServiceRegistrator : IPluginServiceRegistrator
     {
         serviceCollection.AddSingleton<MatineeContext>();
         serviceCollection.AddSingleton<SigningKeyService>();
+        serviceCollection.AddSingleton<InjectionStatus>();
+        // Decides between File Transformation and our middleware before the first request.
+        serviceCollection.AddHostedService<InjectionStartup>();
         serviceCollection.AddTransient<IStartupFilter, WebRewriteStartupFilter>();
     }
 }

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Net.Mime;
@@ -11,6 +10,7 @@ using Jellyfin.Plugin.Matinee.Core.Settings;
 using Jellyfin.Plugin.Matinee.Core.Tokens;
 using Jellyfin.Plugin.Matinee.Core.Web;
 using Jellyfin.Plugin.Matinee.Tokens;
+using MediaBrowser.Common.Api;
 using MediaBrowser.Controller;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
@@ -28,22 +28,11 @@ namespace Jellyfin.Plugin.Matinee.Api;
 [Route("Matinee")]
 public sealed class MatineeController : ControllerBase
 {
-    /// <summary>
-    /// Claim types set by Jellyfin's authentication handler. They live in Jellyfin.Api
-    /// (Jellyfin.Api/Constants/InternalClaimTypes.cs), which plugins cannot reference, so the
-    /// values are repeated here. Jellyfin.Api/Auth/CustomAuthenticationHandler.cs (v10.10.7 and
-    /// v10.11.11) writes the user id with <c>Guid.ToString("N")</c>; for an API key it writes
-    /// <c>Guid.Empty</c> and <c>Jellyfin-IsApiKey = True</c>. Plain <c>[Authorize]</c> (the default
-    /// policy, Jellyfin.Server/Extensions/ApiServiceCollectionExtensions.cs) admits API keys, so
-    /// <see cref="GetToken"/> must refuse them itself.
-    /// </summary>
-    private const string UserIdClaim = "Jellyfin-UserId";
-    private const string IsApiKeyClaim = "Jellyfin-IsApiKey";
-
     private static readonly Lazy<Dictionary<string, string>> ClientResources = new(LoadClientResources);
 
     private readonly MatineeContext _context;
     private readonly SigningKeyService _keys;
+    private readonly InjectionStatus _status;
     private readonly IServerApplicationHost _host;
     private readonly ILogger<MatineeController> _logger;
 
@@ -52,12 +41,14 @@ public sealed class MatineeController : ControllerBase
     /// </summary>
     /// <param name="context">The plugin context.</param>
     /// <param name="keys">The signing key service.</param>
+    /// <param name="status">Which injection path is active.</param>
     /// <param name="host">Jellyfin's application host (its <c>SystemId</c> is the token issuer).</param>
     /// <param name="logger">The logger.</param>
-    public MatineeController(MatineeContext context, SigningKeyService keys, IServerApplicationHost host, ILogger<MatineeController> logger)
+    public MatineeController(MatineeContext context, SigningKeyService keys, InjectionStatus status, IServerApplicationHost host, ILogger<MatineeController> logger)
     {
         _context = context;
         _keys = keys;
+        _status = status;
         _host = host;
         _logger = logger;
     }
@@ -107,7 +98,9 @@ public sealed class MatineeController : ControllerBase
     }
 
     /// <summary>
-    /// A short-lived RS256 token for the calling user. Callers without a user (API keys) are refused.
+    /// A short-lived RS256 token for the calling user. Callers without a user (API keys) are refused:
+    /// plain <c>[Authorize]</c> admits API keys, so <see cref="JellyfinClaims.TokenSubject"/> (Core,
+    /// where the claim names and rules are checked against Jellyfin's source and tested) decides.
     /// </summary>
     /// <returns>The token and its lifetime.</returns>
     [HttpGet("Token")]
@@ -122,7 +115,8 @@ public sealed class MatineeController : ControllerBase
         Response.Headers.CacheControl = "no-store";
         Response.Headers.Pragma = "no-cache";
 
-        if (IsApiKey(User) || !TryGetUserId(User, out var userId))
+        string? subject = JellyfinClaims.TokenSubject(User.Claims.Select(c => new KeyValuePair<string, string>(c.Type, c.Value)));
+        if (subject is null)
         {
             return StatusCode(
                 StatusCodes.Status403Forbidden,
@@ -140,7 +134,7 @@ public sealed class MatineeController : ControllerBase
         try
         {
             token = _keys.Issuer.Issue(
-                userId.ToString("N", CultureInfo.InvariantCulture),
+                subject,
                 name,
                 _host.SystemId,
                 DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
@@ -172,23 +166,28 @@ public sealed class MatineeController : ControllerBase
             TokenLifetime.Effective(config.TokenLifetimeSeconds));
     }
 
+    /// <summary>
+    /// How the client gets into jellyfin-web on this server — Matinee's middleware, the File
+    /// Transformation plugin, or nothing (<c>--nowebclient</c>) — and what the last rewrite of
+    /// each file did. Administrators only (the config page shows it): the detail names plugins
+    /// and versions.
+    /// </summary>
+    /// <returns><c>{"InjectionPath", "Detail", "LastIndexHtml", "LastConfigJson", "Version"}</c>.</returns>
+    [HttpGet("Status")]
+    [Authorize(Policy = Policies.RequiresElevation)]
+    [Produces(MediaTypeNames.Application.Json)]
+    [ProducesResponseType(StatusCodes.Status200OK)]
+    public IActionResult GetStatus()
+    {
+        Response.Headers.CacheControl = "no-cache";
+        return Content(_status.ToJson(_context.Version), MediaTypeNames.Application.Json);
+    }
+
     private static bool IsKeyFailure(Exception e) =>
         e is InvalidDataException or IOException or UnauthorizedAccessException or CryptographicException;
 
     private static string? ClaimValue(ClaimsPrincipal user, string type) =>
         user.Claims.FirstOrDefault(c => c.Type.Equals(type, StringComparison.OrdinalIgnoreCase))?.Value;
-
-    private static bool IsApiKey(ClaimsPrincipal user) =>
-        bool.TryParse(ClaimValue(user, IsApiKeyClaim), out var isApiKey) && isApiKey;
-
-    private static bool TryGetUserId(ClaimsPrincipal user, out Guid userId)
-    {
-        // Mirrors Jellyfin.Api/Extensions/ClaimsPrincipalExtensions.cs GetUserId(): an absent or
-        // empty claim means "no user"; Guid.Empty is what API keys carry. The token's `sub` is then
-        // written with ToString("N"), the form Jellyfin's JSON uses for UserDto.Id
-        // (src/Jellyfin.Extensions/Json/Converters/JsonGuidConverter.cs), so clients can compare them.
-        return Guid.TryParse(ClaimValue(user, UserIdClaim), out userId) && userId != Guid.Empty;
-    }
 
     private static Dictionary<string, string> LoadClientResources()
     {

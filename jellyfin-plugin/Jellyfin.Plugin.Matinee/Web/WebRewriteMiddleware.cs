@@ -1,8 +1,8 @@
 using System;
-using System.Text;
 using System.Threading.Tasks;
 using Jellyfin.Plugin.Matinee.Core.Web;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 
@@ -15,17 +15,22 @@ namespace Jellyfin.Plugin.Matinee.Web;
 /// </summary>
 /// <remarks>
 /// Registered through <see cref="WebRewriteStartupFilter"/>, so it wraps the whole pipeline that
-/// Jellyfin.Server/Startup.cs <c>Configure</c> builds (v10.10.7, v10.11.11): it runs before
-/// <c>app.Map(BaseUrl, …)</c>, before <c>UseResponseCompression</c> and before the static-file
-/// middleware that serves <c>/web</c>. Hence: the path still carries the BaseUrl, and the
-/// request's <c>Accept-Encoding</c>, <c>Range</c> and conditional headers are removed so the
-/// inner pipeline answers with the whole, uncompressed file. Every failure serves the original
-/// bytes: Jellyfin must keep working whatever happens here.
+/// Jellyfin.Server/Startup.cs <c>Configure</c> builds (v10.10.7 lines 145-231, v10.11.11 lines 144-236):
+/// it runs before <c>app.Map(BaseUrl, …)</c>, before <c>UseResponseCompression</c> and before the
+/// static-file middleware that serves <c>/web</c> (<c>UseDefaultFiles</c>/<c>UseStaticFiles</c>
+/// with <c>RequestPath = "/web"</c>, only when <c>HostWebClient()</c>). Hence: the path still
+/// carries the BaseUrl, and the request's <c>Accept-Encoding</c>, <c>Range</c> and conditional
+/// headers are removed so the inner pipeline answers with the whole, uncompressed file.
+/// The decisions — what is held, when headers change, HEAD, 304, failures — are Core's
+/// <see cref="WebResponseRewrite"/>, tested with NUnit; this class only adapts ASP.NET Core to it.
+/// It stands aside when the File Transformation plugin does the injection or Jellyfin does not
+/// host the web client (<see cref="InjectionStatus"/>).
 /// </remarks>
 public sealed class WebRewriteMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly MatineeContext _context;
+    private readonly InjectionStatus _status;
     private readonly ILogger<WebRewriteMiddleware> _logger;
 
     /// <summary>
@@ -33,11 +38,13 @@ public sealed class WebRewriteMiddleware
     /// </summary>
     /// <param name="next">The rest of the pipeline.</param>
     /// <param name="context">The plugin context (version for the cache-buster).</param>
+    /// <param name="status">Which injection path is active.</param>
     /// <param name="logger">The logger.</param>
-    public WebRewriteMiddleware(RequestDelegate next, MatineeContext context, ILogger<WebRewriteMiddleware> logger)
+    public WebRewriteMiddleware(RequestDelegate next, MatineeContext context, InjectionStatus status, ILogger<WebRewriteMiddleware> logger)
     {
         _next = next;
         _context = context;
+        _status = status;
         _logger = logger;
     }
 
@@ -47,14 +54,12 @@ public sealed class WebRewriteMiddleware
     public async Task InvokeAsync(HttpContext httpContext)
     {
         var request = httpContext.Request;
-        if (!HttpMethods.IsGet(request.Method))
-        {
-            await _next(httpContext).ConfigureAwait(false);
-            return;
-        }
-
-        var match = WebPaths.Classify(request.PathBase.Value, request.Path.Value);
-        if (match.File == WebFile.None)
+        string? innerMethod = WebResponseRewrite.InnerMethod(request.Method);
+        var match = innerMethod is null || !_status.MiddlewareActive
+            ? default
+            : WebPaths.Classify(request.PathBase.Value, request.Path.Value);
+        var features = httpContext.Features;
+        if (match.File == WebFile.None || features.Get<IHttpResponseBodyFeature>() is not { } serverBody)
         {
             await _next(httpContext).ConfigureAwait(false);
             return;
@@ -66,85 +71,60 @@ public sealed class WebRewriteMiddleware
         request.Headers.Remove(HeaderNames.IfNoneMatch);
         request.Headers.Remove(HeaderNames.IfModifiedSince);
 
-        var response = httpContext.Response;
-        var originalBody = response.Body;
+        string originalMethod = request.Method;
+        bool head = HttpMethods.IsHead(originalMethod);
         int limit = match.File == WebFile.Index ? IndexHtmlRewriter.MaxDocumentLength : ConfigJsonRewriter.MaxDocumentLength;
-        // A plain using: disposing only frees the in-memory buffer, so there is nothing to await
-        // (and no await without ConfigureAwait(false)).
-        using var capture = new CappedBufferStream(originalBody, limit);
-        response.Body = capture;
+        var rewrite = new WebResponseRewrite(
+            new HttpResponseTarget(httpContext.Response, serverBody),
+            limit,
+            head,
+            text => Rewrite(match, text, httpContext));
+        var capture = new CaptureBodyFeature(rewrite.Body);
+        WebRewriteOutcome outcome;
+        features.Set<IHttpResponseBodyFeature>(capture);
         try
         {
-            await _next(httpContext).ConfigureAwait(false);
+            outcome = await rewrite.RunAsync(
+                async () =>
+                {
+                    // HEAD runs as GET inside so that the rewritten length can be known. Kestrel
+                    // decides whether a body may be sent from the request line it parsed, not from
+                    // this property, so a HEAD answer still carries no body.
+                    request.Method = innerMethod!;
+                    try
+                    {
+                        await _next(httpContext).ConfigureAwait(false);
+                        await capture.FlushWriterAsync().ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        request.Method = originalMethod;
+                        features.Set(serverBody);
+                    }
+                },
+                httpContext.RequestAborted).ConfigureAwait(false);
         }
         finally
         {
-            response.Body = originalBody;
+            features.Set(serverBody);
+            rewrite.Body.Dispose();
         }
 
-        if (capture.Overflowed)
+        _status.Record(match.File, outcome.ToString(), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        if (outcome == WebRewriteOutcome.Failed)
         {
-            return;
+            _logger.LogError(rewrite.Error, "Matinee failed to rewrite {Path}; served it unchanged", request.Path.Value);
         }
-
-        var original = capture.Buffered();
-        byte[]? rewritten = null;
-        if (response.StatusCode == StatusCodes.Status200OK && !response.Headers.ContainsKey(HeaderNames.ContentEncoding))
-        {
-            rewritten = Rewrite(match, Encoding.UTF8.GetString(original.AsSpan()), httpContext);
-        }
-
-        if (rewritten is null)
-        {
-            await originalBody.WriteAsync(original.AsMemory(), httpContext.RequestAborted).ConfigureAwait(false);
-            return;
-        }
-
-        // The body now depends on the plugin's version and settings: drop the file's validators
-        // and make browsers revalidate.
-        response.Headers.Remove(HeaderNames.ETag);
-        response.Headers.Remove(HeaderNames.LastModified);
-        response.Headers.Remove(HeaderNames.AcceptRanges);
-        response.Headers.CacheControl = "no-cache";
-        response.ContentLength = rewritten.Length;
-        await originalBody.WriteAsync(rewritten, httpContext.RequestAborted).ConfigureAwait(false);
     }
 
-    private byte[]? Rewrite(WebRequestMatch match, string text, HttpContext httpContext)
+    private string? Rewrite(WebRequestMatch match, string text, HttpContext httpContext)
     {
-        try
+        var result = WebFileRewrite.Apply(match.File, text, match.BaseUrl, _context.FullVersion);
+        if (result.Problem is not null)
         {
-            if (match.File == WebFile.Index)
-            {
-                var result = IndexHtmlRewriter.Rewrite(text, match.BaseUrl, _context.FullVersion);
-                if (!result.Injected)
-                {
-                    _logger.LogWarning("Matinee could not add its script to {Path}: {Outcome}", httpContext.Request.Path.Value, result.Outcome);
-                    return null;
-                }
-
-                return Encoding.UTF8.GetBytes(result.Html);
-            }
-
-            var config = ConfigJsonRewriter.Rewrite(text);
-            if (config.Outcome != ConfigRewriteOutcome.Added)
-            {
-                if (config.Outcome != ConfigRewriteOutcome.AlreadyPresent)
-                {
-                    _logger.LogWarning("Matinee could not add its plugin to {Path}: {Outcome}", httpContext.Request.Path.Value, config.Outcome);
-                }
-
-                return null;
-            }
-
-            return Encoding.UTF8.GetBytes(config.Json);
+            _logger.LogWarning("Matinee could not inject into {Path}: {Problem}", httpContext.Request.Path.Value, result.Problem);
         }
-#pragma warning disable CA1031 // Fail open: any rewrite problem must leave jellyfin-web working.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            _logger.LogError(e, "Matinee failed to rewrite {Path}; serving it unchanged", httpContext.Request.Path.Value);
-            return null;
-        }
+
+        return result.Text;
     }
 }
