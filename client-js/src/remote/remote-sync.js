@@ -129,6 +129,8 @@ export class RemoteSync {
       error: null,
     };
     this._learned = { seek: false, unpause: false, load: false };
+    /** Whether a listing ever showed the session as the user's own. */
+    this._everOwn = false;
   }
 
   start() {
@@ -203,6 +205,13 @@ export class RemoteSync {
    */
   ingest(session, sendLocal, recvLocal) {
     if (FINAL.has(this.sync.status)) return;
+    if (!session && !this._everOwn) {
+      // Not in the user's own listing from the start: an id from somewhere else.
+      this.sync.error = 'not_your_session';
+      this._setStatus('refused');
+      this.stop();
+      return;
+    }
     if (!session) {
       this._pollFailures += 1;
       this.snap = null;
@@ -217,6 +226,7 @@ export class RemoteSync {
       return;
     }
     this._pollFailures = 0;
+    this._everOwn = true;
     this.snap = session;
     this.sync.deviceName = session.deviceName;
     const rtt = recvLocal - sendLocal;

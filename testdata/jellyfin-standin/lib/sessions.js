@@ -95,15 +95,25 @@ export class Sessions {
     session.controller = null;
   }
 
-  /** GET /Sessions filters (SessionController.GetSessions). */
-  list({ userId = null, controllableByUserId = null, deviceId = null, activeWithinSeconds = null } = {}) {
+  /**
+   * GET /Sessions filters (SessionController.GetSessions → SessionManager.GetSessions, same at
+   * v10.10.7 and v10.11.11). `caller` is {id, admin}; an administrator here also has
+   * EnableRemoteControlOfOtherUsers, other users have the policy defaults (not it, but
+   * EnableSharedDeviceControl). With `controllableByUserId`: only sessions that accept remote
+   * control, and unless the caller may control others only user-less ones or the caller's;
+   * without it, non-admins see their own and user-less sessions. Jellyfin does NOT leave out
+   * the caller's own device (jellyfin-web's "Play on" menu does that itself).
+   */
+  list({ userId = null, controllableByUserId = null, deviceId = null, activeWithinSeconds = null, caller = null } = {}) {
     let out = [...this.byId.values()];
     if (deviceId) out = out.filter((s) => s.deviceId === deviceId);
     if (userId) out = out.filter((s) => s.userId === userId);
+    const ownOrShared = (s) => !s.userId || (caller && s.userId === caller.id);
     if (controllableByUserId) {
-      // Only sessions that accept remote control, of the same user (no EnableRemoteControlOfOtherUsers
-      // here), and not the caller's own device; SessionController.GetSessions.
-      out = out.filter((s) => s.capabilities.SupportsMediaControl && s.userId === controllableByUserId);
+      out = out.filter((s) => s.capabilities.SupportsMediaControl);
+      if (caller && !caller.admin) out = out.filter(ownOrShared);
+    } else if (caller && !caller.admin) {
+      out = out.filter(ownOrShared);
     }
     if (activeWithinSeconds) out = out.filter((s) => Date.now() - s.lastActivity <= activeWithinSeconds * 1000);
     return out;
@@ -192,14 +202,16 @@ export class Sessions {
     router.add('GET', '/Sessions', (ctx) => {
       const q = (k) => queryGet(ctx.url, k);
       const controllable = q('controllableByUserId');
+      const wanted = controllable ? controllable.replace(/-/g, '').toLowerCase() : null;
+      // Another user's id is for administrators only (RequestHelpers.GetUserId: SecurityException → 403).
+      if (wanted && wanted !== ctx.user.id && !ctx.user.admin) throw new HttpError(403, 'Forbidden');
       const list = this.list({
-        controllableByUserId: controllable ? controllable.replace(/-/g, '').toLowerCase() : null,
+        controllableByUserId: wanted,
         deviceId: q('deviceId'),
         activeWithinSeconds: q('activeWithinSeconds') ? Number(q('activeWithinSeconds')) : null,
+        caller: ctx.user,
       });
-      // Non-admins see only their own sessions (SessionController.GetSessions, 10.10+).
-      const visible = ctx.user.admin ? list : list.filter((s) => s.userId === ctx.user.id);
-      return { json: visible.map((s) => this.dto(s)) };
+      return { json: list.map((s) => this.dto(s)) };
     });
     router.add('POST', '/Sessions/Capabilities', (ctx) => {
       const s = caller(ctx);
@@ -239,9 +251,9 @@ export class Sessions {
       if (!target) throw new HttpError(404, 'session not found');
       const command = PLAYSTATE.find((c) => c.toLowerCase() === ctx.params.command.toLowerCase());
       if (!command) throw new HttpError(400, `unknown playstate command ${ctx.params.command}`);
-      // SessionManager.CheckDisposed / AssertCanControl: the controlling user must own the session
-      // or be allowed to control others.
-      if (target.userId !== ctx.user.id && !ctx.user.admin) throw new HttpError(403, 'not allowed to control this session');
+      // No ownership check: SessionManager.SendPlaystateCommand only calls AssertCanControl,
+      // which checks that both sessions exist (v10.10.7 and v10.11.11). Any signed-in user may
+      // command any session id; clients must check the target's UserId themselves.
       const seek = queryGet(ctx.url, 'seekPositionTicks');
       const data = strip({ Command: command, SeekPositionTicks: seek !== null ? Number(seek) : undefined, ControllingUserId: ctx.user.id });
       this.emit('command', target, data);
@@ -251,7 +263,7 @@ export class Sessions {
     router.add('POST', '/Sessions/{sessionId}/Playing', (ctx) => {
       const target = this.get(ctx.params.sessionId);
       if (!target) throw new HttpError(404, 'session not found');
-      if (target.userId !== ctx.user.id && !ctx.user.admin) throw new HttpError(403, 'not allowed to control this session');
+      // No ownership check either (SessionManager.SendPlayCommand → AssertCanControl).
       const q = (k) => queryGet(ctx.url, k);
       const ids = (q('itemIds') || '').split(',').filter(Boolean);
       if (!ids.length || !q('playCommand')) throw new HttpError(400, 'playCommand and itemIds are required');
