@@ -43,6 +43,7 @@ import { WatchPartyPanel } from './ui/panel.js';
 import { setOsdButtonsExpanded, watchVideoOsd } from './ui/osd.js';
 import { pickLanguage, translator } from './ui/i18n.js';
 import { normalizeRoomCode } from './core/protocol.js';
+import { remoteSeatsFor } from './remote/remote-seats.js';
 
 const INVITE_PARAM = 'matinee';
 
@@ -147,6 +148,9 @@ function makeApp({ getApiClient, makePlayer, lang, version, notify = (text) => c
       lang,
       inviteUrl: (code) => inviteUrlFrom(location.href, code),
       onToggle: (open) => setOsdButtonsExpanded(open),
+      // "Watch on…": the user's own TV apps, through Jellyfin's Sessions API with the user's
+      // own credentials (remote/remote-seats.js).
+      remote: remoteSeatsFor({ manager, apiClient, version }),
     });
     // Keys typed in the panel are not jellyfin-web's shortcuts (space would pause the video):
     // its video OSD listens on document, in the bubbling phase.

@@ -14,6 +14,8 @@
  *     inviteUrl   (code) => string, the link that joins the room when opened
  *     copy        async (text) => void (default: navigator.clipboard.writeText)
  *     onToggle    (isOpen) => void, e.g. to keep the opener's aria-expanded right
+ *     remote      optional remote/remote-seats.js RemoteSeats: adds "Watch on…" (the member's
+ *                 own Jellyfin sessions) and shows the remote seat in the member list
  *   .element          the panel's root element (insert it anywhere)
  *   .open() / .close() / .toggle() / .isOpen
  *   .showError(err)   shows a MatineeError-like {code, message} in the panel
@@ -24,6 +26,7 @@
 
 import { leftText, translator } from './i18n.js';
 import { injectStyles } from './styles.js';
+import { RemoteSection } from '../remote/panel-section.js';
 
 const REACTIONS = ['👍', '😂', '😮', '😢', '❤️', '👏'];
 
@@ -55,9 +58,9 @@ export class WatchPartyPanel {
   /**
    * @param {{manager: import('../core/manager.js').Manager, document?: Document, lang?: string,
    *   inviteUrl: (code: string) => string, copy?: (text: string) => Promise<void>,
-   *   onToggle?: (isOpen: boolean) => void}} deps
+   *   onToggle?: (isOpen: boolean) => void, remote?: import('../remote/remote-seats.js').RemoteSeats|null}} deps
    */
-  constructor({ manager, document = globalThis.document, lang = 'en', inviteUrl, copy, onToggle = () => {} }) {
+  constructor({ manager, document = globalThis.document, lang = 'en', inviteUrl, copy, onToggle = () => {}, remote = null }) {
     this.onToggle = onToggle;
     this.m = manager;
     this.doc = document;
@@ -100,6 +103,9 @@ export class WatchPartyPanel {
     this.reactionsEl = h(d, 'div', { class: 'matinee-reactions', role: 'group', 'aria-label': t('reactions') },
       REACTIONS.map((emoji) => h(d, 'button', { type: 'button', class: 'matinee-reaction', 'aria-label': emoji, onclick: () => this.m.react(emoji), text: emoji })));
     this.floatEl = h(d, 'div', { class: 'matinee-float', 'aria-hidden': 'true' });
+    /** "Watch on…" (remote seats), when the page can reach Jellyfin's Sessions API. */
+    this.remote = remote ? new RemoteSection({ remote, document: d, t, onError: (e) => this.showError(e) }) : null;
+    if (this.remote) remote.on('change', () => this._renderMembers());
     this.roomEl = h(d, 'div', { class: 'matinee-room', hidden: true }, [
       h(d, 'div', { class: 'matinee-code-row' }, [
         h(d, 'span', { class: 'matinee-code-label', text: t('yourRoom') }),
@@ -107,6 +113,7 @@ export class WatchPartyPanel {
         h(d, 'button', { type: 'button', class: 'emby-button matinee-copy-code', onclick: (e) => this._copy(this.m.room?.code || '', e.currentTarget), text: t('copyCode') }),
         h(d, 'button', { type: 'button', class: 'emby-button matinee-copy-link', onclick: (e) => this._copy(this.m.room ? this.inviteUrl(this.m.room.code) : '', e.currentTarget), text: t('copyLink') }),
       ]),
+      this.remote ? this.remote.element : null,
       h(d, 'h3', { class: 'matinee-heading', text: t('members') }),
       this.membersEl,
       h(d, 'h3', { class: 'matinee-heading', text: t('chat') }),
@@ -297,7 +304,7 @@ export class WatchPartyPanel {
     // button under the pointer or the keyboard focus is not replaced under it.
     const signature = JSON.stringify([room.host, room.you, isHost, room.members.map((x) => [
       x.id, x.name, x.buffering, x.connected, x.rtt_ms == null ? null : Math.round(x.rtt_ms),
-      x.error_ms == null ? null : Math.round(x.error_ms)])]);
+      x.error_ms == null ? null : Math.round(x.error_ms), this.remote?.memberInfo(x.id)?.stateText ?? null])]);
     if (signature === this._membersSignature && this.membersEl.childElementCount) return;
     this._membersSignature = signature;
     const rows = room.members.map((mem) => {
@@ -306,7 +313,11 @@ export class WatchPartyPanel {
       if (mem.id === room.you) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-you', text: t('you') }));
       if (mem.buffering) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-buffering', text: t('buffering') }));
       if (mem.connected === false) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-away', text: t('disconnected') }));
+      // This member's own remote seat (the TV it drives): named after the device, with its state.
+      const remoteInfo = this.remote?.memberInfo(mem.id) || null;
+      if (remoteInfo) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-remote', 'data-status': remoteInfo.status, text: `${t('remoteSeat')}: ${remoteInfo.label}` }));
       const stats = [];
+      if (remoteInfo) stats.push(remoteInfo.stateText);
       if (typeof mem.rtt_ms === 'number') stats.push(t('rtt', { ms: Math.round(mem.rtt_ms) }));
       if (typeof mem.error_ms === 'number') stats.push(t('drift', { ms: (mem.error_ms >= 0 ? '+' : '') + Math.round(mem.error_ms) }));
       const actions = isHost && mem.id !== room.you ? [
@@ -352,6 +363,7 @@ export class WatchPartyPanel {
 
   destroy() {
     for (const off of this._offs) off();
+    this.remote?.destroy();
     this.element.remove();
   }
 }

@@ -1,0 +1,140 @@
+// @ts-check
+/**
+ * "Watch on…": what the watch-party panel uses to list the member's own controllable Jellyfin
+ * sessions and run a remote seat (seat.js) on one of them in the member's current room. At most
+ * one seat per tab; it stops when the member leaves the room, when the tab closes (it lives in
+ * this page) or when asked. No DOM.
+ *
+ * Public API:
+ *   new RemoteSeats({manager, api, makeSeat})
+ *     manager   the member's own Manager (its room code; its connection's URL and credentials)
+ *     api       a SessionsApi for the signed-in user
+ *     makeSeat  ({sessionId, code, name}) => RemoteSeat   (injected: tests, the harness)
+ *   .listTargets() → Promise<RemoteTarget[]>    the user's own sessions (SessionsApi.listOwn)
+ *   .watchOn(target) / .stop()                  start a seat on that session / stop it
+ *   .target, .seat                              the current ones, or null
+ *   .describe(memberId) → {label, status, errorMs}|null   for the member list
+ *   .on('change', fn) → off                     after start/stop and each seat status change
+ *   remoteSeatsFor({manager, apiClient, version?}) → RemoteSeats|null   inside jellyfin-web
+ *     (apiClient: jellyfin-apiclient's ApiClient: serverAddress(), getCurrentUserId(),
+ *     accessToken(), appName(), deviceName(), deviceId(), appVersion()); null without one
+ *
+ * @module remote/remote-seats
+ */
+
+import { RemoteSeat } from './seat.js';
+import { SessionsApi } from './sessions-api.js';
+
+export class RemoteSeats {
+  /**
+   * @param {{manager: import('../core/manager.js').Manager, api: SessionsApi,
+   *   makeSeat: (o: {sessionId: string, code: string, name: string}) => RemoteSeat}} deps
+   */
+  constructor({ manager, api, makeSeat }) {
+    this.manager = manager;
+    this.api = api;
+    this.makeSeat = makeSeat;
+    /** @type {import('./sessions-api.js').RemoteTarget|null} */
+    this.target = null;
+    /** @type {RemoteSeat|null} */
+    this.seat = null;
+    /** @type {Set<Function>} */
+    this._listeners = new Set();
+    this._offSeat = [];
+    manager.on('left', () => this.stop());
+    manager.on('room', (room) => { if (this.seat && this.seat.code !== room.code) this.stop(); });
+    // The seat's figures move between status changes: refresh with the member list (≤ 2/s).
+    manager.on('members', () => { if (this.seat) this._changed(); });
+  }
+
+  /** @param {'change'} _event @param {Function} fn */
+  on(_event, fn) {
+    this._listeners.add(fn);
+    return () => this._listeners.delete(fn);
+  }
+
+  _changed() {
+    for (const fn of [...this._listeners]) {
+      try { fn(); } catch (e) { console.error('matinee: remote listener failed', e); }
+    }
+  }
+
+  listTargets() {
+    return this.api.listOwn();
+  }
+
+  /** @param {import('./sessions-api.js').RemoteTarget} target */
+  watchOn(target) {
+    const room = this.manager.room;
+    if (!room) throw Object.assign(new Error('Join or create a room first.'), { code: 'not_in_room' });
+    this.stop();
+    const user = this.manager.user?.name || '';
+    const seat = this.makeSeat({ sessionId: target.id, code: room.code, name: user ? `${user} — ${target.deviceName}` : target.deviceName });
+    this.target = target;
+    this.seat = seat;
+    this._offSeat = [
+      seat.on('sync', () => this._changed()),
+      seat.on('joined', () => this._changed()),
+      seat.on('left', () => { if (this.seat === seat) this.stop(); }),
+    ];
+    seat.start();
+    this._changed();
+  }
+
+  stop() {
+    if (!this.seat) return;
+    for (const off of this._offSeat) off();
+    this._offSeat = [];
+    this.seat.stop();
+    this.seat = null;
+    this.target = null;
+    this._changed();
+  }
+
+  /** @param {string} memberId */
+  describe(memberId) {
+    if (!this.seat || !this.target || this.seat.memberId !== memberId) return null;
+    const sync = this.seat.sync;
+    return { label: this.target.deviceName, status: sync.status, errorMs: sync.errorMs };
+  }
+}
+
+const browserTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (h) => clearInterval(h),
+};
+
+/**
+ * The remote seats of a tab inside jellyfin-web, with the user's own Jellyfin credentials
+ * (jellyfin-apiclient's ApiClient) and the member's own session-server connection settings.
+ * @param {{manager: import('../core/manager.js').Manager, apiClient: any, version?: string}} o
+ * @returns {RemoteSeats|null}
+ */
+export function remoteSeatsFor({ manager, apiClient, version = '0' }) {
+  try {
+    const call = (name) => (typeof apiClient?.[name] === 'function' ? apiClient[name]() : undefined);
+    const baseUrl = call('serverAddress');
+    const userId = call('getCurrentUserId');
+    if (!baseUrl || !userId) return null;
+    const now = () => performance.timeOrigin + performance.now();
+    const api = new SessionsApi({
+      baseUrl, userId, now,
+      token: () => call('accessToken'),
+      client: { name: call('appName'), device: call('deviceName'), deviceId: call('deviceId'), version: call('appVersion') },
+    });
+    const conn = /** @type {any} */ (manager.connection);
+    return new RemoteSeats({
+      manager, api,
+      makeSeat: ({ sessionId, code, name }) => new RemoteSeat({
+        url: conn.url, createSocket: (url) => new WebSocket(url), now, timers: browserTimers,
+        credentials: conn.credentials, api, sessionId, code, name,
+        client: { name: 'matinee-remote-seat', version },
+      }),
+    });
+  } catch (e) {
+    console.warn('Matinee: remote seats unavailable', e);
+    return null;
+  }
+}
