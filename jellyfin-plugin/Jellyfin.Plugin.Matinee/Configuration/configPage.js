@@ -53,6 +53,36 @@ async function check(base, path) {
 }
 
 /**
+* @typedef {object} InjectionStatus What GET /Matinee/Status answers (Core's InjectionStatus.ToJson).
+* @property {string} InjectionPath `middleware`, `file-transformation` or `none`
+* @property {string} Detail
+* @property {string | null} LastIndexHtml e.g. "Rewritten at 1733000000"
+* @property {string | null} LastConfigJson
+*/
+
+/**
+* One sentence per injection path, then the server's detail and what it last did, for the admin.
+* @param {InjectionStatus | null} status
+* @returns {string}
+*/
+export function describeInjection(status) {
+  if (!status || typeof status.InjectionPath !== 'string') {
+    return 'Unknown: the plugin did not report how it injects the client (is it loaded? see the Jellyfin log).';
+  }
+  const paths = {
+    middleware: 'Matinee adds its client to the web client itself, as index.html and config.json are served.',
+    'file-transformation': 'The File Transformation plugin adds Matinee\'s client to the web client.',
+    none: 'Nothing: Jellyfin does not host the web client here (--nowebclient). Add Matinee\'s script to the web client you host (see Troubleshooting).',
+  };
+  const parts = [paths[status.InjectionPath] || `Unknown path "${status.InjectionPath}".`];
+  if (status.Detail) parts.push(status.Detail);
+  if (status.InjectionPath !== 'none') {
+    parts.push(status.LastIndexHtml ? `Last index.html: ${status.LastIndexHtml} (Unix time).` : 'index.html not served since Jellyfin started.');
+  }
+  return parts.join(' ');
+}
+
+/**
 * @param {HTMLElement} view
 */
 export default function (view) {
@@ -63,6 +93,7 @@ export default function (view) {
   const waitForAll = /** @type {HTMLInputElement} */ (view.querySelector('#DefaultWaitForAll'));
   const testButton = /** @type {HTMLButtonElement} */ (view.querySelector('#MatineeTestButton'));
   const testResult = /** @type {HTMLElement} */ (view.querySelector('#MatineeTestResult'));
+  const injection = /** @type {HTMLElement} */ (view.querySelector('#MatineeInjectionStatus'));
 
   view.addEventListener('viewshow', () => {
     Dashboard.showLoadingMsg();
@@ -74,6 +105,12 @@ export default function (view) {
     }).catch(() => {
       Dashboard.alert('Could not load the Matinee configuration.');
     }).finally(() => Dashboard.hideLoadingMsg());
+    // Administrators only (RequiresElevation), like this page.
+    ApiClient.getJSON(ApiClient.getUrl('Matinee/Status')).then((status) => {
+      injection.textContent = describeInjection(status);
+    }).catch(() => {
+      injection.textContent = describeInjection(null);
+    });
   });
 
   testButton.addEventListener('click', async () => {
