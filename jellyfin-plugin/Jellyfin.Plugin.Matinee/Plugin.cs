@@ -83,6 +83,15 @@ public sealed class Plugin : BasePlugin<PluginConfiguration>, IHasWebPages
     /// which looks the page up by <see cref="PluginPageInfo.Name"/> and streams the embedded resource.
     /// The page's <c>data-controller="__plugin/matineeconfigjs"</c> makes jellyfin-web import the
     /// second entry as an ES module, as jellyfin-plugin-opensubtitles does.
+    /// The HTML page must stay first: 10.11's React dashboard links a plugin's Settings button to
+    /// the first of its pages unless one has <c>EnableInMainMenu</c>
+    /// (jellyfin-web src/apps/dashboard/features/plugins/api/configurationPage.ts, v10.11.11), and
+    /// both 10.10.7 and 10.11.11 then load it as a legacy page: the route <c>configurationpage</c>
+    /// renders ServerContentPage, which fetches the HTML; viewContainer.js requires
+    /// <c>data-role="page"</c>, imports <c>configurationpage?name=matineeconfigjs</c> and
+    /// viewManager.js calls <c>new module.default(view, params)</c> before dispatching
+    /// <c>viewshow</c> — hence a plain (constructible) function as the default export.
+    /// tests/browser/config-page.mjs drives the page through exactly that contract.
     /// </remarks>
     public IEnumerable<PluginPageInfo> GetPages()
     {

@@ -6,14 +6,32 @@ namespace Jellyfin.Plugin.Matinee.Web;
 
 /// <summary>
 /// Puts <see cref="WebRewriteMiddleware"/> in front of Jellyfin's own pipeline. Startup filters
-/// registered in the service collection run around <c>Startup.Configure</c>. Jellyfin calls
-/// plugins' <c>IPluginServiceRegistrator.RegisterServices</c> from <c>ApplicationHost.Init</c>,
-/// which runs in the generic host's <c>ConfigureServices</c>
-/// (<c>Host.CreateDefaultBuilder().ConfigureServices(services => appHost.Init(services))</c> in
-/// Jellyfin.Server/Program.cs, v10.10.7 and v10.11.11). That is the container ASP.NET Core's
-/// web host service takes its <see cref="IStartupFilter"/>s from when it builds the pipeline,
-/// so the filter is seen.
+/// registered in the service collection run around <c>Startup.Configure</c>: ASP.NET Core's web
+/// host service takes every <see cref="IStartupFilter"/> from the built container and wraps
+/// <c>Configure</c> with them, first registered outermost.
 /// </summary>
+/// <remarks>
+/// Why ours is seen, checked in Jellyfin.Server/Program.cs:
+/// <list type="bullet">
+/// <item>v10.10.7 lines 140-154: <c>Host.CreateDefaultBuilder().ConfigureServices(services => appHost.Init(services))</c>,
+/// then <c>ConfigureWebHostDefaults</c> (UseStartup), <c>ConfigureAppConfiguration</c>, <c>UseSerilog</c>,
+/// <c>Build()</c>. <c>ApplicationHost.Init</c> calls <c>PluginManager.RegisterServices</c>, which
+/// creates each <c>IPluginServiceRegistrator</c> and calls <c>RegisterServices</c>
+/// (Emby.Server.Implementations/ApplicationHost.cs line 450, Plugins/PluginManager.cs lines 208-226).</item>
+/// <item>v10.11.11 lines 168-185: the same, plus a second <c>ConfigureServices</c> (lines 182-184)
+/// that only adds <c>RegisterStartupLogger()</c> (two transient <c>IStartupLogger</c> registrations,
+/// Jellyfin.Server/ServerSetupApp/StartupLoggerExtensions.cs) and <c>AddSingleton&lt;IServiceCollection&gt;</c>.
+/// Nothing there, nor anywhere in Jellyfin's source at either tag, removes or replaces
+/// <see cref="IStartupFilter"/> registrations (no <c>RemoveAll</c>/<c>Replace</c> of them).</item>
+/// <item>Jellyfin.Server/Startup.cs <c>ConfigureServices</c> (both tags) does not touch startup
+/// filters either, and <c>Configure</c> (v10.10.7 lines 145-231, v10.11.11 lines 144-236) builds
+/// <c>UseBaseUrlRedirection</c> then <c>app.Map(BaseUrl, …)</c> with compression, static files
+/// for <c>/web</c> and the API inside: the middleware added here runs before all of it.</item>
+/// </list>
+/// Our registration happens in the first <c>ConfigureServices</c>, before
+/// <c>ConfigureWebHostDefaults</c> adds ASP.NET Core's own filters, so our middleware is the
+/// outermost; a request those reject comes back as a non-200 and is passed through untouched.
+/// </remarks>
 public sealed class WebRewriteStartupFilter : IStartupFilter
 {
     /// <inheritdoc />
