@@ -66,9 +66,10 @@ public sealed class InjectionStartup : IHostedService
         FileTransformationRegistration? fileTransformation = null;
         if (hosted)
         {
-            // Plugins live in their own load contexts: look through all of them.
+            // Plugins live in their own load contexts: look through all of them. Left lazy so
+            // that TryRegister, which never throws, also catches a failure while enumerating.
             fileTransformation = FileTransformationBridge.TryRegister(
-                AssemblyLoadContext.All.SelectMany(c => c.Assemblies).ToList(),
+                AssemblyLoadContext.All.SelectMany(c => c.Assemblies),
                 RewriteForFileTransformation);
         }
 

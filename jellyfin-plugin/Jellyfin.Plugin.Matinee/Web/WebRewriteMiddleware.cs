@@ -88,8 +88,10 @@ public sealed class WebRewriteMiddleware
                 async () =>
                 {
                     // HEAD runs as GET inside so that the rewritten length can be known. Kestrel
-                    // decides whether a body may be sent from the request line it parsed, not from
-                    // this property, so a HEAD answer still carries no body.
+                    // decides whether a body may be sent from the method it parsed (HttpProtocol's
+                    // CanWriteResponseBody tests its HttpMethod enum; setting HttpRequest.Method
+                    // only changes the method text), so a HEAD answer still carries no body; and
+                    // Core never writes one for HEAD anyway.
                     request.Method = innerMethod!;
                     try
                     {
