@@ -8,7 +8,7 @@ TARGET_DIR := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
 SERVER_BIN := $(TARGET_DIR)/debug/matinee-server
 
 .PHONY: run test test-rust test-js test-standin test-types test-browser test-plugin test-deploy test-bench-smoke \
-        lint build build-server node-deps bench-sync bench-load plugin plugin-repo release clean
+        lint lint-fmt lint-clippy build build-server node-deps bench-sync bench-load plugin plugin-repo release clean
 
 # Every suite runs through scripts/no-skips.sh: a skipped, ignored or todo test fails the run
 # (MATINEE_ALLOW_SKIPS=1 allows them explicitly and prints each with its reason).
@@ -60,8 +60,13 @@ test-deploy: build-server
 test-bench-smoke: build-server
 	MATINEE_SERVER_BIN=$(abspath $(SERVER_BIN)) bash scripts/bench-smoke.sh
 
-lint:
+## lint: formatting and clippy, warnings as errors (`make -k lint` reports both at once)
+lint: lint-fmt lint-clippy
+
+lint-fmt:
 	$(CARGO) fmt --all --check
+
+lint-clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## bench-sync / bench-load: the measuring instruments (docs/performance.md)
