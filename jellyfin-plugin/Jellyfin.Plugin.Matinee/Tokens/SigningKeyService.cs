@@ -68,11 +68,13 @@ public sealed class SigningKeyService : IDisposable
                 return;
             }
 
-            // NOTE(unverified): PluginManager.DiscoverPlugins (v10.10.7, v10.11.11) reads every
-            // folder under plugins/ as a plugin, making up a manifest when meta.json is missing,
-            // so this data folder may show in Dashboard -> Plugins as an extra entry named
-            // "Jellyfin.Plugin.Matinee" with no DLLs. Check on a real server; if it does, keep
-            // the key under IApplicationPaths.DataPath instead (and update docs/install.md).
+            // DataFolderPath is {PluginsPath}/Jellyfin.Plugin.Matinee (MediaBrowser.Common/Plugins/
+            // BasePluginOfT.cs line 49 at v10.10.7, 50 at v10.11.11). PluginManager.DiscoverPlugins
+            // reads every folder under plugins/ and makes up a manifest where meta.json is missing,
+            // but returns only folders holding DLLs (Emby.Server.Implementations/Plugins/
+            // PluginManager.cs line 816 at v10.10.7, 813 at v10.11.11: Where(DllFiles.Count != 0);
+            // TryGetPluginDlls lists *.dll), writing nothing there, so this key-only folder never
+            // shows as an extra plugin. A DLL must therefore never be written into it.
             string folder = _context.Plugin.DataFolderPath;
             try
             {

@@ -13,8 +13,9 @@ using NUnit.Framework;
 namespace Jellyfin.Plugin.Matinee.Core.Tests.Packaging
 {
     /// <summary>
-    /// What goes into the plugin zips. Jellyfin loads every *.dll in a plugin's folder
-    /// (Emby.Server.Implementations/Plugins/PluginManager.cs, v10.10.7 and v10.11.11), so the zip
+    /// What goes into the plugin zips. Jellyfin loads every *.dll in a plugin's folder unless its
+    /// meta.json whitelists assemblies (Emby.Server.Implementations/Plugins/PluginManager.cs
+    /// TryGetPluginDlls, line 836 at v10.10.7, 833 at v10.11.11), so the zip
     /// must hold our two assemblies and nothing of Jellyfin's (a second copy of
     /// MediaBrowser.Controller.dll would be loaded beside the server's). Where `make plugin-repo`
     /// has run (the .NET SDK exists), its dist/plugin-repo/ is opened; elsewhere the same checks
