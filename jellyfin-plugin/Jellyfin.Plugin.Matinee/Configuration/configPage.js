@@ -69,6 +69,7 @@ export function describeInjection(status) {
   if (!status || typeof status.InjectionPath !== 'string') {
     return 'Unknown: the plugin did not report how it injects the client (is it loaded? see the Jellyfin log).';
   }
+  /** @type {Record<string, string>} */
   const paths = {
     middleware: 'Matinee adds its client to the web client itself, as index.html and config.json are served.',
     'file-transformation': 'The File Transformation plugin adds Matinee\'s client to the web client.',
