@@ -99,6 +99,49 @@ function inviteCode() {
   return normalizeRoomCode(fromSearch || fromHash || '');
 }
 
+/**
+ * When whoever controls the room starts another item in jellyfin-web (its own details page,
+ * "play next", the queue), the room follows: `set_media` with that item, then `play` if it
+ * was playing. The server answers set_media with a paused state; the play that follows is
+ * scheduled like any other start, so guests switch and start together. A guest's player
+ * starting the room's own item (the player following the room) sends nothing.
+ * @param {Manager} manager
+ */
+function followHostItem(manager) {
+  const player = /** @type {any} */ (manager.player);
+  if (typeof player.on !== 'function') return;
+  player.on('media', (/** @type {{id: string}} */ media) => {
+    const room = manager.room;
+    if (!room || !manager.canControl || room.state?.media?.id === media.id) return;
+    let playing = false;
+    let position = 0;
+    try { playing = !player.isPaused(); position = Math.max(0, player.getPosition()); } catch { /* not loaded yet */ }
+    if (!manager.setMedia(media, position)) return;
+    if (!playing) return;
+    const off = manager.on('state', (/** @type {any} */ st) => {
+      if (st?.media?.id !== media.id) return;
+      off();
+      if (st.reason === 'media') manager.play();
+    });
+    // The answer comes within the request timeout or not at all.
+    setTimeout(off, 10_000);
+  });
+}
+
+/** The room this tab is in, kept across reloads (sessionStorage: per tab, gone with it). */
+const storedRoom = {
+  get() {
+    try { return normalizeRoomCode(sessionStorage.getItem('matinee.room') || ''); } catch { return ''; }
+  },
+  /** @param {string|null} code */
+  set(code) {
+    try {
+      if (code) sessionStorage.setItem('matinee.room', code);
+      else sessionStorage.removeItem('matinee.room');
+    } catch { /* storage unavailable: no rejoin after a reload */ }
+  },
+};
+
 const browserTimers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h),
@@ -118,10 +161,42 @@ function makeApp({ getApiClient, makePlayer, lang, version, notify = (text) => c
   /** @type {Promise<typeof app>|null} */
   let starting = null;
 
+  /**
+   * GET /Matinee/Config once per signed-in user (a Jellyfin request, not the session server):
+   * it decides whether the buttons show at all. A failure is retried after a while.
+   * @type {{token: string, at: number, config?: ReturnType<typeof parseConfig>, error?: any}|null}
+   */
+  let configState = null;
+  /** @type {Promise<ReturnType<typeof parseConfig>>|null} */
+  let configLoading = null;
+  /** @type {{stop: () => void, refresh: () => void}|null} */
+  let buttons = null;
+  function loadConfig(apiClient) {
+    const token = String(apiClient.accessToken?.() || '');
+    if (configState && configState.token === token && (configState.config || Date.now() - configState.at < 30_000)) {
+      return configState.config ? Promise.resolve(configState.config) : Promise.reject(configState.error);
+    }
+    if (!configLoading) {
+      configLoading = apiClient.getJSON(apiClient.getUrl('Matinee/Config')).then(parseConfig).then(
+        (config) => { configState = { token, at: Date.now(), config }; return config; },
+        (error) => { configState = { token, at: Date.now(), error }; throw error; },
+      ).finally(() => { configLoading = null; buttons?.refresh(); });
+    }
+    return configLoading;
+  }
+
+  /** Buttons show for a signed-in user when the plugin has a session server configured. */
+  function available() {
+    const apiClient = getApiClient();
+    if (!apiClient?.accessToken?.()) return false;
+    loadConfig(apiClient).catch(() => {}); // answers from the cache, or starts the request
+    return Boolean(configState?.config && configState.token === String(apiClient.accessToken()));
+  }
+
   async function start() {
     const apiClient = getApiClient();
     if (!apiClient) throw new Error('Matinee: not signed in to Jellyfin');
-    const config = parseConfig(await apiClient.getJSON(apiClient.getUrl('Matinee/Config')));
+    const config = await loadConfig(apiClient);
     const manager = new Manager({
       url: wsUrlFrom(config.serverUrl),
       createSocket: (url) => new WebSocket(url),
@@ -141,8 +216,13 @@ function makeApp({ getApiClient, makePlayer, lang, version, notify = (text) => c
         set: (v) => { if (v) sessionStorage.setItem('matinee.resume', v); else sessionStorage.removeItem('matinee.resume'); },
       },
     });
+    followHostItem(manager);
+    manager.on('room', (/** @type {{code: string}} */ room) => storedRoom.set(room.code));
+    manager.on('left', () => storedRoom.set(null));
     const origCreate = manager.createRoom.bind(manager);
-    manager.createRoom = (opts = {}) => origCreate({ settings: { control: config.defaultControl, wait_for_all: config.defaultWaitForAll }, ...opts });
+    // keepPlayback: a host opens the room over the film they are watching; without it the
+    // new room (paused at 0) sent their player back to the start.
+    manager.createRoom = (opts = {}) => origCreate({ settings: { control: config.defaultControl, wait_for_all: config.defaultWaitForAll }, keepPlayback: true, ...opts });
     const panel = new WatchPartyPanel({
       manager,
       lang,
@@ -176,17 +256,26 @@ function makeApp({ getApiClient, makePlayer, lang, version, notify = (text) => c
   }
 
   function boot() {
-    watchVideoOsd({ label: t('watchParty'), onClick: toggle, expanded: () => Boolean(app?.panel.isOpen) });
-    const code = inviteCode();
+    buttons = watchVideoOsd({
+      label: t('watchParty'),
+      onClick: toggle,
+      expanded: () => Boolean(app?.panel.isOpen),
+      available,
+    });
+    // An invite link, or the room this tab was in before a reload (the seat is then resumed
+    // by the resume secret, or the room joined again by its code): followed once signed in,
+    // and the room's state then starts its item.
+    const invite = inviteCode();
+    const code = invite || storedRoom.get();
     if (code) {
-      // Follow the invite once signed in: the room's state then starts the host's item.
       const tryJoin = (attempt) => {
         if (!getApiClient()?.accessToken?.()) {
-          if (attempt < 120) setTimeout(() => tryJoin(attempt + 1), 1000);
+          // Someone opening an invite may first have to sign in: wait for it (10 min).
+          if (attempt < 600) setTimeout(() => tryJoin(attempt + 1), 1000);
           return;
         }
         ensure().then((a) => {
-          a.panel.open();
+          if (invite) a.panel.open();
           const join = () => a.manager.joinRoom(code).catch((e) => a.panel.showError(e));
           if (a.manager.connection.status === 'open') join();
           else {

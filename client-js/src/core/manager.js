@@ -14,7 +14,8 @@
  *     credentials    async () => ({token} | {name}) — called for every hello
  *     resumeStore    optional {get, set} keeping the resume secret across reloads
  *   .start() / .stop()
- *   .createRoom({media?, settings?}) → Promise<RoomView>   media defaults to the player's
+ *   .createRoom({media?, settings?, keepPlayback?}) → Promise<RoomView>   media defaults to the
+ *                                    player's; keepPlayback: the room starts where the player is
  *   .joinRoom(code)                  → Promise<RoomView>   rejects with a MatineeError
  *   .leaveRoom()
  *   .play() / .pause() / .seek(seconds) / .setMedia(media, position?)   intents
@@ -139,7 +140,10 @@ export class Manager extends Emitter {
    * @param {Record<string, any>} message
    * @returns {Promise<any>}
    */
-  _request(message) {
+  async _request(message) {
+    // A click while the connection is still being made (the panel opens it on first use, so
+    // someone quick on "Create room" meets this) waits for it, within the request timeout.
+    if (this.connection.status === 'connecting' || this.connection.status === 'reconnecting') await this._opened();
     if (this.connection.status !== 'open') {
       return Promise.reject(new MatineeError('unreachable', 'The watch-party server cannot be reached.'));
     }
@@ -158,6 +162,20 @@ export class Manager extends Emitter {
     });
   }
 
+  /** Resolves when the connection opens or gives up, or after requestTimeoutMs. */
+  _opened() {
+    return new Promise((resolve) => {
+      let off = () => {};
+      const timer = this.timers.setTimeout(() => { off(); resolve(undefined); }, this.settings.requestTimeoutMs);
+      off = this.connection.on('status', (/** @type {string} */ status) => {
+        if (status !== 'open' && status !== 'closed') return;
+        off();
+        this.timers.clearTimeout(timer);
+        resolve(undefined);
+      });
+    });
+  }
+
   _failPending(err, types) {
     for (const [id, p] of this._pending) {
       if (types && !types.includes(p.type)) continue;
@@ -167,14 +185,30 @@ export class Manager extends Emitter {
     }
   }
 
-  /** @param {{media?: any, settings?: any}} [opts] */
+  /**
+   * A new room is paused at 0 (server). With `keepPlayback` — a host who opens a room in the
+   * middle of a film, as jellyfin-web users do — the room takes the player's position and
+   * play/pause state instead: the snapshot is applied as that (so the player is not sent back
+   * to 0 meanwhile) and the matching intent follows at once.
+   * @param {{media?: any, settings?: any, keepPlayback?: boolean}} [opts]
+   */
   async createRoom(opts = {}) {
     if (this.room) throw new MatineeError('bad_request', 'Leave the current room first.');
     let media = opts.media;
     if (media === undefined) {
       try { media = this.player.getMedia?.() || null; } catch { media = null; }
     }
-    return this._request(msg.createRoom({ media, settings: opts.settings }));
+    /** @type {{position: number, playing: boolean}|null} */
+    let keep = null;
+    if (opts.keepPlayback && media) {
+      try { keep = { position: Math.max(0, this.player.getPosition()), playing: !this.player.isPaused() }; } catch { keep = null; }
+    }
+    this._keepOnCreate = keep;
+    try {
+      return await this._request(msg.createRoom({ media, settings: opts.settings }));
+    } finally {
+      this._keepOnCreate = null;
+    }
   }
 
   /** @param {string} input */
@@ -301,7 +335,18 @@ export class Manager extends Emitter {
         this.room = { code: m.code, you: m.you, host: m.host, settings: m.settings || {}, members: m.members, state: m.state };
         this.connection.inRoom = true;
         this._lastRoomCode = m.code;
-        this.core.applyState(m.state, { snapshot: true });
+        const keep = pending?.type === 'create_room' ? this._keepOnCreate : null;
+        if (keep && m.state && !m.state.playing && m.you === m.host) {
+          // Where the player is now (the snapshot's seq, so the intent's answer replaces it).
+          let position = keep.position;
+          try { position = Math.max(0, this.player.getPosition()); } catch { /* keep the first reading */ }
+          this.core.applyState({ ...m.state, position, playing: keep.playing, at: this.timesync.serverNow() }, { snapshot: true });
+          // A play is scheduled `lead` ahead (at least 80 ms, DESIGN §3): aim at where the
+          // player will be then, so it only waits out the lead instead of stepping back.
+          this.connection.send(keep.playing ? msg.play(position + this.settings.createLeadGuessMs / 1000) : msg.pause(position));
+        } else {
+          this.core.applyState(m.state, { snapshot: true });
+        }
         this.emit('room', this.room);
         pending?.resolve(this.room);
         break;

@@ -131,6 +131,10 @@ export const DEFAULT_SETTINGS = Object.freeze({
    *  old state in the meantime would make the picture jump back, then forth. Covers a slow
    *  round trip; if no state comes (refused, lost), the room's state wins again after it. */
   intentHoldMs: 1500,
+  /** A room opened while the host's film plays starts with a `play` at the host's position
+   *  plus this (see Manager.createRoom keepPlayback): the server schedules every start at
+   *  least 80 ms ahead (DESIGN §3 lead), so the host then only waits out the rest of the lead. */
+  createLeadGuessMs: 80,
 
   // ---- reporting ----
   /** `status` period: the protocol allows at most 2 per second; 550 ms keeps under that

@@ -21,6 +21,7 @@
  *   Events.on(player, 'pause' | 'unpause'), Events.on(playbackManager, 'playbackstart' |
  *     'playbackstop') (src/utils/events.ts); the player triggers no seek event, so seeks are
  *     read from the `<video class="htmlvideoplayer">` element's DOM events.
+ *   Emits 'media' ({id, title?, duration?}) on every playbackstart, whoever started the item.
  *
  * Precision: the htmlVideoPlayer caches currentTime at each `timeupdate` (~4 Hz), far too
  * coarse to sync on; so the position is the `<video>` element's live currentTime plus the
@@ -55,8 +56,23 @@ export class JellyfinPlayer extends Emitter {
     this.waiting = false;
     /** @type {(() => void)[]} */
     this._unbind = [];
-    this._onStart = () => this._bind();
-    this._onStop = () => this._unbindAll();
+    // A new item started (the user picked one, or setMedia below): listeners learn its id.
+    this._onStart = () => {
+      this.between = false;
+      this._bind();
+      const media = this.getMedia();
+      if (media) this.emit('media', media);
+    };
+    // Between playbackstop and the next playbackstart jellyfin-web keeps the same player
+    // current while it fetches the next item's PlaybackInfo, but with no stream:
+    // playbackManager.seek() then throws (canPlayerSeek reads `playerData.streamInfo.url`,
+    // null after onPlaybackChanging, src/components/playback/playbackmanager.js 10.10.7 and
+    // 10.11.x). Nothing is playing until the next start.
+    this.between = false;
+    this._onStop = () => {
+      this._unbindAll();
+      this.between = true;
+    };
     events.on(playbackManager, 'playbackstart', this._onStart);
     events.on(playbackManager, 'playbackstop', this._onStop);
     this._bind();
@@ -100,7 +116,7 @@ export class JellyfinPlayer extends Emitter {
   }
 
   _p() {
-    if (!this.player) this._bind();
+    if (!this.player && !this.between) this._bind();
     if (!this.player) throw new Error('nothing is playing');
     return this.player;
   }
@@ -166,7 +182,7 @@ export class JellyfinPlayer extends Emitter {
   }
 
   getMedia() {
-    if (!this.player) this._bind();
+    if (!this.player && !this.between) this._bind();
     if (!this.player) return null;
     const item = this.pm.currentItem(this.player);
     if (!item || !item.Id) return null;
@@ -189,7 +205,8 @@ export class JellyfinPlayer extends Emitter {
     const serverId = this.serverId();
     if (serverId) options.serverId = serverId;
     await this.pm.play(options);
-    this._bind();
+    // Bound on playbackstart; binding before it would reach a player with no stream yet.
+    if (!this.between) this._bind();
   }
 
   destroy() {

@@ -1,71 +1,118 @@
 // @ts-check
 /**
- * Puts a "Watch party" button into jellyfin-web's video OSD whenever the video OSD page is
- * shown. The OSD markup is jellyfin-web's src/controllers/playback/video/index.html (same in
- * v10.10.7 and v10.11.x): `#videoOsdPage … .osdControls .buttons` holding
- * `<button is="paper-icon-button-light" class="btnVideoOsdSettings autoSize">` with a
- * `<span class="largePaperIconButton material-icons settings">`. Our button copies that
- * shape, so the theme styles it, and goes just before the settings button.
+ * Puts a "Watch party" button where jellyfin-web users meet it:
+ * - in the video OSD whenever the video OSD page is shown. The OSD markup is jellyfin-web's
+ *   src/controllers/playback/video/index.html (same in v10.10.7 and v10.11.x):
+ *   `#videoOsdPage … .osdControls .buttons` holding `<button is="paper-icon-button-light"
+ *   class="btnVideoOsdSettings autoSize">` with a `<span class="largePaperIconButton
+ *   material-icons settings">`. Ours copies that shape, so the theme styles it, and goes just
+ *   before the settings button;
+ * - in the page header, next to SyncPlay's button (src/scripts/libraryMenu.js renders
+ *   `.skinHeader .headerRight` with `<button is="paper-icon-button-light" class="headerSyncButton
+ *   syncButton headerButton headerButtonRight">`), so a guest can join a room by its code
+ *   before anything plays. It is not shown over the video, where the OSD has its own.
+ * Both are shown only while `available()` says so (someone is signed in and the plugin has a
+ * session server configured), as jellyfin-web shows its own header buttons only when they
+ * can be used.
  *
- * The page is created and destroyed by jellyfin-web's router, so a MutationObserver watches
- * for it (checked at most once per animation frame).
+ * Pages are created and destroyed by jellyfin-web's router, so a MutationObserver watches for
+ * them (checked at most once per animation frame).
  *
  * Public API:
- *   watchVideoOsd({document?, label, onClick, expanded?}) → () => void (stop watching)
+ *   watchVideoOsd({document?, label, onClick, expanded?, available?}) → {stop(), refresh()}
  *   setOsdButtonsExpanded(open, document?)   aria-expanded on the buttons
  *
  * @module ui/osd
  */
 
 const BUTTON_CLASS = 'btnMatineeWatchParty';
+const HEADER_CLASS = 'btnMatineeHeader';
 
 /**
- * @param {{document?: Document, label: string, onClick: () => void, expanded?: () => boolean}} opts
- * @returns {() => void}
+ * @param {Document} doc
+ * @param {{label: string, classes: string, iconClasses: string, expanded: boolean, onClick: () => void}} o
  */
-export function watchVideoOsd({ document: doc = globalThis.document, label, onClick, expanded = () => false }) {
+function makeButton(doc, { label, classes, iconClasses, expanded, onClick }) {
+  // Parsed from markup, as jellyfin-web makes its own buttons: its elements are registered
+  // with the v0 polyfill (webcomponents.js 0.7, `document.registerElement`, imported by
+  // src/elements/emby-button/paper-icon-button-light.js and others in 10.10.7 and 10.11.x),
+  // which upgrades `is="…"` elements parsed into the page, and which replaces
+  // document.createElement with a version that calls `.toLowerCase()` on its second argument:
+  // `createElement('button', {is})` throws there ("t.toLowerCase is not a function").
+  const holder = doc.createElement('div');
+  holder.innerHTML = '<button is="paper-icon-button-light" type="button"></button>';
+  const button = /** @type {HTMLButtonElement} */ (holder.firstElementChild);
+  button.className = classes;
+  button.title = label;
+  button.setAttribute('aria-label', label);
+  // It opens a panel: say so, and whether it is open (kept current by setOsdButtonsExpanded).
+  button.setAttribute('aria-haspopup', 'dialog');
+  button.setAttribute('aria-expanded', String(expanded));
+  const icon = doc.createElement('span');
+  // Not `groups`: that is jellyfin-web's own SyncPlay button in the header
+  // (src/scripts/libraryMenu.js), shown on the same screens. `celebration` is in the
+  // Material Icons font both versions ship (material-design-icons-iconfont).
+  icon.className = iconClasses;
+  icon.setAttribute('aria-hidden', 'true');
+  button.append(icon);
+  button.addEventListener('click', (e) => {
+    e.preventDefault();
+    e.stopPropagation(); // a click on the OSD would also toggle play/pause
+    onClick();
+  });
+  return button;
+}
+
+/**
+ * @param {{document?: Document, label: string, onClick: () => void, expanded?: () => boolean,
+ *   available?: () => boolean}} opts
+ * @returns {{stop: () => void, refresh: () => void}}
+ */
+export function watchVideoOsd({ document: doc = globalThis.document, label, onClick, expanded = () => false, available = () => true }) {
   let scheduled = false;
   const check = () => {
     scheduled = false;
+    const usable = available();
     const settings = doc.querySelector('#videoOsdPage .osdControls .btnVideoOsdSettings');
-    if (!settings || settings.parentElement?.querySelector(`.${BUTTON_CLASS}`)) return;
-    // Parsed from markup, as jellyfin-web makes its own buttons: its elements are registered
-    // with the v0 polyfill (webcomponents.js 0.7, `document.registerElement`, imported by
-    // src/elements/emby-button/paper-icon-button-light.js and others in 10.10.7 and 10.11.x),
-    // which upgrades `is="…"` elements parsed into the page, and which replaces
-    // document.createElement with a version that calls `.toLowerCase()` on its second argument:
-    // `createElement('button', {is})` throws there ("t.toLowerCase is not a function").
-    const holder = doc.createElement('div');
-    holder.innerHTML = '<button is="paper-icon-button-light" type="button"></button>';
-    const button = /** @type {HTMLButtonElement} */ (holder.firstElementChild);
-    button.className = `${BUTTON_CLASS} autoSize paper-icon-button-light`;
-    button.title = label;
-    button.setAttribute('aria-label', label);
-    // It opens a panel: say so, and whether it is open (kept current by setOsdButtonsExpanded).
-    button.setAttribute('aria-haspopup', 'dialog');
-    button.setAttribute('aria-expanded', String(expanded()));
-    const icon = doc.createElement('span');
-    // Not `groups`: that is jellyfin-web's own SyncPlay button in the header
-    // (src/scripts/libraryMenu.js), shown on the same screen. `celebration` is in the
-    // Material Icons font both versions ship (material-design-icons-iconfont).
-    icon.className = 'largePaperIconButton material-icons celebration';
-    icon.setAttribute('aria-hidden', 'true');
-    button.append(icon);
-    button.addEventListener('click', (e) => {
-      e.preventDefault();
-      e.stopPropagation(); // a click on the OSD would also toggle play/pause
-      onClick();
-    });
-    settings.before(button);
+    if (settings) {
+      let button = /** @type {HTMLElement|null} */ (settings.parentElement?.querySelector(`.${BUTTON_CLASS}`) || null);
+      if (!button) {
+        button = makeButton(doc, {
+          label, onClick, expanded: expanded(),
+          classes: `${BUTTON_CLASS} autoSize paper-icon-button-light`,
+          iconClasses: 'largePaperIconButton material-icons celebration',
+        });
+        settings.before(button);
+      }
+      if (button.hidden !== !usable) button.hidden = !usable;
+    }
+    const headerRight = doc.querySelector('.skinHeader .headerRight');
+    if (headerRight) {
+      let button = /** @type {HTMLElement|null} */ (headerRight.querySelector(`.${HEADER_CLASS}`));
+      if (!button) {
+        button = makeButton(doc, {
+          label, onClick, expanded: expanded(),
+          classes: `${BUTTON_CLASS} ${HEADER_CLASS} headerButton headerButtonRight paper-icon-button-light`,
+          iconClasses: 'material-icons celebration',
+        });
+        headerRight.prepend(button);
+      }
+      // Over the video (the header then carries `osdHeader`, src/controllers/playback/video)
+      // the OSD button is the one to use.
+      const hide = !usable || Boolean(headerRight.closest('.osdHeader'));
+      if (button.hidden !== hide) button.hidden = hide;
+    }
   };
-  const observer = new MutationObserver(() => {
+  const schedule = () => {
     if (scheduled) return;
     scheduled = true;
     (globalThis.requestAnimationFrame || ((f) => setTimeout(f, 16)))(check);
-  });
-  observer.observe(doc.body, { childList: true, subtree: true });
+  };
+  const observer = new MutationObserver(schedule);
+  // Class changes too: the header turns into the OSD header without any node being added.
+  observer.observe(doc.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'] });
   check();
-  return () => observer.disconnect();
+  return { stop: () => observer.disconnect(), refresh: schedule };
 }
 
 /**
