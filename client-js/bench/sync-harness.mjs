@@ -27,8 +27,10 @@ import { NetPath } from './lib/net-shim.mjs';
 import { startServer } from './lib/server.mjs';
 import { convergenceMs, pairwise, spread, summarize } from './lib/stats.mjs';
 import { renderSvg, svgToPng } from './lib/plot.mjs';
+import { remoteScript, remoteSummary, remoteTable } from './lib/sim-remote.mjs';
 
-const SCENARIOS = ['steady', 'seek', 'pause-resume', 'late-join', 'buffer', 'disconnect', 'host-leaves'];
+// `remote`: browser members plus TV apps driven through Jellyfin's Sessions API (lib/sim-remote.mjs).
+const SCENARIOS = ['steady', 'seek', 'pause-resume', 'late-join', 'buffer', 'disconnect', 'host-leaves', 'remote'];
 
 const HELP = `sync-harness: the real client core, simulated players and networks, a real server
 
@@ -559,6 +561,8 @@ const SCRIPTS = {
     run.host?.manager.seek(500);
     await run.at(21);
   },
+
+  remote: (run, n) => remoteScript(run, n, { god, serverTimeAt, sleep, waitFor, timers }),
 };
 
 function table(results) {
@@ -613,6 +617,7 @@ export async function main(argv) {
         await run.finish();
       }
       const r = run.result();
+      if (run.remote) r.remote = run.remote.result();
       results.push(r);
       panels.push(run.panel(r));
       console.error(`sync-harness: ${name} done: steady p99 ${fmt(r.steady.p99)} ms, convergence ${r.events.map((e) => e.convergence_s ?? 'never').join('/')} s`);
@@ -651,6 +656,7 @@ export async function main(argv) {
     loop_lag_max_ms: lag.max,
     loadavg: round(Math.max(loadBefore, loadavg()[0]), 2),
   };
+  Object.assign(summary, remoteSummary(results));
   const doc = { generated_at: new Date().toISOString(), options: opts, summary, scenarios: results };
   await writeFile(path.join(opts.out, 'sync.json'), `${JSON.stringify(doc, null, 2)}\n`);
   const svg = renderSvg(panels, {
@@ -661,6 +667,8 @@ export async function main(argv) {
   if (opts.plot) await svgToPng(svg, path.join(opts.out, 'sync.png'));
 
   console.log(table(results));
+  const remote = remoteTable(results);
+  if (remote) console.log(remote);
   const kv = Object.entries(summary).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v === null ? 'never' : v}`);
   console.log(`sync: ${kv.join(' ')}`);
   return 0;

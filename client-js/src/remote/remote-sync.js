@@ -131,6 +131,9 @@ export class RemoteSync {
     this._learned = { seek: false, unpause: false, load: false };
     /** Whether a listing ever showed the session as the user's own. */
     this._everOwn = false;
+    /** @type {{kind: string, sentLocal: number, latency: number, target: number, from: number|null, wasPaused: boolean}|null}
+     *  the last command sent, for the estimate until a report shows its effect */
+    this._lastCmd = null;
   }
 
   start() {
@@ -297,6 +300,18 @@ export class RemoteSync {
    */
   estimate(local = this.clock.now()) {
     const rep = this.lastReport;
+    const c = this._lastCmd;
+    // No report since our last command took effect (a TV on jellyfin-apiclient reports a small
+    // seek only with its next 10 s progress): assume the command did what it was told, rather
+    // than show the error it was sent to fix for up to 10 s. Corrections still wait for a
+    // real report (see tick); this is what the seat shows and reports.
+    if (c && this._attempts === 0 && (!rep || this._reportLocal(rep) < c.sentLocal + c.latency)) {
+      const moving = Math.max(0, local - (c.sentLocal + c.latency)) / 1000;
+      if (c.kind === 'seek') return c.wasPaused ? c.target : c.target + moving;
+      if (c.kind === 'unpause' && c.from !== null) return c.from + moving;
+      if (c.kind === 'pause' && c.from !== null) return c.from;
+      if (c.kind === 'play_now') return c.target + moving;
+    }
     if (!rep || !this.snap || this.snap.itemId !== rep.itemId) return null;
     if (rep.paused) return rep.p;
     return rep.p + Math.max(0, local - this._reportLocal(rep)) / 1000;
@@ -387,6 +402,11 @@ export class RemoteSync {
     const p = { kind, sentLocal: now, target: 0, seq: st.seq, waitMs: this._ackWaitMs(this._attempts), correction: false, ...extra };
     this.pending = p;
     const latency = kind === 'seek' ? this.sync.seekMs : kind === 'unpause' ? this.sync.unpauseMs : kind === 'play_now' ? this.sync.loadMs : 0;
+    const before = this.estimate(now);
+    this._lastCmd = {
+      kind, sentLocal: now, latency, target: p.target, from: kind === 'unpause' ? (p.fromPosition ?? null) : before,
+      wasPaused: Boolean(this.lastReport?.paused) && kind === 'seek',
+    };
     this._settledAfter = now + latency;
     this._fastUntil = now + latency + this.s.fastPollForMs;
     this.sync.commands += 1;

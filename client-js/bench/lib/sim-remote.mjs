@@ -1,0 +1,256 @@
+// @ts-check
+/**
+ * Remote seats in the sync harness: the `remote` scenario. Besides the harness's browser
+ * members (real client core, simulated players), it seats simulated TV apps: each is a
+ * SimRemoteDevice (sim-remote-device.mjs) behind Jellyfin's session endpoints over real HTTP
+ * on loopback (sim-remote-jellyfin.mjs), driven by the REAL remote seat (src/remote/seat.js:
+ * its own connection to the real server through the harness's network shim, its own skewed
+ * clock, RemoteSync, SessionsApi). The god's-eye clock knows each TV's true position, so the
+ * errors below are the truth, not what the seat believes.
+ *
+ * Timeline (× --scale): the host sets item 1 and plays at 1 s; seeks at 31, 56 and 81 s;
+ * switches to item 2 (and plays) at 106 s; seeks at 136 s; ends at 160 s: several windows of
+ * steady play per seat, each after a correction that lands where it lands. Profiles:
+ *   tv-native  reports every 2 s (native apps), seeks reported as they happen
+ *   tv-web     reports every 10 s, seeks only when they jump > 5 s (jellyfin-apiclient's
+ *              throttle, as jellyfin-web or Jellyfin Media Player on a TV do)
+ * both: command latency 60–200 ms, PlayNow load 1.5–4 s, seek rebuffer 0.3–1.2 s, report →
+ * Jellyfin 5–40 ms, Jellyfin's clock up to ±30 s off.
+ *
+ * Printed per seat: steady |error| p50/p95/p99/max (ms), convergence (s) after play, seek
+ * and item change (|error| under the seat's seek threshold — the band in which it stops
+ * acting — and doing what the room does, held 2 s),
+ * seeks per minute in steady state, and how far the seat's own error estimate is from the
+ * truth (|believed − true|, ms). MATINEE_REMOTE_SET="key=value,…" overrides remote-seat
+ * settings (src/remote/settings.js) — how the seek threshold earned its value.
+ *
+ * API (used by sync-harness.mjs):
+ *   remoteScript(run, n, {god, serverTimeAt, sleep, waitFor, timers})   the scenario
+ *   run.remote.result()           its figures, attached to the scenario's result as `remote`
+ *   remoteTable(results) → text   remoteSummary(results) → {remote_*: …} for the summary line
+ *
+ * @module bench/sim-remote
+ */
+
+import { RemoteSeat } from '../../src/remote/seat.js';
+import { SessionsApi } from '../../src/remote/sessions-api.js';
+import { makeRemoteSettings } from '../../src/remote/settings.js';
+import { makeSettings } from '../../src/core/settings.js';
+import { SimRemoteDevice } from './sim-remote-device.mjs';
+import { startSimJellyfin } from './sim-remote-jellyfin.mjs';
+import { NetPath } from './net-shim.mjs';
+import { convergenceMs, summarize } from './stats.mjs';
+
+export const ITEM1 = '5eed0000000000000000000000000001';
+export const ITEM2 = '5eed0000000000000000000000000002';
+const USER = { id: 'be7c0000000000000000000000000001', name: 'bench', token: 'bench-remote-token' };
+/** A TV counts as converged once inside its seek threshold for this long. */
+const CONV_HOLD_MS = 2000;
+
+const PROFILES = [
+  { label: 'tv-native', reportPeriodMs: 2000, reportJitterMs: 200, seekReportJumpS: 0 },
+  { label: 'tv-web', reportPeriodMs: 10_000, reportJitterMs: 500, seekReportJumpS: 5 },
+];
+
+/** Remote-seat setting overrides from MATINEE_REMOTE_SET ("seekThresholdMs=500,pollMs=500"). */
+export function remoteOverrides(text = process.env.MATINEE_REMOTE_SET || '') {
+  /** @type {Record<string, number>} */
+  const o = {};
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\w+)=(.+)$/.exec(part);
+    if (!m) throw new Error(`MATINEE_REMOTE_SET: expected key=value, got '${part}'`);
+    o[m[1]] = Number(m[2]);
+  }
+  makeRemoteSettings(o); // unknown keys and bad values fail here
+  return o;
+}
+
+const round = (x, d = 2) => (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
+
+/**
+ * @param {any} run the harness's Run
+ * @param {number} n browser members, host included
+ * @param {{god: () => number, serverTimeAt: (g: number) => number, sleep: (ms: number) => Promise<void>,
+ *   waitFor: (pred: () => boolean, ms: number, what: string) => Promise<void>, timers: any}} h
+ */
+export async function remoteScript(run, n, h) {
+  const { god, timers } = h;
+  const remoteSettings = makeRemoteSettings(remoteOverrides());
+  await run.setup(n);
+  const epochNow = () => performance.timeOrigin + god();
+  const devices = PROFILES.map((p, i) => {
+    const rng = run.rng;
+    return new SimRemoteDevice({
+      now: epochNow, rng: () => rng(), id: `bench-${p.label}`, userId: USER.id, userName: USER.name,
+      deviceName: p.label, deviceId: `bench-dev-${i}`, jfSkewMs: (rng() * 2 - 1) * 30_000,
+      commandLatencyMs: [60, 200], loadMs: [1500, 4000], seekStallMs: [300, 1200], unpauseMs: [30, 150], reportDelayMs: [5, 40],
+      reportPeriodMs: p.reportPeriodMs, reportJitterMs: p.reportJitterMs, seekReportJumpS: p.seekReportJumpS,
+      items: { [ITEM1]: { name: 'Bench 1' }, [ITEM2]: { name: 'Bench 2' } },
+    });
+  });
+  const jf = await startSimJellyfin({ users: [USER], devices });
+  const seats = PROFILES.map((p, i) => {
+    const rng = run.rng;
+    // Each seat's browser clock: up to ±10 s off and ±100 ppm, like the harness's members.
+    const offsetMs = (rng() * 2 - 1) * 10_000;
+    const k = 1 + (rng() * 2 - 1) * 100e-6;
+    const base = performance.timeOrigin + offsetMs;
+    const now = () => base + god() * k;
+    const net = new NetPath({
+      god, timers, rng: () => rng(), upMs: run.opts.delayMs, downMs: run.opts.delayMs,
+      jitterMs: run.opts.jitterMs, spikeProb: run.opts.spikeProb, spikeMs: run.opts.spikeMs,
+    });
+    const api = new SessionsApi({ baseUrl: jf.url, userId: USER.id, token: () => USER.token, now });
+    const seat = new RemoteSeat({
+      url: run.url, createSocket: (u) => net.createSocket(u), now, timers, credentials: async () => ({}),
+      api, sessionId: devices[i].id, code: /** @type {string} */ (run.code), name: `bench — ${p.label}`,
+      random: () => rng(), settings: makeSettings(run.opts.set), remoteSettings,
+      client: { name: 'matinee-sync-harness-remote', version: '1' },
+    });
+    return { label: p.label, device: devices[i], seat, api, samples: /** @type {{g: number, err: number|null, ok: boolean, believed: number|null}[]} */ ([]) };
+  });
+  /** @type {{g: number, label: string, kind: string}[]} */
+  const events = [];
+  const state = { jf, seats, events, sampler: /** @type {any} */ (null), t0: run.t0 };
+  run.remote = {
+    state,
+    result: () => remoteResult(run, state, remoteSettings),
+  };
+  // The server sees the seats as members (anonymous names in the harness).
+  for (const s of seats) {
+    await s.api.listOwn(); // what the panel does first; it also marks the session as ours
+    s.seat.start();
+  }
+  await h.waitFor(() => seats.every((s) => s.seat.memberId), 10_000, 'remote seats in the room');
+  const sample = () => {
+    const g = god();
+    const st = run.truth.state;
+    const expected = run.truth.expectedAt(g);
+    const playing = run.truth.playingAt(g);
+    for (const s of seats) {
+      const t = performance.timeOrigin + g;
+      const item = s.device.trueItem(t);
+      const onItem = Boolean(st && st.media && item === st.media.id);
+      const err = onItem && expected !== null ? (s.device.truePosition(t) - expected) * 1000 : null;
+      const ok = onItem && s.device.isAdvancing(t) === playing;
+      // What the seat believes its error is (from Jellyfin's reports), beside the truth.
+      const believed = s.seat.sync.errorMs;
+      s.samples.push({ g, err, ok, believed: typeof believed === 'number' && Number.isFinite(believed) ? believed : null });
+    }
+  };
+  state.sampler = setInterval(sample, run.opts.sampleMs);
+  const ev = (label, kind) => { events.push({ g: god(), label, kind }); run.event(label, kind); };
+  try {
+    const host = () => run.host?.manager;
+    host()?.setMedia({ id: ITEM1, title: 'Bench 1', duration: 7200 }, 0);
+    await run.at(1);
+    ev('play', 'play');
+    host()?.play();
+    for (const [t, pos] of [[31, 600], [56, 1200], [81, 300]]) {
+      await run.at(t);
+      ev(`seek ${pos}s`, 'seek');
+      host()?.seek(pos);
+    }
+    await run.at(106);
+    ev('item change', 'media');
+    host()?.setMedia({ id: ITEM2, title: 'Bench 2', duration: 7200 }, 0);
+    await run.at(106.5);
+    host()?.play();
+    await run.at(136);
+    ev('seek 900s', 'seek');
+    host()?.seek(900);
+    await run.at(160);
+  } finally {
+    clearInterval(state.sampler);
+    for (const s of seats) s.seat.stop();
+    await jf.stop();
+  }
+}
+
+/**
+ * @param {any} run @param {any} state @param {import('../../src/remote/settings.js').RemoteSettings} rs
+ */
+function remoteResult(run, state, rs) {
+  const settleMs = run.opts.settleS * 1000;
+  const evs = state.events;
+  const perSeat = state.seats.map((s) => {
+    const pts = s.samples.map((x) => ({ t: x.g, spreadMs: x.err === null ? Infinity : Math.abs(x.err), ok: x.ok }));
+    const conv = evs.map((e, i) => {
+      const until = i + 1 < evs.length ? evs[i + 1].g : Infinity;
+      const c = convergenceMs(pts, e.g, { thresholdMs: rs.seekThresholdMs, holdMs: CONV_HOLD_MS, untilT: until });
+      return { label: e.label, kind: e.kind, convergence_s: c === null ? null : round(c / 1000, 2), from: e.g, until };
+    });
+    // Steady: from max(convergence, settle) after an event until the next one, while playing.
+    const steadyWin = conv.filter((c) => c.convergence_s !== null).map((c) => ({ from: c.from + Math.max(settleMs, c.convergence_s * 1000), until: c.until }));
+    const inSteady = (g) => steadyWin.some((w) => g >= w.from && g < w.until);
+    const steadySamples = s.samples.filter((x) => x.err !== null && x.ok && run.truth.playingAt(x.g) && inSteady(x.g));
+    const errs = steadySamples.map((x) => Math.abs(/** @type {number} */ (x.err)));
+    // How far the seat's belief is from the truth: what limits any threshold.
+    const belief = steadySamples.filter((x) => x.believed !== null).map((x) => Math.abs(/** @type {number} */ (x.believed) - /** @type {number} */ (x.err)));
+    const last = s.samples.length ? s.samples[s.samples.length - 1].g : 0;
+    const steadyMs = steadyWin.reduce((a, w) => a + Math.max(0, Math.min(w.until, last) - w.from), 0);
+    const seeksAt = s.device.commands.filter((c) => c.kind === 'Seek').map((c) => c.t - performance.timeOrigin);
+    const steadySeeks = seeksAt.filter(inSteady).length;
+    const sync = s.seat.sync;
+    return {
+      label: s.label,
+      steady_abs_error: summarize(errs),
+      estimate_abs_error: summarize(belief),
+      events: conv.map(({ label, kind, convergence_s }) => ({ label, kind, convergence_s })),
+      steady_minutes: round(steadyMs / 60_000, 2),
+      steady_seeks: steadySeeks,
+      seeks_per_min_steady: steadyMs > 0 ? round(steadySeeks / (steadyMs / 60_000), 2) : null,
+      commands: s.device.commands.length,
+      seeks_total: seeksAt.length,
+      learned: { seek_ms: round(sync.seekMs, 0), unpause_ms: round(sync.unpauseMs, 0), load_ms: round(sync.loadMs, 0), report_period_ms: round(sync.reportPeriodMs, 0), report_delay_ms: round(sync.reportDelayMs, 1) },
+      final_status: sync.status,
+      requests: { list: s.api.sent.list, command: s.api.sent.command },
+    };
+  });
+  return { seek_threshold_ms: rs.seekThresholdMs, seats: perSeat };
+}
+
+/** @param {any[]} results the harness's scenario results */
+export function remoteTable(results) {
+  const rows = [];
+  for (const r of results) {
+    if (!r.remote) continue;
+    for (const s of r.remote.seats) {
+      const e = s.steady_abs_error;
+      rows.push([`${r.name}/${s.label}`, e.p50, e.p95, e.p99, e.max,
+        s.events.map((x) => `${x.label}:${x.convergence_s === null ? 'never' : x.convergence_s}`).join(' '),
+        s.seeks_per_min_steady, `${s.steady_seeks}/${s.seeks_total}`, `${s.estimate_abs_error.p50}/${s.estimate_abs_error.p95}`,
+        `seek ${s.learned.seek_ms} unpause ${s.learned.unpause_ms} load ${s.learned.load_ms} period ${s.learned.report_period_ms}`]);
+    }
+  }
+  if (!rows.length) return '';
+  const th = results.find((r) => r.remote)?.remote.seek_threshold_ms;
+  const head = ['remote seat', 'p50', 'p95', 'p99', 'max', `convergence s (|err|<${th} ms for ${CONV_HOLD_MS / 1000} s)`, 'seeks/min steady', 'seeks st/all', 'belief−truth p50/p95', 'learned ms'];
+  const fmt = (x) => (x === null || x === undefined ? '—' : String(x));
+  const widths = head.map((hd, i) => Math.max(hd.length, ...rows.map((r) => fmt(r[i]).length)));
+  const line = (r) => r.map((c, i) => fmt(c).padEnd(widths[i])).join('  ');
+  return ['remote seats (TV apps through the Sessions API): true |error| vs the room in steady play (ms)', line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** @param {any[]} results */
+export function remoteSummary(results) {
+  const seats = results.flatMap((r) => (r.remote ? r.remote.seats : []));
+  if (!seats.length) return {};
+  const worst = (f) => {
+    const xs = seats.map(f);
+    return xs.some((x) => x === null) ? null : Math.max(...xs);
+  };
+  const conv = (kind) => worst((s) => {
+    const cs = s.events.filter((e) => e.kind === kind).map((e) => e.convergence_s);
+    return cs.some((c) => c === null) ? null : Math.max(0, ...cs);
+  });
+  return {
+    remote_steady_p50_ms: worst((s) => s.steady_abs_error.p50),
+    remote_steady_p95_ms: worst((s) => s.steady_abs_error.p95),
+    remote_steady_p99_ms: worst((s) => s.steady_abs_error.p99),
+    remote_conv_play_s: conv('play'),
+    remote_conv_seek_s: conv('seek'),
+    remote_conv_item_s: conv('media'),
+    remote_seeks_per_min_steady: worst((s) => s.seeks_per_min_steady),
+  };
+}

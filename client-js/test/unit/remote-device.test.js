@@ -1,0 +1,107 @@
+// The simulated TV session (bench/lib/sim-remote-device.mjs) that the remote-seat tests, the
+// stand-in and the sync harness rely on: if it lied, every figure built on it would too.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimRemoteDevice, jellyfinDate, NEVER } from '../../bench/lib/sim-remote-device.mjs';
+import { parseJellyfinDate } from '../../src/remote/sessions-api.js';
+
+const ITEM = '0123456789abcdef0123456789abcdef';
+
+function device(o = {}) {
+  const clock = { t: 1_000_000 };
+  const d = new SimRemoteDevice({
+    now: () => clock.t, rng: () => 0.5, id: 's1', userId: 'u1', jfSkewMs: 5000,
+    commandLatencyMs: 100, loadMs: 2000, seekStallMs: 500, unpauseMs: 50, reportPeriodMs: 1000, reportJitterMs: 0, reportDelayMs: 20,
+    items: { [ITEM]: { name: 'Film' } }, ...o,
+  });
+  return { d, clock, at: (ms) => { clock.t += ms; } };
+}
+
+test('PlayNow: nothing for the command latency plus the load, then plays from the start ticks', () => {
+  const { d, clock, at } = device();
+  d.command('PlayNow', { itemId: ITEM, startTicks: 600_000_000 });
+  at(2099);
+  assert.equal(d.trueItem(), null);
+  at(1);
+  assert.equal(d.trueItem(), ITEM);
+  assert.equal(d.truePosition(), 60);
+  at(1000);
+  assert.ok(Math.abs(d.truePosition() - 61) < 1e-9);
+  assert.deepEqual(d.commands.map((c) => [c.kind, c.t]), [['PlayNow', clock.t - 3100]]);
+});
+
+test('seek freezes for the rebuffer, pause holds, unpause moves after its latency', () => {
+  const { d, at } = device();
+  d.command('PlayNow', { itemId: ITEM, startTicks: 0 });
+  at(2100 + 5000); // playing 5 s
+  d.command('Seek', { seekTicks: 1_000_000_000 });
+  at(100);
+  assert.equal(d.truePosition(), 100);
+  at(500);
+  assert.equal(d.truePosition(), 100); // still rebuffering
+  at(1000);
+  assert.ok(Math.abs(d.truePosition() - 101) < 1e-9);
+  d.command('Pause');
+  at(100);
+  const p = d.truePosition();
+  at(5000);
+  assert.equal(d.truePosition(), p);
+  assert.equal(d.isAdvancing(), false);
+  d.command('Unpause');
+  at(149);
+  assert.equal(d.truePosition(), p);
+  at(1001); // moving since 150 ms after the command
+  assert.ok(Math.abs(d.truePosition() - (p + 1)) < 1e-9);
+});
+
+test('Jellyfin holds the latest report, stamped on arrival in its own clock; positions in whole ms', () => {
+  const { d, clock, at } = device({ reportPeriodMs: 10_000 });
+  assert.equal(d.toSessionInfoDto().LastPlaybackCheckIn, NEVER);
+  d.command('PlayNow', { itemId: ITEM, startTicks: 12_345_678 });
+  at(2100);
+  // The start report was made now and is 20 ms away from Jellyfin.
+  assert.equal(d.toSessionInfoDto().NowPlayingItem, undefined);
+  at(20);
+  const dto = d.toSessionInfoDto();
+  assert.equal(dto.NowPlayingItem.Id, ITEM);
+  assert.equal(dto.PlayState.PositionTicks, 12_340_000); // 1.2345678 s → 1234 ms
+  assert.equal(dto.PlayState.IsPaused, false);
+  assert.equal(parseJellyfinDate(dto.LastPlaybackCheckIn), clock.t + 5000);
+  // The SessionInfoDto members a client reads, with Jellyfin's names and value shapes.
+  for (const k of ['Id', 'UserId', 'UserName', 'Client', 'DeviceName', 'DeviceId', 'DeviceType', 'SupportsRemoteControl', 'SupportsMediaControl', 'PlayableMediaTypes', 'LastActivityDate', 'Capabilities', 'ServerId']) {
+    assert.ok(k in dto, k);
+  }
+  assert.match(dto.LastPlaybackCheckIn, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$/);
+  assert.equal(dto.PlayState.RepeatMode, 'RepeatNone');
+});
+
+test('a jellyfin-web-like client reports small seeks only with its next periodic report', () => {
+  const { d, at } = device({ reportPeriodMs: 10_000, seekReportJumpS: 5 });
+  d.command('PlayNow', { itemId: ITEM, startTicks: 0 });
+  at(3000);
+  const before = d.toSessionInfoDto().LastPlaybackCheckIn;
+  d.command('Seek', { seekTicks: 40_000_000 }); // 4 s: not a jump
+  at(1000);
+  assert.equal(d.toSessionInfoDto().LastPlaybackCheckIn, before);
+  d.command('Seek', { seekTicks: 900_000_000 }); // 90 s: reported when it plays again
+  at(1000);
+  assert.notEqual(d.toSessionInfoDto().LastPlaybackCheckIn, before);
+});
+
+test('a device that stops responding neither reports nor obeys, but stays listed', () => {
+  const { d, at } = device();
+  d.command('PlayNow', { itemId: ITEM, startTicks: 0 });
+  at(5000);
+  d.stopResponding();
+  const dto = d.toSessionInfoDto();
+  d.command('Pause');
+  at(10_000);
+  assert.equal(d.isAdvancing(), true);
+  assert.deepEqual(d.toSessionInfoDto().LastPlaybackCheckIn, dto.LastPlaybackCheckIn);
+  assert.equal(d.commands.at(-1).kind, 'Pause');
+});
+
+test('jellyfinDate writes seven fractional digits and reads back', () => {
+  assert.equal(jellyfinDate(Date.UTC(2024, 0, 2, 3, 4, 5, 678) + 0.5), '2024-01-02T03:04:05.6785000Z');
+});
