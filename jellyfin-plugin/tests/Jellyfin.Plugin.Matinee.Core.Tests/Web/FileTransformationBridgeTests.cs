@@ -94,6 +94,24 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Web
         }
 
         [Test]
+        public void SecondRegistrationRefused_NotRegistered_AndTheMiddlewareRewritingAgainLeavesOneTag()
+        {
+            _plugin.GetField("FailNext").SetValue(null, new InvalidOperationException("busy"));
+            _plugin.GetField("FailAfter").SetValue(null, 1);
+
+            var result = FileTransformationBridge.TryRegister(AppDomain.CurrentDomain.GetAssemblies(), Rewrite);
+
+            Assert.IsTrue(result.Found);
+            Assert.IsFalse(result.Registered, "half a registration is no registration: the middleware takes over");
+            Assert.AreEqual(1, (int)_plugin.GetProperty("Count").GetValue(null, null), "index.html was registered before the refusal");
+
+            // File Transformation still changes index.html; the middleware then rewrites that page again.
+            string index = TestFiles.Fixture("10.11.11", "index.html");
+            string twice = WebFileRewrite.Apply(WebFile.Index, Serve("/index.html", index), "/jf", "0.1.0.11").Text;
+            Assert.AreEqual(IndexHtmlRewriter.Rewrite(index, "/jf", "0.1.0.11").Html, twice);
+        }
+
+        [Test]
         public void Callback_FailsOpen_NeverReturnsNull()
         {
             FileTransformationBridge.TryRegister(AppDomain.CurrentDomain.GetAssemblies(), (f, t) => { throw new InvalidOperationException("boom"); });

@@ -103,12 +103,15 @@ namespace Jellyfin.Plugin.FileTransformation
     {
         private static readonly List<JObject> Registered = new List<JObject>();
 
-        /// <summary>Test hook: the next registration throws, as the real one does when its plugin is not ready.</summary>
+        /// <summary>Test hook: a registration throws, as the real one does when its plugin is not ready.</summary>
         public static Exception FailNext;
+
+        /// <summary>Test hook: how many registrations succeed before <see cref="FailNext"/> is thrown.</summary>
+        public static int FailAfter;
 
         public static void RegisterTransformation(JObject payload)
         {
-            if (FailNext != null)
+            if (FailNext != null && FailAfter-- <= 0)
             {
                 var e = FailNext;
                 FailNext = null;
@@ -131,6 +134,7 @@ namespace Jellyfin.Plugin.FileTransformation
             }
 
             FailNext = null;
+            FailAfter = 0;
         }
 
         public static int Count
