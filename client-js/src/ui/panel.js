@@ -321,7 +321,8 @@ export class WatchPartyPanel {
       if (typeof mem.rtt_ms === 'number') stats.push(t('rtt', { ms: Math.round(mem.rtt_ms) }));
       if (typeof mem.error_ms === 'number') stats.push(t('drift', { ms: (mem.error_ms >= 0 ? '+' : '') + Math.round(mem.error_ms) }));
       const actions = isHost && mem.id !== room.you ? [
-        h(d, 'button', { type: 'button', class: 'emby-button matinee-make-host', 'aria-label': `${t('makeHost')}: ${mem.name}`, onclick: () => this._act(() => this.m.transferHost(mem.id)), text: t('makeHost') }),
+        // A TV cannot host (its seat would hand the role straight back).
+        remoteInfo ? null : h(d, 'button', { type: 'button', class: 'emby-button matinee-make-host', 'aria-label': `${t('makeHost')}: ${mem.name}`, onclick: () => this._act(() => this.m.transferHost(mem.id)), text: t('makeHost') }),
         h(d, 'button', { type: 'button', class: 'emby-button matinee-kick', 'aria-label': `${t('kick')}: ${mem.name}`, onclick: () => this._act(() => this.m.kick(mem.id)), text: t('kick') }),
       ] : [];
       return h(d, 'li', { class: 'matinee-member', 'data-member': mem.id }, [
