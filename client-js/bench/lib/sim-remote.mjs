@@ -107,7 +107,7 @@ export async function remoteScript(run, n, h) {
       random: () => rng(), settings: makeSettings(run.opts.set), remoteSettings,
       client: { name: 'matinee-sync-harness-remote', version: '1' },
     });
-    return { label: p.label, device: devices[i], seat, api, samples: /** @type {{g: number, err: number|null, ok: boolean, believed: number|null}[]} */ ([]) };
+    return { label: p.label, device: devices[i], seat, api, samples: /** @type {{g: number, err: number|null, ok: boolean, playing: boolean, believed: number|null}[]} */ ([]) };
   });
   /** @type {{g: number, label: string, kind: string}[]} */
   const events = [];
@@ -135,7 +135,8 @@ export async function remoteScript(run, n, h) {
       const ok = onItem && s.device.isAdvancing(t) === playing;
       // What the seat believes its error is (from Jellyfin's reports), beside the truth.
       const believed = s.seat.sync.errorMs;
-      s.samples.push({ g, err, ok, believed: typeof believed === 'number' && Number.isFinite(believed) ? believed : null });
+      // `playing` now: the room's state changes later, so it cannot be asked afterwards.
+      s.samples.push({ g, err, ok, playing, believed: typeof believed === 'number' && Number.isFinite(believed) ? believed : null });
     }
   };
   state.sampler = setInterval(sample, run.opts.sampleMs);
@@ -183,7 +184,7 @@ function remoteResult(run, state, rs) {
     // Steady: from max(convergence, settle) after an event until the next one, while playing.
     const steadyWin = conv.filter((c) => c.convergence_s !== null).map((c) => ({ from: c.from + Math.max(settleMs, c.convergence_s * 1000), until: c.until }));
     const inSteady = (g) => steadyWin.some((w) => g >= w.from && g < w.until);
-    const steadySamples = s.samples.filter((x) => x.err !== null && x.ok && run.truth.playingAt(x.g) && inSteady(x.g));
+    const steadySamples = s.samples.filter((x) => x.err !== null && x.ok && x.playing && inSteady(x.g));
     const errs = steadySamples.map((x) => Math.abs(/** @type {number} */ (x.err)));
     // How far the seat's belief is from the truth: what limits any threshold.
     const belief = steadySamples.filter((x) => x.believed !== null).map((x) => Math.abs(/** @type {number} */ (x.believed) - /** @type {number} */ (x.err)));
