@@ -183,7 +183,8 @@ test('harness options: defaults, overrides and clear errors', () => {
   assert.equal(d.clients, 8);
   assert.equal(d.delayMs, 40);
   assert.equal(d.jitterMs, 15);
-  assert.equal(d.scenarios.length, 7);
+  assert.equal(d.scenarios.length, 8);
+  assert.equal(d.scenarios.at(-1), 'remote'); // TV apps through the Sessions API (lib/sim-remote.mjs)
   const o = parseArgs(['--clients', '3', '--scenarios', 'steady,seek', '--spike-ms', '50-80', '--no-plot', '--set', 'deadBandMs=5']);
   assert.deepEqual([o.clients, o.scenarios, o.spikeMs, o.plot, o.set], [3, ['steady', 'seek'], [50, 80], false, { deadBandMs: 5 }]);
   for (const [argv, needle] of [
