@@ -11,9 +11,10 @@ use tokio::sync::{watch, Semaphore};
 use matinee_auth::Authenticator;
 
 use crate::config::Config;
+use crate::durable::Restored;
 use crate::metrics::Metrics;
 use crate::rooms::RoomStore;
-use crate::sessions::Sessions;
+use crate::sessions::{Session, Sessions};
 
 /// Everything connections and routes share. Each field has a single owner of its state:
 /// rooms own themselves, sessions and metrics guard their own maps.
@@ -26,6 +27,8 @@ pub struct App {
     pub rooms: Arc<dyn RoomStore>,
     /// Resume secrets → sessions.
     pub sessions: Sessions,
+    /// Seats restored from the store at start, waiting for their clients.
+    pub restored: Restored,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Becomes `true` when the server shuts down.
@@ -50,11 +53,24 @@ impl App {
             auth,
             rooms,
             sessions: Sessions::default(),
+            restored: Restored::default(),
             metrics,
             shutdown,
             permits: Arc::new(Semaphore::new(max_connections)),
             conn_ids: AtomicU64::new(1),
         }
+    }
+
+    /// The session for `secret`: a live one, or one made now for a seat restored from the
+    /// store that this secret proves (a client back after a restart).
+    pub fn session(&self, secret: &str) -> Option<Session> {
+        self.sessions.get(secret).or_else(|| {
+            let seat = self.restored.take(secret)?;
+            Some(
+                self.sessions
+                    .adopt(secret, seat.identity, (seat.code, seat.member_id)),
+            )
+        })
     }
 
     /// A fresh connection id.

@@ -29,6 +29,8 @@ pub struct Config {
     pub auth: matinee_auth::AuthConfig,
     /// `[jellyfin]`: where Jellyfin is (owned by the authentication module).
     pub jellyfin: matinee_auth::JellyfinConfig,
+    /// `[store]`: where rooms live, so they survive restarts (owned by the store crate).
+    pub store: matinee_store::StoreConfig,
 }
 
 /// `[server]` section.
@@ -229,6 +231,14 @@ impl Config {
             b = b
                 .set_default("demo.enabled", true)
                 .map_err(|e| e.to_string())?;
+            // A demo keeps no files unless asked to (`make run` from a checkout). A source of
+            // its own right above the built-in defaults (which are a source too, so a
+            // `set_default` would sit under them and lose), below the file and environment.
+            let demo = config::Config::builder()
+                .set_override("store.backend", "memory")
+                .and_then(|d| d.build())
+                .map_err(|e| e.to_string())?;
+            b = b.add_source(demo);
         }
         if let Some(path) = &cli.config_file {
             if !path.exists() {
@@ -316,6 +326,7 @@ impl Config {
                 return Err(msg.into());
             }
         }
+        self.store.validate()?;
         if !["human", "json"].contains(&self.log.format.as_str()) {
             return Err(format!(
                 "log.format must be \"human\" or \"json\", not {:?}",
@@ -332,10 +343,12 @@ impl Config {
             .map_err(|_| format!("server.listen: {s:?} is not an address like 0.0.0.0:3000"))
     }
 
-    /// A configuration for tests and embedding: defaults with anonymous access on.
+    /// A configuration for tests and embedding: defaults with anonymous access on and rooms in
+    /// memory (no files).
     pub fn for_tests() -> Config {
         let mut c = Config::default();
         c.auth.allow_anonymous = true;
+        c.store.backend = "memory".into();
         c
     }
 }
@@ -463,6 +476,37 @@ mod tests {
         assert_eq!(c.limits.max_frame_bytes, 16384);
         assert!(!c.auth.allow_anonymous);
         assert!(!c.demo.enabled);
+    }
+
+    #[test]
+    fn rooms_are_kept_locally_by_default_in_memory_for_a_demo_unless_told() {
+        let c = Config::load(&CliOverrides::default(), &HashMap::new()).unwrap();
+        assert_eq!(c.store.backend, "local");
+        let demo = CliOverrides {
+            demo: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::load(&demo, &HashMap::new()).unwrap().store.backend,
+            "memory"
+        );
+        let e = env(&[
+            ("MATINEE_STORE__BACKEND", "local"),
+            ("MATINEE_STORE__REDIS__LEASE_MS", "9000"),
+        ]);
+        let c = Config::load(&demo, &e).unwrap();
+        assert_eq!(
+            c.store.backend, "local",
+            "an explicit choice wins in demo mode"
+        );
+        assert_eq!(
+            c.store.redis.lease_ms, 9000,
+            "nested keys come from the environment"
+        );
+        let e = env(&[("MATINEE_STORE__BACKEND", "disk")]);
+        assert!(Config::load(&demo, &e)
+            .unwrap_err()
+            .contains("store.backend"));
     }
 
     #[test]

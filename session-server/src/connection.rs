@@ -517,7 +517,7 @@ impl Conn {
         let mut resumed = false;
         let (secret, session_id, identity) = match resume
             .as_deref()
-            .and_then(|s| self.app.sessions.get(s).map(|x| (s, x)))
+            .and_then(|s| self.app.session(s).map(|x| (s, x)))
         {
             Some((secret, session)) => {
                 // A seat belongs to a user: the secret must come with the same user, except for

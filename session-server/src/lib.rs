@@ -11,6 +11,8 @@
 //! - [`outbound`] — a connection's bounded queue and kill switch, as rooms see it.
 //! - [`room`] — one room: the pure state machine (`record`, `playback`, `waiting`,
 //!   `members`, `seats`), then its command API (`api`) and its task (`actor`).
+//! - [`durable`] — rooms that survive restarts: record ⇄ stored snapshot, the store as the
+//!   rooms' `RecordSink`, seats restored at start waiting for their secrets.
 //! - [`rooms`] — the registry (code → room) behind the [`rooms::RoomStore`] and
 //!   [`rooms::Room`] traits; `MemoryRooms` keeps rooms in this process.
 //! - [`sessions`] — resume secrets → sessions and their seats.
@@ -25,6 +27,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod connection;
+pub mod durable;
 pub mod error;
 pub mod metrics;
 pub mod outbound;

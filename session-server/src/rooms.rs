@@ -26,7 +26,9 @@ use crate::error::Failure;
 use crate::metrics::Metrics;
 use crate::outbound::ConnHandle;
 use crate::protocol::{ErrorCode, Media, Settings};
-use crate::room::{run_room, Done, Mailbox, Op, RoomParams, RoomRecord, RoomSetup, Snapshot, Who};
+use crate::room::{
+    run_room, Done, Mailbox, Op, RecordSink, RoomParams, RoomRecord, RoomSetup, Snapshot, Who,
+};
 
 /// Room codes use this alphabet: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V look-alikes.
 pub const CODE_ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTWXY34679";
@@ -162,7 +164,8 @@ struct Entry {
     room: Arc<LocalRoom>,
 }
 
-/// In-memory rooms.
+/// Rooms run in this process; with a [`RecordSink`] (see [`MemoryRooms::durable`]) each
+/// room's record is also kept by a store, so the rooms outlive the process.
 pub struct MemoryRooms {
     map: Arc<Mutex<HashMap<String, Entry>>>,
     params: RoomParams,
@@ -170,6 +173,7 @@ pub struct MemoryRooms {
     metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
     next_instance: AtomicU64,
+    sink: Option<Arc<dyn RecordSink>>,
 }
 
 impl MemoryRooms {
@@ -187,7 +191,21 @@ impl MemoryRooms {
             metrics,
             shutdown,
             next_instance: AtomicU64::new(1),
+            sink: None,
         }
+    }
+
+    /// Hand every room's record to `sink` when it changes: the rooms survive a restart.
+    pub fn durable(mut self, sink: Arc<dyn RecordSink>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// Start a room from a stored record, under its own code; every seat waits for its
+    /// resume from now. Refused when the code is taken (or the room limit reached).
+    pub fn restore(&self, record: RoomRecord) -> Result<(), Failure> {
+        let code = record.code.clone();
+        self.open(Some(code), |_| record, |_| Ok(())).map(|_| ())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -196,12 +214,13 @@ impl MemoryRooms {
 }
 
 impl MemoryRooms {
-    /// Register a new room under a fresh code and start its actor. `first` queues the first
-    /// command on the new mailbox before the code is visible to anybody else.
+    /// Register a room under `code` (a fresh one when `None`), start its actor from
+    /// `record(code)`. `first` queues the first command on the new mailbox before the code is
+    /// visible to anybody else.
     fn open<T>(
         &self,
-        settings: Settings,
-        media: Option<Media>,
+        code: Option<String>,
+        record: impl FnOnce(String) -> RoomRecord,
         first: impl FnOnce(&Mailbox) -> Result<T, Failure>,
     ) -> Result<(Arc<LocalRoom>, T), Failure> {
         let (tx, rx) = mpsc::channel(MAILBOX);
@@ -216,10 +235,22 @@ impl MemoryRooms {
                     "this server has reached its room limit; try later",
                 ));
             }
-            let mut code = random_code();
-            while map.contains_key(&code) {
-                code = random_code();
-            }
+            let code = match code {
+                Some(c) if map.contains_key(&c) => {
+                    return Err(Failure::new(
+                        ErrorCode::Internal,
+                        "room code already in use",
+                    ))
+                }
+                Some(c) => c,
+                None => {
+                    let mut c = random_code();
+                    while map.contains_key(&c) {
+                        c = random_code();
+                    }
+                    c
+                }
+            };
             let room = Arc::new(LocalRoom {
                 code: code.clone(),
                 mailbox,
@@ -242,10 +273,11 @@ impl MemoryRooms {
             }
         });
         let setup = RoomSetup {
-            record: RoomRecord::new(room.code.clone(), settings, media, now_ms()),
+            record: record(room.code.clone()),
             params: self.params.clone(),
             metrics: self.metrics.clone(),
             shutdown: self.shutdown.clone(),
+            sink: self.sink.clone(),
         };
         tokio::spawn(run_room(setup, rx, on_close));
         Ok((room, queued))
@@ -264,9 +296,11 @@ impl RoomStore for MemoryRooms {
     ) -> BoxFuture<'_, Result<(RoomHandle, String), Failure>> {
         // The creator's seat is the first command the room sees, queued before anybody else
         // can learn the code, so a room never exists without a seat.
-        let opened = self.open(settings, media, |mb| {
-            mb.join_first(creator, secret, conn, req_id)
-        });
+        let opened = self.open(
+            None,
+            |code| RoomRecord::new(code, settings, media, now_ms()),
+            |mb| mb.join_first(creator, secret, conn, req_id),
+        );
         Box::pin(async move {
             let (room, seated) = opened?;
             let member_id = seated.await?;
@@ -281,6 +315,10 @@ impl RoomStore for MemoryRooms {
 
     fn len(&self) -> usize {
         self.lock().len()
+    }
+
+    fn survives_restart(&self) -> bool {
+        self.sink.is_some()
     }
 }
 

@@ -18,9 +18,10 @@ use matinee_auth::Authenticator;
 
 use crate::app::App;
 use crate::config::Config;
+use crate::durable::{self, LocalSink};
 use crate::metrics::Metrics;
 use crate::room::RoomParams;
-use crate::rooms::MemoryRooms;
+use crate::rooms::{MemoryRooms, RoomStore};
 
 /// Serve on `listener` until `shutdown` resolves, with the authenticator the configuration
 /// asks for (`matinee_auth::build`).
@@ -45,12 +46,19 @@ where
     config.validate()?;
     let (sd_tx, sd_rx) = watch::channel(false);
     let metrics = Arc::new(Metrics::default());
-    let rooms = MemoryRooms::new(
+    // The store first: a data directory that cannot be used stops the start, before anyone
+    // connects.
+    let opened = durable::open(&config.store)?;
+    let mut rooms = MemoryRooms::new(
         RoomParams::from(&config),
         config.limits.max_rooms,
         metrics.clone(),
         sd_rx.clone(),
     );
+    if let Some(local) = &opened.local {
+        rooms = rooms.durable(Arc::new(LocalSink(local.clone())));
+    }
+    let rooms = Arc::new(rooms);
     let max_conns = config
         .server
         .max_connections
@@ -59,11 +67,27 @@ where
     let app = Arc::new(App::new(
         config,
         auth,
-        Arc::new(rooms),
+        rooms.clone() as Arc<dyn RoomStore>,
         metrics,
         sd_rx.clone(),
         max_conns,
     ));
+    // Rooms kept by the store come back before the first connection is accepted, each seat
+    // waiting for its member for the resume window from now.
+    for record in opened.records {
+        app.restored.add_room(&record);
+        let code = record.code.clone();
+        if let Err(f) = rooms.restore(record) {
+            tracing::error!(room = %code, error = %f.message, "room not restored");
+        }
+    }
+    // The writer of the embedded store, stopped (after a last flush) once the rooms are.
+    let (writer_stop, writer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let writer = opened.local.clone().map(|local| {
+        tokio::spawn(local.run_writer(async move {
+            let _ = writer_stopped.await;
+        }))
+    });
 
     // Sessions past their resume window are forgotten.
     let sweeper = {
@@ -110,6 +134,21 @@ where
         );
     }
     let _ = sweeper.await;
+    if let Some(writer) = writer {
+        // Rooms save their last record as they stop (right after the flag); give them a
+        // moment to finish, then write everything once more and wait for the disk.
+        let t0 = std::time::Instant::now();
+        while !app.rooms.is_empty() && t0.elapsed() < Duration::from_secs(1) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let _ = writer_stop.send(());
+        if tokio::time::timeout(Duration::from_secs(5), writer)
+            .await
+            .is_err()
+        {
+            tracing::error!("the last room state could not be written in time");
+        }
+    }
     tracing::debug!("stopped");
     Ok(())
 }

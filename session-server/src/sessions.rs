@@ -65,6 +65,21 @@ impl Sessions {
         (secret, session_id)
     }
 
+    /// Take in a seat restored from the store, for the client that just proved it with
+    /// `secret`: a session with a fresh id, detached (the caller attaches its connection next),
+    /// holding `seat` = (room code, member id).
+    pub fn adopt(&self, secret: &str, identity: Identity, seat: (String, String)) -> Session {
+        let session = Session {
+            session_id: random_hex(8),
+            identity,
+            seat: Some(seat),
+            conn: None,
+            detached_at: Some(Instant::now()),
+        };
+        self.lock().insert(secret.to_owned(), session.clone());
+        session
+    }
+
     /// Look a session up without changing it.
     pub fn get(&self, secret: &str) -> Option<Session> {
         self.lock().get(secret).cloned()

@@ -55,6 +55,7 @@ impl Drop for Server {
 /// The real server, pointed at `jellyfin_url`, with `jellyfin.server_id` = the tokens' `iss`.
 async fn start_server(jellyfin_url: &str, tweak: impl FnOnce(&mut Config)) -> Server {
     let mut cfg = Config::default();
+    cfg.store.backend = "memory".into(); // rooms are not what this test is about
     cfg.jellyfin.url = Some(jellyfin_url.to_string());
     cfg.jellyfin.server_id = Some(tokens()["iss"].as_str().unwrap().to_string());
     tweak(&mut cfg);

@@ -65,6 +65,7 @@ async fn tokens_signatures_and_resume_secrets_never_appear_in_debug_logs() {
         .args(["--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "trace")
         .env("MATINEE_LOG__LEVEL", "trace")
+        .env("MATINEE_STORE__BACKEND", "memory")
         .env("MATINEE_JELLYFIN__URL", &jf.url)
         .env(
             "MATINEE_JELLYFIN__SERVER_ID",

@@ -29,6 +29,7 @@ const LAYERS: &[(&str, &str)] = &[
     ("room::api", "room/api.rs"),
     ("room::actor", "room/actor.rs"),
     ("room", "room/mod.rs"),
+    ("durable", "durable.rs"),
     ("rooms", "rooms.rs"),
     ("sessions", "sessions.rs"),
     ("app", "app.rs"),

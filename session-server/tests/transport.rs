@@ -180,6 +180,7 @@ impl Binary {
         let mut child = Command::new(BIN)
             .args(["--listen", "127.0.0.1:0"])
             .env("MATINEE_AUTH__ALLOW_ANONYMOUS", "true")
+            .env("MATINEE_STORE__BACKEND", "memory")
             .env("MATINEE_LOG__LEVEL", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -32,7 +32,7 @@ use super::api::{Cmd, Done, Op, Snapshot, StatusReport};
 use super::members::{self, Change, Throttle};
 use super::params::RoomParams;
 use super::playback::{self, Leads};
-use super::record::{push_chat, ChatLine, RoomRecord, SeatRecord};
+use super::record::{push_chat, ChatLine, RecordSink, RoomRecord, SeatRecord};
 use super::seats::{Endpoint, Seat, Seats};
 use super::waiting::{self, Verdict, Waiting};
 
@@ -52,6 +52,8 @@ pub struct RoomSetup {
     pub metrics: Arc<Metrics>,
     /// Server shutdown flag.
     pub shutdown: watch::Receiver<bool>,
+    /// Where the record goes when it changes (`None`: rooms live in memory only).
+    pub sink: Option<Arc<dyn RecordSink>>,
 }
 
 /// The state one room task owns.
@@ -104,10 +106,14 @@ pub async fn run_room(
         params,
         metrics,
         mut shutdown,
+        sink,
     } = setup;
     let mut room = RoomTask::restore(record, params, metrics, now());
     let mut unregister = Unregister(Some(on_close));
     tracing::debug!(room = %room.code, "room opened");
+    // A new room is stored at once (its creator's seat arrives as the first command, which
+    // changes the fingerprint); a restored one is already stored as it is.
+    let mut stored = room.fingerprint();
     loop {
         let deadline = room.next_deadline(now());
         tokio::select! {
@@ -121,6 +127,22 @@ pub async fn run_room(
         room.tick(now());
         if room.seats.is_empty() {
             break;
+        }
+        if let Some(sink) = &sink {
+            let f = room.fingerprint();
+            if f != stored {
+                stored = f;
+                sink.save(&room.record());
+            }
+        }
+    }
+    // An empty room has ended for good; any other end (the server stopping) keeps the room
+    // for the next start, with its last state.
+    if let Some(sink) = &sink {
+        if room.seats.is_empty() {
+            sink.closed(&room.code);
+        } else {
+            sink.save(&room.record());
         }
     }
     // Unregister first so no new command can reach us, then refuse what is already queued.
@@ -210,6 +232,30 @@ impl RoomTask {
         }
     }
 
+    /// Changes whenever the record would (a state change bumps `seq`; seats, host, settings
+    /// and chat are hashed), without building the record: it is taken after every command,
+    /// `status` reports included, and only a change costs a record.
+    fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.state.seq.hash(&mut h);
+        self.seats.host().hash(&mut h);
+        (
+            self.settings.control == Control::Shared,
+            self.settings.wait_for_all,
+        )
+            .hash(&mut h);
+        for s in self.seats.iter() {
+            s.id().hash(&mut h);
+        }
+        self.chat.len().hash(&mut h);
+        if let Some(last) = self.chat.back() {
+            last.at.to_bits().hash(&mut h);
+            last.text.hash(&mut h);
+        }
+        h.finish()
+    }
+
     fn refuse(&mut self, cmd: Cmd) {
         let gone = || Failure::new(ErrorCode::RoomNotFound, "the room has closed");
         match cmd {
@@ -295,7 +341,8 @@ impl RoomTask {
             user_id: identity.user_id,
             name: identity.name,
             anonymous: identity.anonymous,
-            resume: secret,
+            // The room keeps the secret's hash only (see `SeatRecord::resume`).
+            resume: secret.map(|s| matinee_store::hash_secret(&s)),
         };
         let idx = self.seats.add(Seat::new(record, conn));
         self.metrics.members.fetch_add(1, Ordering::Relaxed);
@@ -692,6 +739,7 @@ mod tests {
             params: RoomParams::from(cfg),
             metrics,
             shutdown,
+            sink: None,
         }
     }
 
@@ -1101,7 +1149,11 @@ mod tests {
         assert_eq!(rec.state.seq, played["seq"].as_u64().unwrap());
         assert!(rec.state.playing);
         assert_eq!(rec.seats.len(), 2);
-        assert_eq!(rec.seats[1].resume.as_deref(), Some("secret1"));
+        assert_eq!(
+            rec.seats[1].resume,
+            Some(matinee_store::hash_secret("secret1")),
+            "the record holds the secret's hash, never the secret"
+        );
         assert_eq!(rec.chat.len(), 1);
         assert_eq!(rec.chat[0].text, "hello");
 

@@ -25,4 +25,4 @@ pub mod waiting;
 pub use actor::{run_room, RoomSetup};
 pub use api::{Cmd, Done, Mailbox, Op, Snapshot, StatusReport, Who};
 pub use params::RoomParams;
-pub use record::{ChatLine, RoomRecord, SeatRecord};
+pub use record::{ChatLine, RecordSink, RoomRecord, SeatRecord};

@@ -50,6 +50,16 @@ impl RoomRecord {
     }
 }
 
+/// Where a room hands its record when it changes: the durable store (`durable`). Called from
+/// the room task, so an implementation never blocks (it queues; a writer does the I/O).
+pub trait RecordSink: Send + Sync {
+    /// The room's durable state changed, or the room is stopping with the server (its record
+    /// must then outlive the process).
+    fn save(&self, record: &RoomRecord);
+    /// The room has ended for good (its last seat is gone): forget it.
+    fn closed(&self, code: &str);
+}
+
 /// Keep `line` in a chat tail, dropping the oldest beyond [`CHAT_TAIL`].
 pub fn push_chat(tail: &mut VecDeque<ChatLine>, line: ChatLine) {
     if tail.len() >= CHAT_TAIL {
@@ -69,11 +79,13 @@ pub struct SeatRecord {
     pub name: String,
     /// Whether the identity was not checked (demo / allow_anonymous).
     pub anonymous: bool,
-    /// The resume secret of the session holding the seat, when it came over a WebSocket.
+    /// Hex SHA-256 of the resume secret of the session holding the seat (when it came over a
+    /// WebSocket). Only the hash: records are stored, and a stored copy must not hand out
+    /// seats; a returning client proves the seat by presenting the secret.
     pub resume: Option<String>,
 }
 
-/// Never prints the resume secret: records end up in debug logs and test output.
+/// Never prints the secret's hash either: records end up in debug logs and test output.
 impl fmt::Debug for SeatRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SeatRecord")
