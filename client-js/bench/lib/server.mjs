@@ -41,6 +41,8 @@ export async function startServer({ env = {}, timeoutMs = 15000 } = {}) {
       ...process.env,
       MATINEE_AUTH__ALLOW_ANONYMOUS: 'true',
       MATINEE_LOG__LEVEL: process.env.MATINEE_LOG__LEVEL || 'warn',
+      // Rooms in memory unless a scenario asks for a store: no files kept between runs.
+      MATINEE_STORE__BACKEND: 'memory',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,6 +19,8 @@ export async function startSessionServer({ jellyfinUrl, origins, env: extra = {}
     RUST_LOG: process.env.RUST_LOG || 'warn',
     MATINEE_JELLYFIN__URL: jellyfinUrl,
     MATINEE_SERVER__ALLOWED_ORIGINS: origins.join(','),
+    // Rooms in memory: a test server keeps no files between runs.
+    MATINEE_STORE__BACKEND: 'memory',
     ...extra,
   };
   const child = spawn(bin, ['--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
