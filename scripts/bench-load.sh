@@ -35,6 +35,9 @@ ulimit -n "$(ulimit -Hn)"
 export MATINEE_AUTH__ALLOW_ANONYMOUS=true
 # Per-connection log lines would measure the terminal, not the server.
 export MATINEE_LOG__LEVEL="${MATINEE_LOG__LEVEL:-warn}"
+# Rooms in memory unless the caller picks a store (MATINEE_STORE__BACKEND=local and
+# MATINEE_STORE__DATA_DIR measure the embedded one): a bench run keeps no files for the next.
+export MATINEE_STORE__BACKEND="${MATINEE_STORE__BACKEND:-memory}"
 
 work=$(mktemp -d)
 server_pid=""
