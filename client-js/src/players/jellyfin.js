@@ -194,7 +194,19 @@ export class JellyfinPlayer extends Emitter {
   }
 
   /** @param {{id: string}} media @param {number} [position] */
-  async setMedia(media, position = 0) {
+  setMedia(media, position = 0) {
+    // A state that comes while the item is still loading names the same item again (the
+    // host's play right after set_media): one playbackManager.play, not a second load.
+    if (this._loading?.id === media.id) return this._loading.promise;
+    const promise = this._play(media, position).finally(() => {
+      if (this._loading?.promise === promise) this._loading = null;
+    });
+    this._loading = { id: media.id, promise };
+    return promise;
+  }
+
+  /** @param {{id: string}} media @param {number} position */
+  async _play(media, position) {
     const options = {
       ids: [media.id],
       // Never 0: playbackManager plays the item's intros (trailers, cinema mode, on by default)

@@ -111,8 +111,11 @@ export function watchVideoOsd({ document: doc = globalThis.document, label, onCl
   const observer = new MutationObserver(schedule);
   // Class changes too: the header turns into the OSD header without any node being added.
   observer.observe(doc.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'] });
+  // Signing in or out need not touch the DOM at all (a page that stays as it is): look again
+  // now and then too.
+  const timer = setInterval(schedule, 1000);
   check();
-  return { stop: () => observer.disconnect(), refresh: schedule };
+  return { stop: () => { observer.disconnect(); clearInterval(timer); }, refresh: schedule };
 }
 
 /**
