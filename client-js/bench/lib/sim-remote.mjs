@@ -8,9 +8,10 @@
  * clock, RemoteSync, SessionsApi). The god's-eye clock knows each TV's true position, so the
  * errors below are the truth, not what the seat believes.
  *
- * Timeline (× --scale): the host sets item 1 and plays at 1 s; seeks at 31, 56 and 81 s;
- * switches to item 2 (and plays) at 106 s; seeks at 136 s; ends at 160 s: several windows of
- * steady play per seat, each after a correction that lands where it lands. Profiles:
+ * Timeline (× --scale): the host sets item 1 and plays at 1 s; seeks at 31 and 56 s; pauses
+ * at 76 s and plays at 81 s; seeks at 101 s; switches to item 2 (and plays) at 126 s; seeks
+ * at 156 s; ends at 180 s: several windows of steady play per seat, each after corrections
+ * that land where they land. Profiles:
  *   tv-native  reports every 2 s (native apps), seeks reported as they happen
  *   tv-web     reports every 10 s, seeks only when they jump > 5 s (jellyfin-apiclient's
  *              throttle, as jellyfin-web or Jellyfin Media Player on a TV do)
@@ -147,20 +148,29 @@ export async function remoteScript(run, n, h) {
     await run.at(1);
     ev('play', 'play');
     host()?.play();
-    for (const [t, pos] of [[31, 600], [56, 1200], [81, 300]]) {
+    for (const [t, pos] of [[31, 600], [56, 1200]]) {
       await run.at(t);
       ev(`seek ${pos}s`, 'seek');
       host()?.seek(pos);
     }
-    await run.at(106);
+    await run.at(76);
+    ev('pause', 'pause');
+    host()?.pause();
+    await run.at(81);
+    ev('play', 'play');
+    host()?.play();
+    await run.at(101);
+    ev('seek 300s', 'seek');
+    host()?.seek(300);
+    await run.at(126);
     ev('item change', 'media');
     host()?.setMedia({ id: ITEM2, title: 'Bench 2', duration: 7200 }, 0);
-    await run.at(106.5);
+    await run.at(126.5);
     host()?.play();
-    await run.at(136);
+    await run.at(156);
     ev('seek 900s', 'seek');
     host()?.seek(900);
-    await run.at(160);
+    await run.at(180);
   } finally {
     clearInterval(state.sampler);
     for (const s of seats) s.seat.stop();
