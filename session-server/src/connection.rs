@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
@@ -231,10 +232,17 @@ impl Conn {
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut shutdown = self.app.shutdown.clone();
         let kill = self.kill.clone();
+        // Built once, not once per turn of the loop: each of these registers with a notifier
+        // when first polled and unregisters when dropped, and the shutdown one is shared by
+        // every connection (a lock taken twice per frame, from every worker thread).
+        let shutting_down = until_shutdown(&mut shutdown);
+        tokio::pin!(shutting_down);
+        let killed = kill.wait();
+        tokio::pin!(killed);
         loop {
             let step = tokio::select! {
-                _ = until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
-                code = kill.wait() => Err(Stop::Close(code, kill_reason(code))),
+                _ = &mut shutting_down => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
+                code = &mut killed => Err(Stop::Close(code, kill_reason(code))),
                 Some(out) = rx.recv() => self.outbound(sink, out, &mut rx).await,
                 frame = stream.next() => {
                     let t1 = now_ms();
@@ -278,22 +286,12 @@ impl Conn {
         msg: Message,
         kind: Option<&'static str>,
     ) -> Result<(), Stop> {
-        let dead_after = Duration::from_millis(self.app.config.limits.dead_after_ms);
-        let mut shutdown = self.app.shutdown.clone();
-        tokio::select! {
-            r = sink.send(msg) => match r {
-                Ok(()) => {
-                    if let Some(kind) = kind {
-                        self.app.metrics.msg_out(kind);
-                    }
-                    Ok(())
-                }
-                Err(_) => Err(Stop::Gone),
-            },
-            code = self.kill.wait() => Err(Stop::Close(code, kill_reason(code))),
-            _ = until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
-            _ = tokio::time::sleep(dead_after) => Err(Stop::Gone),
+        let send = async { sink.send(msg).await.map_err(|_| Stop::Gone) };
+        guarded(&self.app, &self.kill, send).await?;
+        if let Some(kind) = kind {
+            self.app.metrics.msg_out(kind);
         }
+        Ok(())
     }
 
     async fn send(&self, sink: &mut Sink, msg: &ServerMsg, id: Option<&Value>) -> Result<(), Stop> {
@@ -335,18 +333,26 @@ impl Conn {
         first: Outbound,
         rx: &mut mpsc::Receiver<Outbound>,
     ) -> Result<(), Stop> {
-        let dead_after = Duration::from_millis(self.app.config.limits.dead_after_ms);
-        let mut shutdown = self.app.shutdown.clone();
-        let kill = self.kill.clone();
-        let work = async {
+        let app = &*self.app;
+        let link = &mut self.link;
+        let secret = self.secret.as_deref();
+        let work = async move {
+            // (type, decided) of the room frames in this batch, for the fan-out histogram.
+            let mut decided: [(&'static str, Instant); MAX_BATCH] =
+                [("", Instant::now()); MAX_BATCH];
+            let mut n_decided = 0;
             let mut next = Some(first);
             let mut written = 0;
             while let Some(out) = next {
-                let (text, kind) = self.prepare(out);
+                let (text, kind, at) = prepare(app, link, secret, out);
                 sink.feed(Message::text(text))
                     .await
                     .map_err(|_| Stop::Gone)?;
-                self.app.metrics.msg_out(kind);
+                app.metrics.msg_out(kind);
+                if let Some(at) = at {
+                    decided[n_decided] = (kind, at);
+                    n_decided += 1;
+                }
                 written += 1;
                 next = if written < MAX_BATCH {
                     rx.try_recv().ok()
@@ -354,48 +360,15 @@ impl Conn {
                     None
                 };
             }
-            sink.flush().await.map_err(|_| Stop::Gone)
+            sink.flush().await.map_err(|_| Stop::Gone)?;
+            // The fan-out latency ends when the frame is in the socket, not in our buffer.
+            let now = Instant::now();
+            for (kind, at) in &decided[..n_decided] {
+                app.metrics.fanout(kind, now.duration_since(*at));
+            }
+            Ok(())
         };
-        tokio::select! {
-            r = work => r,
-            code = kill.wait() => Err(Stop::Close(code, kill_reason(code))),
-            _ = until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
-            _ = tokio::time::sleep(dead_after) => Err(Stop::Gone),
-        }
-    }
-
-    /// The text of one queued frame and its kind for the metrics, after the bookkeeping a
-    /// `left` needs.
-    fn prepare(&mut self, out: Outbound) -> (Utf8Bytes, &'static str) {
-        match out {
-            Outbound::Frame {
-                text,
-                kind,
-                decided,
-            } => {
-                // The fan-out latency ends when the frame is handed to the socket.
-                self.app.metrics.fanout(decided.elapsed());
-                (text, kind)
-            }
-            Outbound::Left {
-                code,
-                member_id,
-                reason: _,
-                text,
-            } => {
-                if self
-                    .link
-                    .as_ref()
-                    .is_some_and(|l| l.room.code() == code && l.member_id == member_id)
-                {
-                    self.link = None;
-                }
-                if let Some(secret) = &self.secret {
-                    self.app.sessions.clear_seat_if(secret, &code, &member_id);
-                }
-                (text, "left")
-            }
-        }
+        guarded(app, &self.kill, work).await
     }
 
     async fn hello(&mut self, sink: &mut Sink, stream: &mut Stream) -> Result<(), Stop> {
@@ -890,6 +863,64 @@ impl Conn {
         if let Some(secret) = &self.secret {
             self.app.sessions.detach(secret, self.conn_id);
         }
+    }
+}
+
+/// The text of one queued frame, its kind for the metrics and, for a frame a room decided,
+/// when it decided it; after the bookkeeping a `left` needs (forget the seat it ends).
+fn prepare(
+    app: &App,
+    link: &mut Option<Link>,
+    secret: Option<&str>,
+    out: Outbound,
+) -> (Utf8Bytes, &'static str, Option<Instant>) {
+    match out {
+        Outbound::Frame {
+            text,
+            kind,
+            decided,
+        } => (text, kind, Some(decided)),
+        Outbound::Left {
+            code,
+            member_id,
+            reason: _,
+            text,
+        } => {
+            if link
+                .as_ref()
+                .is_some_and(|l| l.room.code() == code && l.member_id == member_id)
+            {
+                *link = None;
+            }
+            if let Some(secret) = secret {
+                app.sessions.clear_seat_if(secret, &code, &member_id);
+            }
+            (text, "left", None)
+        }
+    }
+}
+
+/// Run a socket write to its end. Most writes finish at once (the socket has room): then
+/// nothing else is set up. One that has to wait is given up when the peer does not take it
+/// within the dead-peer time, when the connection is told to close or on shutdown. Arming
+/// those for every write cost a timer insert and removal and two notifier registrations
+/// per batch, one of them on the notifier that every connection shares.
+async fn guarded<F>(app: &App, kill: &KillSwitch, work: F) -> Result<(), Stop>
+where
+    F: std::future::Future<Output = Result<(), Stop>>,
+{
+    let mut work = std::pin::pin!(work);
+    let first = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
+    if let Poll::Ready(r) = first {
+        return r;
+    }
+    let dead_after = Duration::from_millis(app.config.limits.dead_after_ms);
+    let mut shutdown = app.shutdown.clone();
+    tokio::select! {
+        r = work => r,
+        code = kill.wait() => Err(Stop::Close(code, kill_reason(code))),
+        _ = until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
+        _ = tokio::time::sleep(dead_after) => Err(Stop::Gone),
     }
 }
 

@@ -16,6 +16,7 @@ mod args;
 mod client;
 mod hist;
 mod procstat;
+mod servermetrics;
 mod stats;
 mod worker;
 
@@ -46,6 +47,9 @@ struct ServerReport {
     rss_per_conn_kb: f64,
     /// CPU over the measuring window, in % of one core.
     cpu_pct: f64,
+    /// Time the server's threads were ready to run but waited for a CPU, over the window, in
+    /// ms per second of window (summed over its threads).
+    run_wait_ms_per_s: f64,
     fds_end: u64,
 }
 
@@ -93,6 +97,9 @@ struct Report {
     machine_loadavg: Option<f64>,
     machine_cpu_pressure_pct: Option<f64>,
     server: Option<ServerReport>,
+    /// The server's own fan-out histogram over the window, by frame type (decided → written
+    /// to the socket); empty when `/metrics` could not be read.
+    server_fanout: BTreeMap<String, servermetrics::Window>,
 }
 
 fn round(x: f64, digits: i32) -> f64 {
@@ -186,6 +193,7 @@ fn merge(
         machine_loadavg: machine.loadavg,
         machine_cpu_pressure_pct: machine.pressure,
         server,
+        server_fanout: BTreeMap::new(),
     }
 }
 
@@ -218,10 +226,11 @@ fn summary_line(r: &Report) -> String {
     );
     if let Some(sv) = &r.server {
         s += &format!(
-            " rss_mb={} rss_per_conn_kb={} cpu_pct={}",
+            " rss_mb={} rss_per_conn_kb={} cpu_pct={} run_wait_ms_s={}",
             round(sv.rss_end_kb as f64 / 1024.0, 1),
             sv.rss_per_conn_kb,
-            sv.cpu_pct
+            sv.cpu_pct,
+            sv.run_wait_ms_per_s
         );
     }
     s += &format!(" gen_cpu_pct={}", r.generator_cpu_pct);
@@ -333,6 +342,17 @@ async fn coordinate(args: Arc<Args>) -> Result<Report, String> {
     let ramped_sample = sample(args.server_pid)?;
     tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
 
+    let server_addr = worker::server_addr(&args.url).await.ok();
+    let scrape = || async move {
+        match server_addr {
+            Some(a) => servermetrics::scrape(a)
+                .await
+                .ok()
+                .map(|t| servermetrics::parse(&t)),
+            None => None,
+        }
+    };
+    let fanout_start = scrape().await;
     for h in &mut handles {
         h.send(Cmd::Measure);
     }
@@ -354,6 +374,7 @@ async fn coordinate(args: Arc<Args>) -> Result<Report, String> {
         pressure,
     };
     let window_s = t0.elapsed().as_secs_f64();
+    let fanout_end = scrape().await;
     for h in &mut handles {
         h.send(Cmd::Stop);
     }
@@ -390,11 +411,19 @@ async fn coordinate(args: Arc<Args>) -> Result<Report, String> {
                 (s1.cpu_ticks - s0.cpu_ticks) as f64 / procstat::TICKS_PER_SEC / window_s * 100.0,
                 1,
             ),
+            run_wait_ms_per_s: round(
+                (s1.run_wait_ns.saturating_sub(s0.run_wait_ns)) as f64 / 1e6 / window_s,
+                1,
+            ),
             fds_end: s1.fds,
         }),
         _ => None,
     };
-    Ok(merge(&args, &reports, window_s, server, machine))
+    let mut report = merge(&args, &reports, window_s, server, machine);
+    if let (Some(a), Some(b)) = (fanout_start, fanout_end) {
+        report.server_fanout = servermetrics::window(&a, &b);
+    }
+    Ok(report)
 }
 
 /// Child mode: commands from stdin, events as JSON lines on stdout.
@@ -443,6 +472,12 @@ fn main() {
     match rt.block_on(coordinate(args.clone())) {
         Ok(report) => {
             println!("{}", summary_line(&report));
+            if !report.server_fanout.is_empty() {
+                println!(
+                    "loadgen: server-side fan-out in the window (decided -> written to the socket): {}",
+                    servermetrics::describe(&report.server_fanout)
+                );
+            }
             if args.json {
                 println!(
                     "{}",

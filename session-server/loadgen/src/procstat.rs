@@ -19,6 +19,9 @@ pub struct ProcSample {
     pub cpu_ticks: u64,
     /// Number of open file descriptors (sockets included), when readable.
     pub fds: u64,
+    /// Time its threads spent runnable but waiting for a CPU, in ns (the sum of the second
+    /// field of `/proc/<pid>/task/*/schedstat`; 0 where the kernel has no schedstats).
+    pub run_wait_ns: u64,
 }
 
 /// Reads one sample of process `pid`.
@@ -35,7 +38,28 @@ pub fn sample(pid: u32) -> Result<ProcSample, String> {
         hwm_kb: status_kb(&status, "VmHWM:").unwrap_or(0),
         cpu_ticks: stat_cpu_ticks(&stat).ok_or("malformed /proc/<pid>/stat")?,
         fds,
+        run_wait_ns: run_wait_ns(pid),
     })
+}
+
+/// Summed run-queue wait of every thread of `pid`: how long it was ready to run while other
+/// work held the CPUs. It tells a server that waits for a CPU from one that waits on itself.
+/// Threads that ended before the reading are not counted (the server's workers live as long
+/// as it does).
+pub fn run_wait_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| parse_schedstat(&s))
+        .sum()
+}
+
+/// The run-queue wait (second field, ns) of a `schedstat` line: `on_cpu_ns wait_ns slices`.
+pub fn parse_schedstat(line: &str) -> Option<u64> {
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The value in kB of a `Key:   1234 kB` line of `/proc/<pid>/status`.
@@ -95,6 +119,14 @@ pub fn machine_load() -> (Option<f64>, Option<f64>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn schedstat_gives_the_run_queue_wait() {
+        assert_eq!(parse_schedstat("123456 7890 42\n"), Some(7890));
+        assert_eq!(parse_schedstat("garbage"), None);
+        // This very process has threads with a schedstat (or none where unsupported).
+        let _ = run_wait_ns(std::process::id());
+    }
+
     use super::*;
 
     #[test]
