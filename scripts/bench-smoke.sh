@@ -39,7 +39,7 @@ load storm --mode join-storm --connections 40 --room-size 10 --procs 2 --settle 
 load churn --mode churn --connections 12 --room-size 4 --churn-life 1 --settle 0.5 --duration 3 --control-every 1
 
 echo "bench-smoke: node unit tests of the sync harness's parts"
-$NODE --test client-js/bench/test/
+bash scripts/no-skips.sh node $NODE --test client-js/bench/test/
 
 echo "bench-smoke: sync harness (3 clients, shortened scenarios)"
 $NODE client-js/bench/sync-harness.mjs --clients 3 --scenarios steady,seek,late-join --scale 0.3 \
