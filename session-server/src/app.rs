@@ -12,6 +12,7 @@ use matinee_auth::Authenticator;
 
 use crate::config::Config;
 use crate::durable::Restored;
+use crate::error::Failure;
 use crate::metrics::Metrics;
 use crate::rooms::RoomStore;
 use crate::sessions::{Session, Sessions};
@@ -61,16 +62,26 @@ impl App {
         }
     }
 
-    /// The session for `secret`: a live one, or one made now for a seat restored from the
-    /// store that this secret proves (a client back after a restart).
-    pub fn session(&self, secret: &str) -> Option<Session> {
-        self.sessions.get(secret).or_else(|| {
-            let seat = self.restored.take(secret)?;
-            Some(
-                self.sessions
-                    .adopt(secret, seat.identity, (seat.code, seat.member_id)),
-            )
-        })
+    /// The session for `secret`: a live one, or one made now for a seat that this secret
+    /// proves and that the store kept — restored at start (a client back after a restart),
+    /// or taken over from an instance that died (shared store).
+    /// `Err` when the store has the seat but cannot hand it over now (retry later).
+    pub async fn session(&self, secret: &str) -> Result<Option<Session>, Failure> {
+        if let Some(s) = self.sessions.get(secret) {
+            return Ok(Some(s));
+        }
+        let seat = match self.restored.take(secret) {
+            Some(seat) => seat,
+            None => match self.rooms.seat_for(secret).await? {
+                Some(seat) => seat,
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(self.sessions.adopt(
+            secret,
+            seat.identity,
+            (seat.code, seat.member_id),
+        )))
     }
 
     /// A fresh connection id.

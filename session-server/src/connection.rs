@@ -488,10 +488,20 @@ impl Conn {
             }
         };
         let mut resumed = false;
-        let (secret, session_id, identity) = match resume
-            .as_deref()
-            .and_then(|s| self.app.session(s).map(|x| (s, x)))
-        {
+        // A live session, or a seat the store kept (after a restart, or from a dead instance).
+        let found = match resume.as_deref() {
+            Some(s) => match self.app.session(s).await {
+                Ok(x) => x.map(|x| (s, x)),
+                Err(f) => {
+                    // The seat exists but its room is not reachable right now: the client
+                    // keeps its secret and retries (as after `unavailable` from auth).
+                    self.fail(sink, f, id.as_ref()).await?;
+                    return Err(Stop::Close(close::UNAUTHORIZED, "room store unavailable"));
+                }
+            },
+            None => None,
+        };
+        let (secret, session_id, identity) = match found {
             Some((secret, session)) => {
                 // A seat belongs to a user: the secret must come with the same user, except for
                 // an anonymous seat, which only the secret can prove. An anonymous hello never

@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use matinee_auth::Identity;
 use matinee_store::snapshot::{ChatSnap, MediaSnap, SeatSnap, SettingsSnap, StateSnap};
-use matinee_store::{hash_secret, Backend, LocalStore, RoomSnapshot, StoreConfig, FORMAT};
+use matinee_store::{
+    hash_secret, Backend, LocalStore, RedisStore, RoomSnapshot, StoreConfig, FORMAT,
+};
 
 use crate::clock::now_ms;
 use crate::protocol::{Control, Media, PlaybackState, Reason, Settings};
@@ -169,6 +171,9 @@ pub struct Opened {
     pub local: Option<Arc<LocalStore>>,
     /// Rooms to restore.
     pub records: Vec<RoomRecord>,
+    /// The shared store, when rooms are kept in Redis (rooms are taken over from it on
+    /// demand, not restored at start).
+    pub redis: Option<Arc<RedisStore>>,
 }
 
 /// Open the store `[store]` asks for and read the rooms it holds. Unreadable room files are
@@ -206,11 +211,17 @@ pub fn open(cfg: &StoreConfig) -> Result<Opened, String> {
             Ok(Opened {
                 local: Some(store),
                 records,
+                redis: None,
             })
         }
-        Backend::Redis => Err(
-            "store.backend = \"redis\" is not available in this build yet; use \"local\"".into(),
-        ),
+        Backend::Redis => {
+            let redis = RedisStore::new(&cfg.redis)?;
+            tracing::info!(instance = %redis.instance(), "rooms are shared through redis");
+            Ok(Opened {
+                redis: Some(redis),
+                ..Opened::default()
+            })
+        }
     }
 }
 

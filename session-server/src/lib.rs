@@ -15,6 +15,8 @@
 //!   rooms' `RecordSink`, seats restored at start waiting for their secrets.
 //! - [`rooms`] — the registry (code → room) behind the [`rooms::RoomStore`] and
 //!   [`rooms::Room`] traits; `MemoryRooms` keeps rooms in this process.
+//! - [`shared`] — rooms shared through Redis: one authority per room (a lease), takeover of
+//!   a dead instance's rooms, readiness.
 //! - [`sessions`] — resume secrets → sessions and their seats.
 //! - [`app`] — [`app::App`], what the transports share.
 //! - [`connection`] — one WebSocket: `hello`, then the select loop; per-connection limits.
@@ -36,6 +38,7 @@ pub mod room;
 pub mod rooms;
 pub mod routes;
 pub mod server;
+pub mod shared;
 pub mod sessions;
 pub mod shutdown;
 pub mod static_files;

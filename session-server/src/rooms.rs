@@ -22,6 +22,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use crate::clock::now_ms;
+use crate::durable::RestoredSeat;
 use crate::error::Failure;
 use crate::metrics::Metrics;
 use crate::outbound::ConnHandle;
@@ -93,6 +94,19 @@ pub trait RoomStore: Send + Sync + 'static {
     /// `left{room_closed}` on shutdown, so that clients do not try to resume.
     fn survives_restart(&self) -> bool {
         false
+    }
+    /// Whether the store's backends answer (feeds `GET /readyz`).
+    fn ready(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async { true })
+    }
+    /// A seat kept elsewhere (by another instance that has died) that `secret` proves, taken
+    /// over by this store so that the caller can resume it. In-process stores have none.
+    /// `Err` (`unavailable`) when the seat exists but its room cannot be had now: retry.
+    fn seat_for<'a>(
+        &'a self,
+        _secret: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RestoredSeat>, Failure>> {
+        Box::pin(async { Ok(None) })
     }
 }
 
@@ -199,6 +213,23 @@ impl MemoryRooms {
     pub fn durable(mut self, sink: Arc<dyn RecordSink>) -> Self {
         self.sink = Some(sink);
         self
+    }
+
+    /// Codes of the rooms running here.
+    pub fn codes(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// The record of room `code` now, if it runs here.
+    pub async fn record(&self, code: &str) -> Option<RoomRecord> {
+        let room = self.lock().get(code).map(|e| e.room.clone())?;
+        room.mailbox().record().await.ok()
+    }
+
+    /// Stop room `code` here so that another instance can take it over; its last record.
+    pub async fn evict(&self, code: &str) -> Option<RoomRecord> {
+        let room = self.lock().get(code).map(|e| e.room.clone())?;
+        room.mailbox().evict().await.ok()
     }
 
     /// Start a room from a stored record, under its own code; every seat waits for its

@@ -268,13 +268,18 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
         .and(cors_origin)
         .and(with_app.clone())
         .then(|origin: Option<String>, app: Arc<App>| async move {
-            let r = if app.auth.ready().await {
-                text(StatusCode::OK, "ready")
-            } else {
+            let r = if !app.auth.ready().await {
                 text(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "not ready: the authentication backend does not answer",
                 )
+            } else if !app.rooms.ready().await {
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not ready: the room store (redis) does not answer",
+                )
+            } else {
+                text(StatusCode::OK, "ready")
             };
             with_cors(r, origin)
         });

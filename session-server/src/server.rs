@@ -22,6 +22,7 @@ use crate::durable::{self, LocalSink};
 use crate::metrics::Metrics;
 use crate::room::RoomParams;
 use crate::rooms::{MemoryRooms, RoomStore};
+use crate::shared::RedisRooms;
 
 /// Serve on `listener` until `shutdown` resolves, with the authenticator the configuration
 /// asks for (`matinee_auth::build`).
@@ -49,16 +50,27 @@ where
     // The store first: a data directory that cannot be used stops the start, before anyone
     // connects.
     let opened = durable::open(&config.store)?;
-    let mut rooms = MemoryRooms::new(
-        RoomParams::from(&config),
-        config.limits.max_rooms,
-        metrics.clone(),
-        sd_rx.clone(),
-    );
+    let memory = || {
+        MemoryRooms::new(
+            RoomParams::from(&config),
+            config.limits.max_rooms,
+            metrics.clone(),
+            sd_rx.clone(),
+        )
+    };
+    let mut rooms = memory();
     if let Some(local) = &opened.local {
         rooms = rooms.durable(Arc::new(LocalSink(local.clone())));
     }
     let rooms = Arc::new(rooms);
+    let shared = opened.redis.clone().map(|redis| {
+        let interval = Duration::from_millis(config.store.flush_interval_ms);
+        RedisRooms::new(redis, interval, |sink| memory().durable(sink))
+    });
+    let registry: Arc<dyn RoomStore> = match &shared {
+        Some(s) => s.clone(),
+        None => rooms.clone(),
+    };
     let max_conns = config
         .server
         .max_connections
@@ -67,7 +79,7 @@ where
     let app = Arc::new(App::new(
         config,
         auth,
-        rooms.clone() as Arc<dyn RoomStore>,
+        registry,
         metrics,
         sd_rx.clone(),
         max_conns,
@@ -83,9 +95,19 @@ where
     }
     // The writer of the embedded store, stopped (after a last flush) once the rooms are.
     let (writer_stop, writer_stopped) = tokio::sync::oneshot::channel::<()>();
-    let writer = opened.local.clone().map(|local| {
-        tokio::spawn(local.run_writer(async move {
-            let _ = writer_stopped.await;
+    let stopped = async move {
+        let _ = writer_stopped.await;
+    };
+    let writer = match (&opened.local, &shared) {
+        (Some(local), _) => Some(tokio::spawn(local.clone().run_writer(stopped))),
+        (None, Some(s)) => Some(tokio::spawn(s.sink().run_writer(stopped))),
+        (None, None) => None,
+    };
+    // With Redis: our leases and readiness, until shutdown.
+    let leases = shared.clone().map(|s| {
+        let mut sd = sd_rx.clone();
+        tokio::spawn(s.run_leases(async move {
+            let _ = sd.wait_for(|v| *v).await;
         }))
     });
 
@@ -116,6 +138,9 @@ where
 
     shutdown.await;
     tracing::info!("shutting down");
+    // The rooms we drive, noted before they stop: their leases are released after the last
+    // write, so another instance can take them over at once instead of after a lease.
+    let held = shared.as_ref().map(|s| s.local_codes()).unwrap_or_default();
     let _ = sd_tx.send(true);
     let deadline = Duration::from_millis(app.config.server.shutdown_timeout_ms);
     let permits = app.permits.clone();
@@ -148,6 +173,12 @@ where
         {
             tracing::error!("the last room state could not be written in time");
         }
+    }
+    if let Some(leases) = leases {
+        let _ = leases.await;
+    }
+    if let Some(s) = &shared {
+        let _ = tokio::time::timeout(Duration::from_secs(2), s.release_all(held)).await;
     }
     tracing::debug!("stopped");
     Ok(())

@@ -118,6 +118,11 @@ pub async fn run_room(
         let deadline = room.next_deadline(now());
         tokio::select! {
             cmd = rx.recv() => match cmd {
+                Some(Cmd::Evict { reply }) => {
+                    room.evict();
+                    let _ = reply.send(Ok(room.record()));
+                    break;
+                }
                 Some(cmd) => room.handle(cmd),
                 None => break,
             },
@@ -256,6 +261,17 @@ impl RoomTask {
         h.finish()
     }
 
+    /// The room moves to another instance: every member is told to reconnect (1001), which
+    /// takes it to the room's new home with its secret.
+    fn evict(&mut self) {
+        for s in self.seats.iter() {
+            if let Some(c) = &s.conn {
+                c.kill(close::GOING_AWAY);
+            }
+        }
+        tracing::info!(room = %self.code, "room handed over to another instance");
+    }
+
     fn refuse(&mut self, cmd: Cmd) {
         let gone = || Failure::new(ErrorCode::RoomNotFound, "the room has closed");
         match cmd {
@@ -267,6 +283,7 @@ impl RoomTask {
             Cmd::Snapshot { reply, .. } => drop(reply.send(Err(gone()))),
             // The room ended; what it was is still worth keeping.
             Cmd::Record { reply } => drop(reply.send(Ok(self.record()))),
+            Cmd::Evict { reply } => drop(reply.send(Ok(self.record()))),
             Cmd::Op { reply: None, .. } | Cmd::Disconnected { .. } => {}
             #[cfg(test)]
             Cmd::Panic => {}
@@ -314,6 +331,7 @@ impl RoomTask {
                 let _ = reply.send(r);
             }
             Cmd::Record { reply } => drop(reply.send(Ok(self.record()))),
+            Cmd::Evict { reply } => drop(reply.send(Ok(self.record()))),
             #[cfg(test)]
             Cmd::Panic => panic!("fault injected by a test"),
         }

@@ -122,6 +122,13 @@ pub enum Cmd {
         /// The record.
         reply: Reply<RoomRecord>,
     },
+    /// Stop here and hand the room on (another instance takes it over): every member's
+    /// connection is closed with 1001 so that it reconnects and resumes there; answers the
+    /// last record. The room's seats are kept (its sink is told `save`, not `closed`).
+    Evict {
+        /// The last record.
+        reply: Reply<RoomRecord>,
+    },
     /// Fault injection: the room task panics (tests only).
     #[cfg(test)]
     Panic,
@@ -257,6 +264,12 @@ impl Mailbox {
     /// The room's durable state.
     pub async fn record(&self) -> Result<RoomRecord, Failure> {
         self.call(|reply| Cmd::Record { reply }, closed, no_answer)
+            .await
+    }
+
+    /// Stop the room here for another instance to take over (see [`Cmd::Evict`]).
+    pub async fn evict(&self) -> Result<RoomRecord, Failure> {
+        self.call(|reply| Cmd::Evict { reply }, closed, no_answer)
             .await
     }
 }

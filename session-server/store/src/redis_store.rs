@@ -5,6 +5,9 @@
 //! - `room:<CODE>` — the room's [`RoomSnapshot`] (JSON), written by its authority
 //!   (coalesced like the local store), deleted when the room closes. Created with `NX`, so two
 //!   instances never create the same code.
+//! - `alive:<ID>` — set by instance `<ID>` for half a lease, renewed every third of one.
+//! - `seat:<SHA-256 of a resume secret>` — the code of the room holding that seat, so a
+//!   client whose instance died finds its room from any other instance.
 //! - `lease:<CODE>` — the instance id of the room's authority, `SET NX PX lease_ms`, renewed
 //!   every third of the lease by a script that extends it only if this instance still holds it
 //!   ([`RENEW`]), and released by one that deletes it only then ([`RELEASE`]). An instance that
@@ -52,6 +55,10 @@ pub const SAVE_IF_OWNER: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
 /// [`SAVE_IF_OWNER`]).
 pub const DELETE_IF_OWNER: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
      redis.call('DEL', KEYS[2]) return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/// How long a seat's index entry lives (`seat:<SHA-256>` → code). Longer than any party; the
+/// room it names may be gone by then, which the lookup tolerates.
+const SEAT_INDEX_SECS: u64 = 86_400;
 
 /// Why a Redis operation did not happen.
 #[derive(Clone, Debug, PartialEq)]
@@ -279,6 +286,43 @@ impl RedisStore {
             .script1(DELETE_IF_OWNER, &keys, std::slice::from_ref(&self.instance))
             .await?;
         Ok(n == 1)
+    }
+
+    /// Say this instance is alive, for half a lease (renewed every third of one): a dead
+    /// instance's mark vanishes before its leases do, so another instance can tell "driven
+    /// elsewhere" (answer at once) from "its authority died" (wait for the lease).
+    pub async fn heartbeat(&self) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let key = self.key("alive", &self.instance);
+        let ms = (self.lease.as_millis() / 2) as u64;
+        self.run(async move { c.pset_ex::<_, _, ()>(key, 1, ms).await })
+            .await
+    }
+
+    /// Whether instance `id` has said it is alive within half a lease.
+    pub async fn alive(&self, id: &str) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        let key = self.key("alive", id);
+        self.run(async move { c.exists::<_, bool>(key).await })
+            .await
+    }
+
+    /// Remember that the seat whose secret hashes to `sha256` is in room `code`, for a day:
+    /// a client that comes back to another instance (its own one died) presents only its
+    /// secret, and this is how that instance finds the room to take over.
+    pub async fn index_seat(&self, sha256: &str, code: &str) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let key = self.key("seat", sha256);
+        self.run(async move { c.set_ex::<_, _, ()>(key, code, SEAT_INDEX_SECS).await })
+            .await
+    }
+
+    /// The room of the seat whose secret hashes to `sha256`, if indexed.
+    pub async fn seat_room(&self, sha256: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn.clone();
+        let key = self.key("seat", sha256);
+        self.run(async move { c.get::<_, Option<String>>(key).await })
+            .await
     }
 
     /// Codes of every stored room (for an instance looking for rooms to take over). `SCAN`,

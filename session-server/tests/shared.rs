@@ -1,0 +1,323 @@
+//! Rooms shared through Redis: two real server binaries and a real `redis-server` on
+//! loopback. The instance driving a room is killed (`kill -9`) or stopped (SIGTERM), and its
+//! members resume on the other, which takes the room over; Redis stops and starts again
+//! under a live room.
+
+mod common;
+#[path = "../store/tests/support/mod.rs"]
+mod redis_support;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{drain_until_close, http, recv, recv_type, recv_where, send, Ws};
+use redis_support::Redis;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_matinee-server");
+/// Short leases, so that a dead instance's rooms move within a second in these tests.
+const LEASE_MS: u64 = 1000;
+
+struct Instance {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Instance {
+    fn start(redis: &Redis, id: &str) -> Instance {
+        let mut child = Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("MATINEE_AUTH__ALLOW_ANONYMOUS", "true")
+            .env("MATINEE_STORE__BACKEND", "redis")
+            .env("MATINEE_STORE__REDIS__URL", redis.url())
+            .env("MATINEE_STORE__REDIS__INSTANCE_ID", id)
+            .env("MATINEE_STORE__REDIS__LEASE_MS", LEASE_MS.to_string())
+            .env("MATINEE_STORE__REDIS__TIMEOUT_MS", "300")
+            .env("MATINEE_LOG__LEVEL", "info")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server binary starts");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("Matinee listening on http://")
+            .unwrap_or_else(|| panic!("listening line, got {line:?}"))
+            .parse()
+            .unwrap();
+        Instance { child, addr, log }
+    }
+
+    fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    async fn readyz(&self) -> u16 {
+        http(self.addr, "GET", "/readyz", &[], b"").await.status
+    }
+
+    async fn wait_ready(&self, want: u16) {
+        let t0 = Instant::now();
+        while self.readyz().await != want {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "readyz never {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Member {
+    name: String,
+    ws: Ws,
+    secret: String,
+    id: String,
+}
+
+async fn hello(addr: SocketAddr, name: &str, resume: Option<&str>) -> (Ws, Value) {
+    let (mut w, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .expect("websocket connects");
+    let mut h = json!({"type": "hello", "protocol": 1, "name": name});
+    if let Some(r) = resume {
+        h["resume"] = json!(r);
+    }
+    send(&mut w, h).await;
+    let welcome = recv(&mut w).await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    (w, welcome)
+}
+
+/// Host + two guests on `addr`, playing from 600 s. Returns the members and the state.
+async fn party(addr: SocketAddr) -> (Vec<Member>, Value) {
+    let (mut w, welcome) = hello(addr, "Ann", None).await;
+    send(
+        &mut w,
+        json!({"type": "create_room", "media": {"id": "film-1"}}),
+    )
+    .await;
+    let room = recv_type(&mut w, "room").await;
+    let code = room["code"].as_str().unwrap().to_string();
+    let mut members = vec![Member {
+        name: "Ann".into(),
+        secret: welcome["resume"].as_str().unwrap().into(),
+        id: room["you"].as_str().unwrap().into(),
+        ws: w,
+    }];
+    for name in ["Bob", "Cy"] {
+        let (mut w, welcome) = hello(addr, name, None).await;
+        send(&mut w, json!({"type": "join_room", "code": code})).await;
+        let room = recv_type(&mut w, "room").await;
+        members.push(Member {
+            name: name.into(),
+            secret: welcome["resume"].as_str().unwrap().into(),
+            id: room["you"].as_str().unwrap().into(),
+            ws: w,
+        });
+    }
+    send(
+        &mut members[0].ws,
+        json!({"type": "play", "position": 600.0}),
+    )
+    .await;
+    let mut state = Value::Null;
+    for m in &mut members {
+        state = recv_where(&mut m.ws, "state", |s| s["reason"] == "play").await;
+    }
+    // The code travels with the state in these tests (a state has no `code` of its own).
+    state["code"] = json!(code);
+    (members, state)
+}
+
+/// Every member resumes on `addr`: same seat, same host, same state.
+async fn resume_all(addr: SocketAddr, members: &mut [Member], state: &Value) {
+    let host = members[0].id.clone();
+    for m in members.iter_mut() {
+        let (mut w, welcome) = hello(addr, &m.name, Some(&m.secret)).await;
+        assert_eq!(welcome["resumed"], true, "{} resumed: {welcome}", m.name);
+        let room = recv_type(&mut w, "room").await;
+        assert_eq!(room["you"], m.id.as_str());
+        assert_eq!(room["host"], host.as_str(), "the host keeps the role");
+        for k in ["media", "playing", "position", "rate", "at", "seq"] {
+            assert_eq!(room["state"][k], state[k], "state.{k}: {room}");
+        }
+        m.ws = w;
+    }
+}
+
+async fn still_works(members: &mut [Member], position: f64) {
+    send(
+        &mut members[0].ws,
+        json!({"type": "pause", "position": position}),
+    )
+    .await;
+    for m in members.iter_mut() {
+        let s = recv_where(&mut m.ws, "state", |s| s["reason"] == "pause").await;
+        assert_eq!(s["position"], position);
+    }
+}
+
+/// Wait until the writer has put the room (and its seats) into Redis.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(800)).await;
+}
+
+#[tokio::test]
+async fn a_killed_instance_hands_its_room_to_the_other_and_members_resume_there() {
+    let redis = Redis::start();
+    let mut a = Instance::start(&redis, "a");
+    let b = Instance::start(&redis, "b");
+    a.wait_ready(200).await;
+    b.wait_ready(200).await;
+    let (mut members, state) = party(a.addr).await;
+    settle().await;
+
+    let t0 = Instant::now();
+    let _ = a.child.kill(); // kill -9: no last write, no lease released
+    let _ = a.child.wait();
+    resume_all(b.addr, &mut members, &state).await;
+    eprintln!(
+        "instance killed → its 3 members resumed on the other instance after {:.0} ms (lease {LEASE_MS} ms)",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+    assert!(
+        b.log_text().contains("room taken over from redis"),
+        "{}",
+        b.log_text()
+    );
+    still_works(&mut members, 700.0).await;
+}
+
+#[tokio::test]
+async fn a_stopped_instance_releases_its_rooms_at_once() {
+    let redis = Redis::start();
+    let a = Instance::start(&redis, "a");
+    let b = Instance::start(&redis, "b");
+    a.wait_ready(200).await;
+    let (mut members, state) = party(a.addr).await;
+    settle().await;
+    let ok = Command::new("kill")
+        .args(["-TERM", &a.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    for m in members.iter_mut() {
+        let (msgs, close) = drain_until_close(&mut m.ws).await;
+        assert_eq!(close, Some(1001));
+        assert!(msgs.iter().all(|v| v["type"] != "left"), "{msgs:?}");
+    }
+    let t0 = Instant::now();
+    resume_all(b.addr, &mut members, &state).await;
+    let took = t0.elapsed();
+    eprintln!(
+        "instance stopped (SIGTERM) → its 3 members resumed on the other after {:.0} ms",
+        took.as_secs_f64() * 1000.0
+    );
+    still_works(&mut members, 800.0).await;
+    drop(a);
+}
+
+#[tokio::test]
+async fn redis_down_keeps_rooms_going_readyz_red_and_everything_recovers() {
+    let mut redis = Redis::start();
+    let port = redis.port;
+    let a = Instance::start(&redis, "a");
+    let b = Instance::start(&redis, "b");
+    a.wait_ready(200).await;
+    let (mut members, _state) = party(a.addr).await;
+    settle().await;
+
+    redis.stop();
+    a.wait_ready(503).await;
+    // The room goes on where it runs.
+    still_works(&mut members, 650.0).await;
+    send(
+        &mut members[0].ws,
+        json!({"type": "play", "position": 650.0}),
+    )
+    .await;
+    let mut state = Value::Null;
+    for m in members.iter_mut() {
+        state = recv_where(&mut m.ws, "state", |s| s["reason"] == "play").await;
+    }
+    let t0 = Instant::now();
+    while !a.log_text().contains("redis does not answer") {
+        assert!(t0.elapsed() < Duration::from_secs(5), "{}", a.log_text());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Redis comes back empty (no persistence): leases, snapshot and seat index are written
+    // again, so the room can still move to the other instance.
+    let _redis2 = Redis::start_on(port);
+    a.wait_ready(200).await;
+    b.wait_ready(200).await;
+    tokio::time::sleep(Duration::from_millis(LEASE_MS + 800)).await;
+    drop(a); // kill -9
+    resume_all(b.addr, &mut members, &state).await;
+    still_works(&mut members, 900.0).await;
+}
+
+/// A member arriving through the other instance (the proxy moved clients there, e.g. the
+/// first instance came back) brings the room along: the instance driving it hands it over,
+/// its members reconnect (1001) and resume on the new one, nobody loses a seat.
+#[tokio::test]
+async fn a_room_follows_its_members_to_the_other_live_instance() {
+    let redis = Redis::start();
+    let a = Instance::start(&redis, "a");
+    let b = Instance::start(&redis, "b");
+    a.wait_ready(200).await;
+    b.wait_ready(200).await;
+    let (mut members, state) = party(a.addr).await;
+    let code = state["code"].as_str().unwrap().to_string();
+    settle().await;
+
+    let t0 = Instant::now();
+    let (mut dee, _) = hello(b.addr, "Dee", None).await;
+    send(&mut dee, json!({"type": "join_room", "code": code})).await;
+    let room = recv_type(&mut dee, "room").await;
+    assert_eq!(room["code"], code.as_str());
+    assert_eq!(room["state"]["seq"], state["seq"], "{room}");
+    for m in members.iter_mut() {
+        let (msgs, close) = drain_until_close(&mut m.ws).await;
+        assert_eq!(close, Some(1001), "{}", m.name);
+        assert!(msgs.iter().all(|v| v["type"] != "left"), "{msgs:?}");
+    }
+    resume_all(b.addr, &mut members, &state).await;
+    eprintln!(
+        "room handed over between live instances: joiner seated and 3 members resumed in {:.0} ms",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+    assert!(
+        a.log_text().contains("room handed over"),
+        "{}",
+        a.log_text()
+    );
+    still_works(&mut members, 720.0).await;
+    let s = recv_where(&mut dee, "state", |s| s["reason"] == "pause").await;
+    assert_eq!(s["position"], 720.0, "the newcomer is in the same room");
+}
