@@ -38,8 +38,8 @@ pub mod room;
 pub mod rooms;
 pub mod routes;
 pub mod server;
-pub mod shared;
 pub mod sessions;
+pub mod shared;
 pub mod shutdown;
 pub mod static_files;
 
