@@ -28,12 +28,13 @@ export const REMOTE_SETTINGS = Object.freeze({
   fastPollMs: 250,
   /** How long fast polling lasts after a command. */
   fastPollForMs: 4000,
-  /** |error| from which the seat corrects by a seek. A seek on a TV app costs a visible
-   *  freeze and a rebuffer (0.5–2 s), so it must only be spent on an error people notice
-   *  (lip sync and "who laughed first" start to show around half a second) and must stay
-   *  clear of the estimate's own noise, which the sync harness measures (reports 1–10 s
-   *  apart, report-to-Jellyfin jitter, position rounding): 750 ms gave 0 steady-state seeks
-   *  per minute there with p95 errors of ~100–200 ms (docs/performance.md, remote seats). */
+  /** |error| from which the seat corrects by a seek. A seek on a TV app freezes its picture
+   *  while it rebuffers, and lands only within the spread of the TV's seek latency (about
+   *  ±0.5 s in the sync harness's TVs), so a threshold below that spread buys each lower
+   *  error with more seeks. Sync harness `remote` scenario (docs/performance.md, "Remote
+   *  seats"): 750 ms — about one seek per event, 1 correction seek in 14 steady minutes,
+   *  steady p50 250–390 ms, p95 510–730 ms, convergence in seconds; 500 ms — 18 % more seeks,
+   *  slower and sometimes no convergence; 350 ms — half the error for twice the seeks. */
   seekThresholdMs: 750,
   /** While the room is paused, a device further than this from the paused position is
    *  re-seeked (once, with the same backoff): it will start from there. */
