@@ -45,6 +45,10 @@ echo "bench-smoke: sync harness (3 clients, shortened scenarios)"
 $NODE client-js/bench/sync-harness.mjs --clients 3 --scenarios steady,seek,late-join --scale 0.3 \
     --settle-s 1 --out "$work/sync" | tee "$work/sync.out"
 
+echo "bench-smoke: sync harness, remote seats (2 clients + 2 simulated TVs, shortened)"
+$NODE client-js/bench/sync-harness.mjs --clients 2 --scenarios remote --scale 0.15 \
+    --settle-s 1 --no-plot --out "$work/remote" | tee "$work/remote.out"
+
 python3 - "$work" <<'PY'
 import json, math, os, sys
 work = sys.argv[1]
@@ -91,9 +95,21 @@ check(os.path.getsize(os.path.join(work, "sync", "sync.png")) > 1000, "sync: PNG
 with open(os.path.join(work, "sync", "sync.png"), "rb") as f:
     check(f.read(8) == b"\x89PNG\r\n\x1a\n", "sync: sync.png is not a PNG")
 
+# Remote seats: both TVs seated, commanded and polled, none refused or lost (the figures
+# themselves need the full timeline: make bench-sync ARGS="--scenarios remote").
+with open(os.path.join(work, "remote", "sync.json")) as f:
+    rem = json.load(f)["scenarios"][0].get("remote") or {}
+seats = rem.get("seats") or []
+check(len(seats) == 2, f"remote: {len(seats)} seats")
+for st in seats:
+    check(st["commands"] >= 3 and st["requests"]["list"] >= 10, f"remote {st['label']}: {st['commands']} commands, {st['requests']['list']} listings")
+    check(st["final_status"] not in ("refused", "signed_out", "gone"), f"remote {st['label']}: ended {st['final_status']}")
+    check(st["steady_abs_error"]["n"] >= 0 and st["learned"]["load_ms"] is not None, f"remote {st['label']}: no figures")
+
 if problems:
     print("bench-smoke: FAILED\n  " + "\n  ".join(problems))
     sys.exit(1)
 print("bench-smoke: all instrument checks passed")
 PY
 grep -q '^sync: clients=3 ' "$work/sync.out" || { echo "bench-smoke: no sync summary line" >&2; exit 1; }
+grep -q '^remote seats ' "$work/remote.out" || { echo "bench-smoke: no remote-seat table" >&2; exit 1; }
