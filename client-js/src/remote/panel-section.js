@@ -37,7 +37,7 @@ function el(d, tag, attrs = {}, children = []) {
 const STATUS_KEYS = {
   idle: 'remoteStatusIdle', loading: 'remoteStatusLoading', syncing: 'remoteStatusSyncing', in_sync: 'remoteStatusInSync',
   close: 'remoteStatusClose', not_responding: 'remoteStatusNotResponding', gone: 'remoteStatusGone',
-  refused: 'remoteStatusRefused', signed_out: 'remoteStatusSignedOut',
+  refused: 'remoteStatusRefused', signed_out: 'remoteStatusSignedOut', bad_item: 'remoteStatusBadItem',
 };
 
 /** Layout only; colours come from the panel's custom properties (ui/styles.js). */

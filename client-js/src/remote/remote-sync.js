@@ -46,7 +46,7 @@
  *   .sync  {status, errorMs, seekMs, unpauseMs, loadMs, reportPeriodMs, reportDelayMs,
  *           commands, seeks, correctionSeeks, attempts, lastAction, deviceName, error}
  *     status ∈ idle | loading | syncing | in_sync | close | not_responding | gone |
- *              refused | signed_out
+ *              bad_item (the room's item is not a Jellyfin item) | refused | signed_out
  *
  * @module remote/remote-sync
  */
@@ -131,6 +131,8 @@ export class RemoteSync {
     this._learned = { seek: false, unpause: false, load: false };
     /** Whether a listing ever showed the session as the user's own. */
     this._everOwn = false;
+    /** @type {string|null} the room's item, when it is nothing a TV can play */
+    this._badItem = null;
     /** @type {{kind: string, sentLocal: number, latency: number, target: number, from: number|null, wasPaused: boolean}|null}
      *  the last command sent, for the estimate until a report shows its effect */
     this._lastCmd = null;
@@ -376,6 +378,11 @@ export class RemoteSync {
       this.stop();
     } else if (code === 'remote_gone') {
       this._setStatus('gone');
+    } else if (code === 'remote_bad_item') {
+      // Not a Jellyfin item (a room on a plain URL): nothing a TV can play; wait for another.
+      this._badItem = this.state?.media?.id ?? null;
+      this.pending = null;
+      this._setStatus('bad_item');
     }
   }
 
@@ -465,6 +472,10 @@ export class RemoteSync {
     if (this._inFlight || now < this._nextCommandAt) return;
 
     const wanted = st.media.id;
+    if (wanted === this._badItem) {
+      this._setStatus('bad_item');
+      return;
+    }
     if (snap.itemId !== wanted) {
       const at = now + this.sync.loadMs;
       const start = st.playing ? /** @type {number} */ (this._target(at)) : st.position;

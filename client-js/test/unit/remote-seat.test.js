@@ -236,3 +236,19 @@ test('a session that disappears is marked gone and polled with backoff, never co
   await run(40_000);
   assert.notEqual(sync.sync.status, 'gone');
 });
+
+test('a room on something that is not a Jellyfin item sends the TV nothing, and says so', async (t) => {
+  const clock = virtualClock();
+  const dev = tv(clock);
+  const jf = await jellyfin([dev]);
+  t.after(() => jf.stop());
+  const { sync, run } = driven(apiFor(jf.url, ALICE, clock), dev.id, clock);
+  sync.setState(state(clock, { media: { id: 'https://example.invalid/clip.mp4' } }));
+  await run(30_000);
+  assert.equal(sync.sync.status, 'bad_item');
+  assert.equal(posts(jf).length, 0);
+  // The host switches to a Jellyfin item: the TV follows.
+  sync.setState(state(clock, { seq: 2, media: { id: ITEM2 }, at: clock.serverNow() + 300 }));
+  await run(15_000);
+  assert.equal(dev.trueItem(), ITEM2);
+});
