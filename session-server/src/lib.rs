@@ -15,6 +15,8 @@
 //!   rooms' `RecordSink`, seats restored at start waiting for their secrets.
 //! - [`rooms`] — the registry (code → room) behind the [`rooms::RoomStore`] and
 //!   [`rooms::Room`] traits; `MemoryRooms` keeps rooms in this process.
+//! - [`relay`] — members on one instance, their room on another: calls to the authority and
+//!   its frames back, over the instances' bus.
 //! - [`shared`] — rooms shared through Redis: one authority per room (a lease), takeover of
 //!   a dead instance's rooms, readiness.
 //! - [`sessions`] — resume secrets → sessions and their seats.
@@ -34,6 +36,7 @@ pub mod error;
 pub mod metrics;
 pub mod outbound;
 pub mod protocol;
+pub mod relay;
 pub mod room;
 pub mod rooms;
 pub mod routes;

@@ -30,6 +30,7 @@ use crate::protocol::{ErrorCode, Media, Settings};
 use crate::room::{
     run_room, Done, Mailbox, Op, RecordSink, RoomParams, RoomRecord, RoomSetup, Snapshot, Who,
 };
+use matinee_store::hash_secret;
 
 /// Room codes use this alphabet: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, U/V look-alikes.
 pub const CODE_ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTWXY34679";
@@ -135,7 +136,8 @@ impl Room for LocalRoom {
         conn: ConnHandle,
         req_id: Option<Value>,
     ) -> BoxFuture<'_, Result<String, Failure>> {
-        Box::pin(self.mailbox.join(identity, secret, conn, req_id))
+        let hash = secret.map(|s| hash_secret(&s));
+        Box::pin(self.mailbox.join(identity, hash, conn, req_id))
     }
     fn resume(&self, member_id: String, conn: ConnHandle) -> BoxFuture<'_, Result<(), Failure>> {
         Box::pin(self.mailbox.resume(member_id, conn))
@@ -215,6 +217,12 @@ impl MemoryRooms {
         self
     }
 
+    /// The mailbox of room `code`, if it runs here (for a store that relays other instances'
+    /// members to it: they arrive with their secret already hashed).
+    pub fn mailbox(&self, code: &str) -> Option<Mailbox> {
+        self.lock().get(code).map(|e| e.room.mailbox().clone())
+    }
+
     /// Codes of the rooms running here.
     pub fn codes(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
@@ -224,12 +232,6 @@ impl MemoryRooms {
     pub async fn record(&self, code: &str) -> Option<RoomRecord> {
         let room = self.lock().get(code).map(|e| e.room.clone())?;
         room.mailbox().record().await.ok()
-    }
-
-    /// Stop room `code` here so that another instance can take it over; its last record.
-    pub async fn evict(&self, code: &str) -> Option<RoomRecord> {
-        let room = self.lock().get(code).map(|e| e.room.clone())?;
-        room.mailbox().evict().await.ok()
     }
 
     /// Start a room from a stored record, under its own code; every seat waits for its
@@ -330,7 +332,7 @@ impl RoomStore for MemoryRooms {
         let opened = self.open(
             None,
             |code| RoomRecord::new(code, settings, media, now_ms()),
-            |mb| mb.join_first(creator, secret, conn, req_id),
+            |mb| mb.join_first(creator, secret.map(|s| hash_secret(&s)), conn, req_id),
         );
         Box::pin(async move {
             let (room, seated) = opened?;

@@ -10,14 +10,12 @@
 //! finds the room by the seat index, waits for the lease to be free, restores the room from
 //! its snapshot and resumes the seat.
 //!
-//! Members of one room meet on one instance: an instance asked to join or resume a room that
-//! another *live* instance drives asks that one to hand the room over (a call on
-//! `matinee_store::bus`): it writes the room's last record, releases the lease and closes its
-//! members with 1001; they reconnect, and the room follows them. With a proxy that sends every
-//! client to the same healthy instance (active/standby, `lb_policy first`) that only happens
-//! when clients are moved, e.g. after a failover. What this does not do: keep one room's
-//! members on *different* live instances in sync (relaying frames between instances); a
-//! proxy that spreads one room's members over both would make the room move back and forth.
+//! Members of one room may be connected to different instances: an instance asked to join
+//! or resume a room that another *live* instance drives reaches it through the relay
+//! (`relay.rs`): the member's calls go to the authority and the room's frames come back over
+//! the instances' bus (`matinee_store::bus`). "Live" means marked alive and listening on its
+//! channel; otherwise the instance waits for the lease and takes the room over. Members here of
+//! a room whose authority has gone are told to reconnect (1001) and resume like the others.
 //!
 //! Redis down: rooms already here keep running (their writes wait and are retried),
 //! `/readyz` answers 503, new takeovers wait. Redis back (even empty, after a restart without
@@ -38,6 +36,7 @@ use crate::durable::{from_snapshot, to_snapshot, RestoredSeat};
 use crate::error::Failure;
 use crate::outbound::ConnHandle;
 use crate::protocol::{ErrorCode, Media, Settings};
+use crate::relay::{self, Deliveries, Proxies, RemoteRoom};
 use crate::room::{RecordSink, RoomRecord};
 use crate::rooms::{BoxFuture, MemoryRooms, RoomHandle, RoomStore};
 
@@ -172,18 +171,43 @@ impl RecordSink for RedisSink {
     }
 }
 
-/// Answer other instances' calls (each in its own task: a hand-over waits for a room).
+/// Serve what other instances send, in arrival order (a member's calls and pushes must reach
+/// its room in the order it sent them): relayed calls for rooms driven here, and frames for
+/// this instance's members of rooms driven elsewhere.
 async fn serve_calls(rooms: Weak<RedisRooms>, mut calls: mpsc::Receiver<Incoming>) {
     while let Some(m) = calls.recv().await {
         let Some(rooms) = rooms.upgrade() else { return };
-        if let Incoming::Call { id, from, body } = m {
-            tokio::spawn(async move {
-                let ok = match body.get("handover").and_then(Value::as_str) {
-                    Some(code) => rooms.hand_over(code).await,
-                    None => false,
+        match m {
+            Incoming::Call { id, from, body } => {
+                let answer = match body.get("relay") {
+                    Some(call) => {
+                        relay::serve(
+                            &rooms.local,
+                            &rooms.proxies,
+                            &rooms.bus,
+                            &from,
+                            call.clone(),
+                        )
+                        .await
+                    }
+                    None => json!({ "err": { "code": "bad_request", "message": "unknown call" } }),
                 };
-                let _ = rooms.bus.answer(&from, id, json!({ "ok": ok })).await;
-            });
+                let _ = rooms.bus.answer(&from, id, answer).await;
+            }
+            Incoming::Push { from, body } => {
+                if let Some(call) = body.get("relay") {
+                    relay::serve(
+                        &rooms.local,
+                        &rooms.proxies,
+                        &rooms.bus,
+                        &from,
+                        call.clone(),
+                    )
+                    .await;
+                } else {
+                    rooms.deliveries.deliver(body);
+                }
+            }
         }
     }
 }
@@ -192,8 +216,12 @@ async fn serve_calls(rooms: Weak<RedisRooms>, mut calls: mpsc::Receiver<Incoming
 pub struct RedisRooms {
     local: Arc<MemoryRooms>,
     redis: Arc<RedisStore>,
-    /// Calls between instances: "hand room X over to me".
+    /// Calls and frames between instances (`relay`).
     bus: Arc<Bus>,
+    /// This instance's members of rooms driven elsewhere.
+    deliveries: Arc<Deliveries>,
+    /// Other instances' members of rooms driven here.
+    proxies: Arc<Proxies>,
     sink: Arc<RedisSink>,
     up: AtomicBool,
     /// One takeover at a time (two clients of the same lost room arrive together).
@@ -221,23 +249,13 @@ impl RedisRooms {
             redis,
             sink,
             bus,
+            deliveries: Arc::new(Deliveries::default()),
+            proxies: Arc::new(Proxies::default()),
             up: AtomicBool::new(true),
             taking: tokio::sync::Mutex::new(()),
         });
         tokio::spawn(serve_calls(Arc::downgrade(&rooms), calls));
         rooms
-    }
-
-    /// Another instance wants room `code` (its members now reach that instance): stop it
-    /// here, write its last record, release the lease. Its members, closed with 1001,
-    /// reconnect and resume there.
-    async fn hand_over(&self, code: &str) -> bool {
-        let Some(record) = self.local.evict(code).await else {
-            return false;
-        };
-        let saved = matches!(self.redis.save(&to_snapshot(&record)).await, Ok(true));
-        let _ = self.redis.release(code).await;
-        saved
     }
 
     /// The sink (its writer is the caller's to run).
@@ -286,9 +304,35 @@ impl RedisRooms {
                     }
                 }
             }
+            if up {
+                self.check_remote_rooms().await;
+            }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = &mut stop => break,
+            }
+        }
+    }
+
+    /// Members here of rooms driven elsewhere: when that authority has stopped (it no longer
+    /// holds the lease, or no longer marks itself alive), tell them to reconnect (1001). They
+    /// resume at once, and the room is taken over (here, or wherever they land).
+    async fn check_remote_rooms(&self) {
+        for (code, conns) in self.deliveries.by_room() {
+            let owner = self.redis.owner(&code).await;
+            let alive = match &owner {
+                Ok(Some(o)) if o != self.redis.instance() => {
+                    self.redis.alive(o).await.unwrap_or(true)
+                }
+                Ok(_) => false,
+                Err(_) => true, // Redis trouble: nothing to conclude
+            };
+            if !alive {
+                tracing::info!(room = %code, members = conns.len(), "the instance driving the room is gone; its members here reconnect");
+                self.deliveries.drop_room(&code);
+                for c in conns {
+                    c.kill(crate::protocol::close::GOING_AWAY);
+                }
             }
         }
     }
@@ -318,15 +362,25 @@ impl RedisRooms {
         if self.redis.load(code).await.map_err(down)?.is_none() {
             return Ok(None);
         }
-        // A live instance drives it: ask it to hand the room over. Clients now reach this
-        // instance (the proxy in front moved them), so the room follows them here.
+        // A live instance drives it: reach the room there, through the relay. Its alive
+        // mark outlives it by up to half a lease, so "live" also means listening on its
+        // channel now (a publish reports the listeners).
         if let Some(owner) = self.redis.owner(code).await.map_err(down)? {
-            if owner != self.redis.instance() && self.redis.alive(&owner).await.map_err(down)? {
-                let asked = json!({ "handover": code });
-                let answer = self.bus.call(&owner, asked, Duration::from_secs(3)).await;
-                if !matches!(&answer, Ok(v) if v["ok"] == true) {
-                    tracing::warn!(room = %code, %owner, "the instance driving the room did not hand it over");
-                }
+            if owner != self.redis.instance()
+                && self.redis.alive(&owner).await.map_err(down)?
+                && self
+                    .bus
+                    .push(&owner, json!({ "probe": true }))
+                    .await
+                    .is_ok()
+            {
+                let remote = RemoteRoom::new(
+                    code.to_owned(),
+                    owner,
+                    self.bus.clone(),
+                    self.deliveries.clone(),
+                );
+                return Ok(Some(Arc::new(remote) as RoomHandle));
             }
         }
         // Wait out the lease of an authority that has stopped renewing (it died), polling. An
@@ -427,22 +481,27 @@ impl RoomStore for RedisRooms {
             if self.take_over(&code).await?.is_none() {
                 return Ok(None);
             }
-            let Some(record) = self.local.record(&code).await else {
-                return Ok(None);
+            // The seat as the room here has it, or as stored (the room runs elsewhere; a
+            // seat is indexed only once its room's record holding it was stored).
+            let seats = match self.local.record(&code).await {
+                Some(r) => r.seats,
+                None => match self.redis.load(&code).await {
+                    Ok(Some(snap)) => from_snapshot(snap).map(|r| r.seats).unwrap_or_default(),
+                    _ => Vec::new(),
+                },
             };
-            let Some(seat) = record
-                .seats
-                .iter()
+            let Some(seat) = seats
+                .into_iter()
                 .find(|s| s.resume.as_deref() == Some(hash.as_str()))
             else {
                 return Ok(None);
             };
             Ok(Some(RestoredSeat {
                 code: code.clone(),
-                member_id: seat.member_id.clone(),
+                member_id: seat.member_id,
                 identity: Identity {
-                    user_id: seat.user_id.clone(),
-                    name: seat.name.clone(),
+                    user_id: seat.user_id,
+                    name: seat.name,
                     anonymous: seat.anonymous,
                 },
             }))

@@ -31,6 +31,7 @@ const LAYERS: &[(&str, &str)] = &[
     ("room", "room/mod.rs"),
     ("durable", "durable.rs"),
     ("rooms", "rooms.rs"),
+    ("relay", "relay.rs"),
     ("shared", "shared.rs"),
     ("sessions", "sessions.rs"),
     ("app", "app.rs"),

@@ -118,11 +118,6 @@ pub async fn run_room(
         let deadline = room.next_deadline(now());
         tokio::select! {
             cmd = rx.recv() => match cmd {
-                Some(Cmd::Evict { reply }) => {
-                    room.evict();
-                    let _ = reply.send(Ok(room.record()));
-                    break;
-                }
                 Some(cmd) => room.handle(cmd),
                 None => break,
             },
@@ -261,17 +256,6 @@ impl RoomTask {
         h.finish()
     }
 
-    /// The room moves to another instance: every member is told to reconnect (1001), which
-    /// takes it to the room's new home with its secret.
-    fn evict(&mut self) {
-        for s in self.seats.iter() {
-            if let Some(c) = &s.conn {
-                c.kill(close::GOING_AWAY);
-            }
-        }
-        tracing::info!(room = %self.code, "room handed over to another instance");
-    }
-
     fn refuse(&mut self, cmd: Cmd) {
         let gone = || Failure::new(ErrorCode::RoomNotFound, "the room has closed");
         match cmd {
@@ -283,7 +267,6 @@ impl RoomTask {
             Cmd::Snapshot { reply, .. } => drop(reply.send(Err(gone()))),
             // The room ended; what it was is still worth keeping.
             Cmd::Record { reply } => drop(reply.send(Ok(self.record()))),
-            Cmd::Evict { reply } => drop(reply.send(Ok(self.record()))),
             Cmd::Op { reply: None, .. } | Cmd::Disconnected { .. } => {}
             #[cfg(test)]
             Cmd::Panic => {}
@@ -331,7 +314,6 @@ impl RoomTask {
                 let _ = reply.send(r);
             }
             Cmd::Record { reply } => drop(reply.send(Ok(self.record()))),
-            Cmd::Evict { reply } => drop(reply.send(Ok(self.record()))),
             #[cfg(test)]
             Cmd::Panic => panic!("fault injected by a test"),
         }
@@ -359,8 +341,8 @@ impl RoomTask {
             user_id: identity.user_id,
             name: identity.name,
             anonymous: identity.anonymous,
-            // The room keeps the secret's hash only (see `SeatRecord::resume`).
-            resume: secret.map(|s| matinee_store::hash_secret(&s)),
+            // The secret's hash, as the registry hands it over (see `SeatRecord::resume`).
+            resume: secret,
         };
         let idx = self.seats.add(Seat::new(record, conn));
         self.metrics.members.fetch_add(1, Ordering::Relaxed);
@@ -1167,11 +1149,7 @@ mod tests {
         assert_eq!(rec.state.seq, played["seq"].as_u64().unwrap());
         assert!(rec.state.playing);
         assert_eq!(rec.seats.len(), 2);
-        assert_eq!(
-            rec.seats[1].resume,
-            Some(matinee_store::hash_secret("secret1")),
-            "the record holds the secret's hash, never the secret"
-        );
+        assert_eq!(rec.seats[1].resume.as_deref(), Some("secret1"));
         assert_eq!(rec.chat.len(), 1);
         assert_eq!(rec.chat[0].text, "hello");
 

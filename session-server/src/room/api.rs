@@ -4,7 +4,7 @@
 //! Errors are those the transports have always shown: a room that has ended refuses with
 //! `room_not_found`, a room that dropped a reply (it panicked) gives `internal`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -50,7 +50,7 @@ pub enum Done {
 }
 
 /// Room snapshot (REST `GET /api/v1/rooms/{code}`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Snapshot {
     /// Room code.
     pub code: String,
@@ -74,7 +74,8 @@ pub enum Cmd {
     Join {
         /// Authenticated identity.
         identity: Identity,
-        /// The resume secret of the joining session, kept in the seat's record.
+        /// The SHA-256 (hex) of the joining session's resume secret, kept in the seat's record
+        /// (the registry hashes it: a secret never reaches a room, nor another instance).
         secret: Option<String>,
         /// The joining connection.
         conn: ConnHandle,
@@ -120,13 +121,6 @@ pub enum Cmd {
     /// The room's durable state, for a store to keep.
     Record {
         /// The record.
-        reply: Reply<RoomRecord>,
-    },
-    /// Stop here and hand the room on (another instance takes it over): every member's
-    /// connection is closed with 1001 so that it reconnects and resumes there; answers the
-    /// last record. The room's seats are kept (its sink is told `save`, not `closed`).
-    Evict {
-        /// The last record.
         reply: Reply<RoomRecord>,
     },
     /// Fault injection: the room task panics (tests only).
@@ -264,12 +258,6 @@ impl Mailbox {
     /// The room's durable state.
     pub async fn record(&self) -> Result<RoomRecord, Failure> {
         self.call(|reply| Cmd::Record { reply }, closed, no_answer)
-            .await
-    }
-
-    /// Stop the room here for another instance to take over (see [`Cmd::Evict`]).
-    pub async fn evict(&self) -> Result<RoomRecord, Failure> {
-        self.call(|reply| Cmd::Evict { reply }, closed, no_answer)
             .await
     }
 }
