@@ -181,9 +181,26 @@ async fn still_works(members: &mut [Member], position: f64) {
     }
 }
 
-/// Wait until the writer has put the room (and its seats) into Redis.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(800)).await;
+/// Wait until the writer has put the room into Redis with `state` (its `seq`) and `seats`
+/// seats indexed (index entries are written after the room's record).
+async fn settle(redis: &Redis, seats: usize, state: &Value) {
+    let code = state["code"].as_str().unwrap();
+    let seq = state["seq"].as_u64().unwrap();
+    let t0 = Instant::now();
+    loop {
+        let stored = redis
+            .get(&format!("matinee:room:{code}"))
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| v["state"]["seq"].as_u64());
+        if stored == Some(seq) && redis.count_keys("matinee:seat:*") >= seats {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the room never reached redis"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
@@ -194,7 +211,7 @@ async fn a_killed_instance_hands_its_room_to_the_other_and_members_resume_there(
     a.wait_ready(200).await;
     b.wait_ready(200).await;
     let (mut members, state) = party(a.addr).await;
-    settle().await;
+    settle(&redis, 3, &state).await;
 
     let t0 = Instant::now();
     let _ = a.child.kill(); // kill -9: no last write, no lease released
@@ -219,7 +236,7 @@ async fn a_stopped_instance_releases_its_rooms_at_once() {
     let b = Instance::start(&redis, "b");
     a.wait_ready(200).await;
     let (mut members, state) = party(a.addr).await;
-    settle().await;
+    settle(&redis, 3, &state).await;
     let ok = Command::new("kill")
         .args(["-TERM", &a.child.id().to_string()])
         .status()
@@ -249,8 +266,8 @@ async fn redis_down_keeps_rooms_going_readyz_red_and_everything_recovers() {
     let a = Instance::start(&redis, "a");
     let b = Instance::start(&redis, "b");
     a.wait_ready(200).await;
-    let (mut members, _state) = party(a.addr).await;
-    settle().await;
+    let (mut members, first) = party(a.addr).await;
+    settle(&redis, 3, &first).await;
 
     redis.stop();
     a.wait_ready(503).await;
@@ -265,6 +282,7 @@ async fn redis_down_keeps_rooms_going_readyz_red_and_everything_recovers() {
     for m in members.iter_mut() {
         state = recv_where(&mut m.ws, "state", |s| s["reason"] == "play").await;
     }
+    state["code"] = first["code"].clone();
     let t0 = Instant::now();
     while !a.log_text().contains("redis does not answer") {
         assert!(t0.elapsed() < Duration::from_secs(5), "{}", a.log_text());
@@ -276,7 +294,8 @@ async fn redis_down_keeps_rooms_going_readyz_red_and_everything_recovers() {
     let _redis2 = Redis::start_on(port);
     a.wait_ready(200).await;
     b.wait_ready(200).await;
-    tokio::time::sleep(Duration::from_millis(LEASE_MS + 800)).await;
+    // The redis handle is gone with the old process; ask the new one.
+    settle(&_redis2, 3, &state).await;
     drop(a); // kill -9
     resume_all(b.addr, &mut members, &state).await;
     still_works(&mut members, 900.0).await;
@@ -296,7 +315,7 @@ async fn a_room_spans_two_instances_and_survives_losing_its_authority() {
     b.wait_ready(200).await;
     let (mut members, state) = party(a.addr).await;
     let code = state["code"].as_str().unwrap().to_string();
-    settle().await;
+    settle(&redis, 3, &state).await;
 
     // Two guests through the other instance.
     for name in ["Dee", "Eve"] {
@@ -366,7 +385,8 @@ async fn a_room_spans_two_instances_and_survives_losing_its_authority() {
     for m in members.iter_mut() {
         state = recv_where(&mut m.ws, "state", |s| s["reason"] == "play").await;
     }
-    settle().await;
+    state["code"] = json!(code);
+    settle(&redis, 5, &state).await;
 
     // The authority dies: the other instance's members are told to reconnect, everyone
     // resumes there, and the room is whole again.

@@ -85,6 +85,55 @@ impl Redis {
         panic!("redis-server did not start on port {}", self.port);
     }
 
+    /// How many keys match `pattern` (`KEYS`, fine on a test instance), over a raw connection.
+    pub fn count_keys(&self, pattern: &str) -> usize {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return 0;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+        let cmd = format!("*2\r\n$4\r\nKEYS\r\n${}\r\n{pattern}\r\n", pattern.len());
+        if s.write_all(cmd.as_bytes()).is_err() {
+            return 0;
+        }
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap_or(0);
+        // The reply starts with `*<count>\r\n`.
+        std::str::from_utf8(&buf[..n])
+            .ok()
+            .and_then(|t| t.strip_prefix('*'))
+            .and_then(|t| t.split("\r\n").next())
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The value of `key` (a bulk string), over a raw connection; `None` when absent.
+    pub fn get(&self, key: &str) -> Option<String> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+        let cmd = format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len());
+        s.write_all(cmd.as_bytes()).ok()?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 65536];
+        loop {
+            let n = s.read(&mut chunk).ok()?;
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            let (head, rest) = text.split_once("\r\n")?;
+            let len: i64 = head.strip_prefix('$')?.parse().ok()?;
+            if len < 0 {
+                return None;
+            }
+            if rest.len() >= len as usize {
+                return Some(rest[..len as usize].to_owned());
+            }
+            if n == 0 {
+                return None;
+            }
+        }
+    }
+
     /// Kill it (as a crash would); its port becomes free again.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
