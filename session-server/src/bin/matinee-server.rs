@@ -119,6 +119,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Install the signal handlers before anyone can learn the address: tokio registers a
+    // handler only when its stream is created, and a SIGTERM that arrives before that (a
+    // service manager stopping a server that has just started) would kill the process
+    // without the graceful close.
+    let shutdown = match shutdown_signal() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("matinee-server: cannot install signal handlers: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let local = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -133,7 +144,7 @@ async fn main() -> ExitCode {
         let _ = out.flush();
     }
     tracing::info!(%local, demo = config.demo.enabled, "listening");
-    match matinee_server::run_with_authenticator(listener, config, auth, shutdown_signal()).await {
+    match matinee_server::run_with_authenticator(listener, config, auth, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("matinee-server: {e}");
@@ -142,20 +153,26 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM (service managers, `docker stop`).
-async fn shutdown_signal() {
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (service managers, `docker stop`). The handlers
+/// are installed when this is called, not when the future is first polled.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
