@@ -6,6 +6,8 @@
 //! `t2` are taken as close to the socket as this layer can.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Poll;
@@ -27,6 +29,7 @@ use matinee_auth::{AuthError, Credentials, Identity};
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::error::Failure;
+use crate::metrics::{fanout_index, FANOUT_KINDS};
 use crate::outbound::{ConnHandle, KillSwitch, Outbound};
 use crate::protocol::{
     close, parse_client, validate_media, ClientMsg, ErrorCode, Intent, Media, ServerMsg, Settings,
@@ -286,7 +289,7 @@ impl Conn {
         msg: Message,
         kind: Option<&'static str>,
     ) -> Result<(), Stop> {
-        let send = async { sink.send(msg).await.map_err(|_| Stop::Gone) };
+        let send = std::pin::pin!(async { sink.send(msg).await.map_err(|_| Stop::Gone) });
         guarded(&self.app, &self.kill, send).await?;
         if let Some(kind) = kind {
             self.app.metrics.msg_out(kind);
@@ -336,10 +339,14 @@ impl Conn {
         let app = &*self.app;
         let link = &mut self.link;
         let secret = self.secret.as_deref();
-        let work = async move {
-            // (type, decided) of the room frames in this batch, for the fan-out histogram.
-            let mut decided: [(&'static str, Instant); MAX_BATCH] =
-                [("", Instant::now()); MAX_BATCH];
+        // Pinned here and lent to `guarded`, so that the connection's future keeps one copy
+        // of this state, not two: it lives as long as the connection, idle or not.
+        let work = std::pin::pin!(async move {
+            // The room frames of this batch, for the fan-out histogram: the first one's
+            // decision instant, then each frame's offset from it (µs) and type. Compact
+            // because it is part of every connection's memory.
+            let mut base: Option<Instant> = None;
+            let mut decided = [(0i32, 0u8); MAX_BATCH];
             let mut n_decided = 0;
             let mut next = Some(first);
             let mut written = 0;
@@ -350,7 +357,13 @@ impl Conn {
                     .map_err(|_| Stop::Gone)?;
                 app.metrics.msg_out(kind);
                 if let Some(at) = at {
-                    decided[n_decided] = (kind, at);
+                    let b = *base.get_or_insert(at);
+                    let offset = if at >= b {
+                        at.duration_since(b).as_micros().min(i32::MAX as u128) as i32
+                    } else {
+                        -(b.duration_since(at).as_micros().min(i32::MAX as u128) as i32)
+                    };
+                    decided[n_decided] = (offset, fanout_index(kind));
                     n_decided += 1;
                 }
                 written += 1;
@@ -362,12 +375,16 @@ impl Conn {
             }
             sink.flush().await.map_err(|_| Stop::Gone)?;
             // The fan-out latency ends when the frame is in the socket, not in our buffer.
-            let now = Instant::now();
-            for (kind, at) in &decided[..n_decided] {
-                app.metrics.fanout(kind, now.duration_since(*at));
+            if let Some(b) = base {
+                let since_base = b.elapsed().as_micros() as i64;
+                for (offset, kind) in &decided[..n_decided] {
+                    let us = (since_base - *offset as i64).max(0) as u64;
+                    app.metrics
+                        .fanout(FANOUT_KINDS[*kind as usize], Duration::from_micros(us));
+                }
             }
             Ok(())
-        };
+        });
         guarded(app, &self.kill, work).await
     }
 
@@ -915,11 +932,10 @@ fn prepare(
 /// within the dead-peer time, when the connection is told to close or on shutdown. Arming
 /// those for every write cost a timer insert and removal and two notifier registrations
 /// per batch, one of them on the notifier that every connection shares.
-async fn guarded<F>(app: &App, kill: &KillSwitch, work: F) -> Result<(), Stop>
+async fn guarded<F>(app: &App, kill: &KillSwitch, mut work: Pin<&mut F>) -> Result<(), Stop>
 where
-    F: std::future::Future<Output = Result<(), Stop>>,
+    F: Future<Output = Result<(), Stop>>,
 {
-    let mut work = std::pin::pin!(work);
     let first = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
     if let Poll::Ready(r) = first {
         return r;

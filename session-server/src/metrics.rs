@@ -34,11 +34,12 @@ const BUCKETS: [f64; 19] = [
 /// Frame types of the fan-out histogram, in the order of its series.
 pub const FANOUT_KINDS: [&str; 6] = ["state", "members", "room", "chat", "reaction", "other"];
 
-fn fanout_index(kind: &str) -> usize {
+/// The index of `kind` in [`FANOUT_KINDS`] (`other` for any other type).
+pub fn fanout_index(kind: &str) -> u8 {
     FANOUT_KINDS
         .iter()
         .position(|k| *k == kind)
-        .unwrap_or(FANOUT_KINDS.len() - 1)
+        .unwrap_or(FANOUT_KINDS.len() - 1) as u8
 }
 
 /// One histogram series: cumulative counts per bucket, then +Inf, and the sum.
@@ -193,7 +194,7 @@ impl Metrics {
     /// Record one fan-out latency of a frame of type `kind`: room decision → frame written
     /// to the socket.
     pub fn fanout(&self, kind: &str, d: Duration) {
-        let h = &self.fanout[fanout_index(kind)];
+        let h = &self.fanout[fanout_index(kind) as usize];
         let s = d.as_secs_f64();
         let idx = BUCKETS
             .iter()
