@@ -413,6 +413,8 @@ class Run {
       label: c.label, kind: c.kind, clock_offset_ms: round(c.offsetMs, 1), drift_ppm: round(c.driftPpm, 1),
       hard_seeks: c.manager.core.sync.hardSeeks, player_seeks: c.player.seeks, rate_changes: c.player.rateChanges,
       rate_min: round(c.minRate, 4), rate_max: round(c.maxRate, 4), learned_seek_ms: c.manager.core.learnedSeekMs === null ? null : round(c.manager.core.learnedSeekMs, 1),
+      // The core's start latency (learned, or its first guess) next to the simulated player's.
+      start_ms: round(c.manager.core.startLatencyMs(), 1), player_start_ms: round(c.player.startLatencyMs, 1),
       // What the client believes server − local is, minus what it truly is right now.
       offset_estimate_error_ms: c.manager.timesync.offsetMs === null ? null : round(c.manager.timesync.offsetMs - (serverTimeAt(god()) - c.now()), 2),
       reconnects: Math.max(0, c.opens.length - 1), spikes: c.net.stats.spikes,

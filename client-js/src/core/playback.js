@@ -76,11 +76,18 @@ export class PlaybackCore {
     this.seekCooldownUntil = -Infinity;
     /** @type {{targetAtIssue: number, estimateMs: number}|null} */
     this.pendingSeekSample = null;
-    /** @type {{expected: number}|null} */
+    /** A start whose latency is still to be measured: the estimate it was armed with, the
+     *  position it started from and when play() was called.
+     *  @type {{expected: number, fromPos: number, playedAt: number}|null} */
     this.pendingStartSample = null;
     /** @type {{issuedAt: number}|null} */
     this.pendingPausedSeek = null;
     this.learnedSeekMs = null;
+    /** The last measured seek latencies (ms, newest last, at most settings.seekLeadSamples),
+     *  for the lead this member asks the server for (seekLeadMs). @type {number[]} */
+    this.seekSamples = [];
+    /** The start latency measured so far (ms); until the first start was measured,
+     *  startLatencyMs() gives the first guess for the player's kind instead. */
     this.learnedStartMs = settings.initialStartLatencyMs;
     /** Whether a start latency was measured yet: the first sample replaces the first guess
      *  whole, later ones are averaged. */
@@ -98,6 +105,9 @@ export class PlaybackCore {
     /** The state whose start was armed before `at` because the player sat behind the start
      *  position: it plays on its own until `at` and must not be paused meanwhile. */
     this._earlyStartFor = null;
+    /** The state a catch-up seek was last made for: a second one for the same state means
+     *  the first landed behind. */
+    this._catchUpFor = null;
     /** @type {{kind: string, until: number}[]} */
     this.expectations = [];
     this._startTimer = null;
@@ -111,7 +121,7 @@ export class PlaybackCore {
       /** @type {number|null} */
       errorMs: null,
       seekMs: this.seekLatencyMs(),
-      startMs: this.learnedStartMs,
+      startMs: this.startLatencyMs(),
       hardSeeks: 0,
       lastAction: '',
     };
@@ -154,6 +164,30 @@ export class PlaybackCore {
   seekLatencyMs() {
     if (this.learnedSeekMs !== null) return this.learnedSeekMs;
     return this._streaming() ? this.settings.initialSeekLatencyStreamingMs : this.settings.initialSeekLatencyMs;
+  }
+
+  /** How long before an instant play() must be called for the media to move on it (ms). */
+  startLatencyMs() {
+    if (this.startLearned) return this.learnedStartMs;
+    return this._streaming() ? this.settings.initialStartLatencyStreamingMs : this.settings.initialStartLatencyMs;
+  }
+
+  /**
+   * The seek latency this member asks the room's seeks to allow for (`status.seek_ms`): not
+   * the average (seekLatencyMs, what the core aims its own seeks with) but the slowest of the
+   * last few measured seeks, the first guess of the slow end counting as one of them until
+   * enough were measured. The server starts a seek's playback after the slowest member's
+   * seek_ms; a member whose seek outlasts that lead comes out of it behind a room that already
+   * plays and must seek again (for HLS another 0.3–1.5 s), while a longer lead only makes
+   * everyone wait together a little longer.
+   */
+  seekLeadMs() {
+    const s = this.settings;
+    const n = Math.max(1, s.seekLeadSamples);
+    const recent = this.seekSamples.slice(-n);
+    let lead = Math.max(this.seekLatencyMs(), ...recent);
+    if (recent.length < n) lead = Math.max(lead, this._streaming() ? s.initialSeekLeadStreamingMs : s.initialSeekLatencyMs);
+    return Math.min(lead, s.maxSeekLatencyMs);
   }
 
   _streaming() {
@@ -226,9 +260,10 @@ export class PlaybackCore {
       position,
       playing: !this.player.isPaused(),
       buffering: this._stalled(),
-      // The current estimate, first guess included: the server sizes a seek's lead from it,
-      // and a null before the first measured seek made the first HLS seek's lead too short.
-      seek_ms: this.seekLatencyMs(),
+      // What a seek's lead should allow for, first guess included: the server sizes the lead
+      // from it, and a null before the first measured seek made the first HLS seek's lead too
+      // short (see seekLeadMs).
+      seek_ms: this.seekLeadMs(),
       error_ms: this.sync.errorMs,
     };
   }
@@ -432,7 +467,7 @@ export class PlaybackCore {
       // instead — later by d when ahead, earlier by d when behind if that is still ahead
       // of us — as the late-join path does. Beyond it, seek.
       const shifted = atLocal + dMs / st.rate;
-      if (Math.abs(dMs) < this._seekThresholdMs() && (dMs > 0 || shifted - this.learnedStartMs > now)) {
+      if (Math.abs(dMs) < this._seekThresholdMs() && (dMs > 0 || shifted - this.startLatencyMs() > now)) {
         startLocal = shifted;
       } else if (now >= this.seekCooldownUntil) {
         this._seek(st.position);
@@ -462,7 +497,14 @@ export class PlaybackCore {
       this._play(); // on the frame already (a start timer racing this tick)
     } else if (!this.playRefused && (now >= this.seekCooldownUntil || errMs < 0)) {
       this._clearStartTimer();
-      this._seek(target + (this.seekLatencyMs() + s.catchUpMarginMs) / 1000 * st.rate);
+      // The first catch-up aims with the average seek latency; one that landed behind aims
+      // the next with the slowest recent seek: aimed at the average, an HLS member whose seeks
+      // vary (0.3–1.5 s) missed about every other time and caught up only after three or four
+      // seeks (sync harness, buffer: 5 s after a resume).
+      const again = this._catchUpFor === st;
+      const latencyMs = again ? this.seekLeadMs() : this.seekLatencyMs();
+      this._catchUpFor = st;
+      this._seek(target + (latencyMs + s.catchUpMarginMs) / 1000 * st.rate);
       this.seekCooldownUntil = now + s.seekCooldownMs;
       this.pendingPausedSeek = { issuedAt: now };
     }
@@ -476,9 +518,14 @@ export class PlaybackCore {
    * band), or play at the state's rate.
    * @param {Tick} t
    */
-  _correctDrift({ st, now, target, errMs }) {
+  _correctDrift({ st, now, target, pos, errMs }) {
     const s = this.settings;
-    this._learn(target, errMs, st);
+    if (!this._learn(errMs, st, pos, now)) {
+      // Started, but the media clock has not moved yet: the error is only the time since
+      // play(), and a nudge now would be counted in the start latency measured next tick.
+      this.sync.status = 'syncing';
+      return;
+    }
 
     const absErr = Math.abs(errMs);
     if (absErr >= this._seekThresholdMs() && now >= this.seekCooldownUntil) {
@@ -526,7 +573,7 @@ export class PlaybackCore {
   _armStart(st, startLocal) {
     if (this._startTimer !== null && this._startAt !== null && Math.abs(this._startAt - startLocal) < 2) return;
     this._clearStartTimer();
-    const delay = Math.max(0, startLocal - this.learnedStartMs - this.clock.now());
+    const delay = Math.max(0, startLocal - this.startLatencyMs() - this.clock.now());
     this._startAt = startLocal;
     this._startTimer = this.timers.setTimeout(() => {
       this._startTimer = null;
@@ -538,8 +585,10 @@ export class PlaybackCore {
         // Left paused, the tick catches up like a late joiner: seek ahead, start on the frame.
         return;
       }
+      let fromPos = NaN;
+      try { fromPos = this.player.getPosition(); } catch { /* no media: nothing to measure */ }
       this._play();
-      this.pendingStartSample = { expected: this.learnedStartMs };
+      this.pendingStartSample = { expected: this.startLatencyMs(), fromPos, playedAt: this.clock.now() };
     }, delay);
   }
 
@@ -551,12 +600,20 @@ export class PlaybackCore {
     const sample = this.clock.now() - this.pendingPausedSeek.issuedAt;
     this.pendingPausedSeek = null;
     this._learnSeek(sample);
+    // A catch-up seek lands ahead of the room by what is left of its aim, and the start must
+    // be armed that long minus the start latency before the frame: waiting for the next tick
+    // (up to tickMs) ate into it and made the start late whenever less was left (sync
+    // harness, late-join: HLS joiners started 15–45 ms late). Not from inside the player's
+    // event (a tick may be what made the player report it).
+    this.timers.setTimeout(() => { if (this._interval !== null) this.tick(); }, 0);
   }
 
   /** @param {number} sample */
   _learnSeek(sample) {
     const s = this.settings;
     const clamped = Math.max(0, Math.min(s.maxSeekLatencyMs, sample));
+    this.seekSamples.push(clamped);
+    if (this.seekSamples.length > Math.max(1, s.seekLeadSamples)) this.seekSamples.shift();
     const prev = this.learnedSeekMs;
     this.learnedSeekMs = prev === null ? clamped : prev + s.seekLatencyAlpha * (clamped - prev);
     this.sync.seekMs = this.learnedSeekMs;
@@ -564,26 +621,43 @@ export class PlaybackCore {
 
   /**
    * Learning from the error right after a hard seek or a scheduled start: a seek issued with
-   * estimate L that really took L' leaves an error of (L − L')·rate, so L' = L − e/rate.
+   * estimate L that really took L' leaves an error of (L − L')·rate, so L' = L − e/rate; the
+   * same holds for a start, once the media clock moves.
+   *
+   * A start is measured only once the player has left the position it started from: a tick
+   * that comes before the media clock moves (a start latency is 20–120 ms, a tick every 100)
+   * sees only the time since play(), and took that for the latency, so the next start was late
+   * again. Until then (at most a quarter of maxSeekLatencyMs) this returns false: nothing to
+   * correct yet.
+   * @param {number} errMs @param {PlaybackState} st @param {number} pos @param {number} now
+   * @returns {boolean} false while a start is still waiting for the media clock to move
    */
-  _learn(target, errMs, st) {
+  _learn(errMs, st, pos, now) {
     const s = this.settings;
     if (this.pendingSeekSample) {
       const sample = this.pendingSeekSample.estimateMs - errMs / st.rate;
       this.pendingSeekSample = null;
       this._learnSeek(sample);
     }
-    if (this.pendingStartSample) {
-      // Started late by −e: start that much earlier next time (bounded like a seek).
-      const sample = this.pendingStartSample.expected - errMs / st.rate;
-      this.pendingStartSample = null;
-      const clamped = Math.max(0, Math.min(s.maxSeekLatencyMs / 4, sample));
-      // The first sample is taken whole: a player's start latency is steady, and averaging
-      // it in from the first guess left several starts 20–60 ms late (each closed by a second
-      // of rate nudging). Later samples are averaged like seek latencies.
-      this.learnedStartMs = this.startLearned ? this.learnedStartMs + s.seekLatencyAlpha * (clamped - this.learnedStartMs) : clamped;
-      this.startLearned = true;
-      this.sync.startMs = this.learnedStartMs;
+    const start = this.pendingStartSample;
+    if (!start) return true;
+    const maxStartMs = s.maxSeekLatencyMs / 4;
+    // One millisecond of media (the usual currentTime resolution) counts as moving.
+    if (Number.isFinite(start.fromPos) && pos - start.fromPos < 0.001) {
+      if (now - start.playedAt < maxStartMs) return false;
+      this.pendingStartSample = null; // never moved: a stall, not a latency
+      return true;
     }
+    // Started late by −e: start that much earlier next time (bounded like a seek).
+    const sample = start.expected - errMs / st.rate;
+    this.pendingStartSample = null;
+    const clamped = Math.max(0, Math.min(maxStartMs, sample));
+    // The first sample is taken whole: a player's start latency is steady, and averaging
+    // it in from the first guess left several starts 20–60 ms late (each closed by a second
+    // of rate nudging). Later samples are averaged like seek latencies.
+    this.learnedStartMs = this.startLearned ? this.learnedStartMs + s.seekLatencyAlpha * (clamped - this.learnedStartMs) : clamped;
+    this.startLearned = true;
+    this.sync.startMs = this.learnedStartMs;
+    return true;
   }
 }

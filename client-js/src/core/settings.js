@@ -94,16 +94,31 @@ export const DEFAULT_SETTINGS = Object.freeze({
    *  300 ms → HLS late joiner in sync after 3.0 s, new host's seek 4.0 s; 900 ms → 1.6 s and
    *  0.47 s (full run: 1.9 s and 2.0 s), for seeks converging in 0.5–0.8 s instead of 0.3 s. */
   initialSeekLatencyStreamingMs: 900,
+  /** What `status.seek_ms` says for HLS / transcodes until `seekLeadSamples` seeks were
+   *  measured: the slow end of their 300–1500 ms, because the server holds a seek's start
+   *  for the slowest member's seek_ms, and a member still seeking when the room starts comes
+   *  out of it behind and must seek again (another full latency: the room is out of sync for
+   *  seconds). Guessing the average here (the 900 above) made the first seek after a host
+   *  change take ~2 s to converge (sync harness, host-leaves). */
+  initialSeekLeadStreamingMs: 1500,
+  /** `status.seek_ms` is the slowest of this many last measured seeks: a lead sized to the
+   *  average seek is outlasted by every other seek. */
+  seekLeadSamples: 4,
   /** A seek (the core's or anyone's) still running after this long is reported as
    *  `buffering`, so the server's waiting rule holds the room for this member: a seek slower
    *  than the largest latency the core allows for (maxSeekLatencyMs) means the member is out
    *  of data, not merely seeking. Shorter seeks are not reported (see PlaybackCore.report). */
   seekStallMs: 2000,
-  /** First guess of the start latency (ms from play() until the media clock moves), used
-   *  until the first start is measured (that first sample then replaces it whole). 0: a
-   *  player that starts at once (a paused <video> with data) would otherwise start early;
-   *  a typical progressive start (~20–60 ms) is learned from the first start on. */
-  initialStartLatencyMs: 0,
+  /** First guess of the start latency (ms from play() until the media clock moves) of a
+   *  progressive player, used until its first start is measured (that first sample then
+   *  replaces it whole). The middle of a typical 20–60 ms, so a first start is at most ~20 ms
+   *  off either way. A late joiner's start is always its first: with 0 here an HLS joiner
+   *  started ~100 ms late and took most of a second of nudging to close it (sync harness,
+   *  late-join, seed 1: 2.02 s to converge with 0; one value for both kinds: 40 → 1.52 s,
+   *  60 → 1.51 s, 80 → 1.62 s, progressive joiners then starting early on seed 2: 1.19 s). */
+  initialStartLatencyMs: 40,
+  /** The same for HLS / transcodes (media source extensions): 40–120 ms, the middle of it. */
+  initialStartLatencyStreamingMs: 80,
   /** EMA weight of a new seek-latency sample: latencies vary a lot; average a few. */
   seekLatencyAlpha: 0.4,
   /** Learned seek latency is clamped to this: anything slower is a stall, not a latency,

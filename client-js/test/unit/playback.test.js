@@ -3,12 +3,16 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { PlaybackCore } from '../../src/core/playback.js';
 import { expectedPosition } from '../../src/core/protocol.js';
-import { DEFAULT_SETTINGS } from '../../src/core/settings.js';
+import { DEFAULT_SETTINGS, makeSettings } from '../../src/core/settings.js';
 import { FakeClock, SimPlayer } from './fakes.js';
 
 const OFFSET = 1_700_000_000_000; // server clock − local clock
 
-function setup(playerOpts = {}) {
+/** The fake player starts the instant play() is called: the right first guess for it is 0
+ *  (the defaults' guesses are for real players; see the test of the first start). */
+const INSTANT_START = { initialStartLatencyMs: 0, initialStartLatencyStreamingMs: 0 };
+
+function setup(playerOpts = {}, settings = makeSettings(INSTANT_START)) {
   const clock = new FakeClock(5000);
   const player = new SimPlayer(clock, playerOpts);
   const intents = [];
@@ -17,7 +21,7 @@ function setup(playerOpts = {}) {
     serverNow: (l = clock.now()) => l + OFFSET,
     localFromServer: (t) => t - OFFSET,
   };
-  const core = new PlaybackCore({ player, clock: syncClock, timers: clock.timers, onIntent: (i) => intents.push(i) });
+  const core = new PlaybackCore({ player, clock: syncClock, timers: clock.timers, settings, onIntent: (i) => intents.push(i) });
   let seq = 0;
   const state = (o) => ({ media: { id: 'm1' }, playing: true, position: 0, rate: 1, at: syncClock.serverNow(), seq: ++seq, reason: 'play', by: null, ...o });
   /** Error of the player against the formula, in ms, right now (the god's-eye view). */
@@ -319,13 +323,30 @@ test('a rate the player dropped behind the core\'s back (new source, speed menu)
   core.stop();
 });
 
-test('seek_ms is reported from the first status on: the first guess per kind, then what was learned', () => {
+test('seek_ms is reported from the first status on: the slow first guess per kind, then the slowest of the last seeks', () => {
   const prog = setup();
   assert.equal(prog.core.report().seek_ms, DEFAULT_SETTINGS.initialSeekLatencyMs);
   const hls = setup({ streaming: true });
-  assert.equal(hls.core.report().seek_ms, DEFAULT_SETTINGS.initialSeekLatencyStreamingMs);
-  hls.core.learnedSeekMs = 900;
-  assert.equal(hls.core.report().seek_ms, 900);
+  const n = DEFAULT_SETTINGS.seekLeadSamples;
+  assert.ok(n >= 2);
+  // Before anything was measured: the slow end for HLS, not the average it aims with.
+  assert.equal(hls.core.report().seek_ms, DEFAULT_SETTINGS.initialSeekLeadStreamingMs);
+  assert.ok(DEFAULT_SETTINGS.initialSeekLeadStreamingMs > DEFAULT_SETTINGS.initialSeekLatencyStreamingMs);
+  // Fast seeks measured: the guess still counts until n of them were.
+  for (let i = 0; i < n - 1; i++) hls.core._learnSeek(400);
+  assert.equal(hls.core.report().seek_ms, DEFAULT_SETTINGS.initialSeekLeadStreamingMs);
+  hls.core._learnSeek(400);
+  assert.equal(hls.core.report().seek_ms, 400);
+  // One slow seek raises it at once (the average would not), and ages out after n more.
+  hls.core._learnSeek(1200);
+  assert.equal(hls.core.report().seek_ms, 1200);
+  assert.ok(hls.core.seekLatencyMs() < 1200, 'the aim stays the average');
+  for (let i = 0; i < n; i++) hls.core._learnSeek(300);
+  assert.equal(Math.round(hls.core.report().seek_ms), Math.round(hls.core.seekLatencyMs()));
+  assert.ok(hls.core.report().seek_ms < 1200);
+  // Never more than the core allows a seek to take.
+  hls.core._learnSeek(60_000);
+  assert.equal(hls.core.report().seek_ms, DEFAULT_SETTINGS.maxSeekLatencyMs);
 });
 
 test('an HLS late joiner\'s catch-up seek is not reported as buffering; a real stall is', () => {
@@ -333,7 +354,9 @@ test('an HLS late joiner\'s catch-up seek is not reported as buffering; a real s
   core.start();
   core.applyState(state({ position: 0, at: core.clock.serverNow() - 30_000 }), { snapshot: true });
   let sawSeeking = false;
-  for (let t = 0; t < 3000; t += 50) {
+  // Two catch-up seeks: the first aims 900 + 150 ms ahead and lands behind, the second aims
+  // at the slow end (1500 + 150 ms) and waits for the frame.
+  for (let t = 0; t < 3500; t += 50) {
     clock.advance(50);
     sawSeeking ||= player.isSeeking();
     assert.equal(core.report().buffering, false, `at ${t} ms (seeking: ${player.isSeeking()})`);
@@ -394,6 +417,89 @@ test('the first start latency is taken whole, later ones are averaged', () => {
   player.pos = 5;
   clock.advance(1000);
   assert.ok(Math.abs(core.learnedStartMs - LATE) < 2, `learned ${core.learnedStartMs.toFixed(1)} ms after one start`);
+  core.stop();
+});
+
+test('a start latency is measured once the media moves, not at a tick that came before it did', () => {
+  const LATE = 90;
+  const { clock, player, core, state, err, syncClock } = setup();
+  startsLate(player, clock, LATE);
+  core.start(); // ticks at +100, +200, …
+  // The start fires at +430; the next tick (+500) comes 70 ms later, before the media moves.
+  core.applyState(state({ position: 5, at: syncClock.serverNow() + 430 }));
+  player.pos = 5;
+  clock.advance(450);
+  assert.deepEqual(player.commands.filter((c) => c === 'play'), ['play']);
+  clock.advance(60); // the tick at +500: not moved yet
+  assert.equal(core.startLearned, false, 'nothing learned from a tick before the media moved');
+  assert.ok(!player.commands.some((c) => c.startsWith('rate:') && c !== 'rate:1.0000'), `no nudge for a start that has not begun: ${player.commands}`);
+  clock.advance(100); // the tick at +600: moving, 90 ms late
+  assert.ok(Math.abs(core.learnedStartMs - LATE) < 2, `learned ${core.learnedStartMs.toFixed(1)} ms, the player's ${LATE}`);
+  // So the next start is on time.
+  clock.advance(2000);
+  core.applyState(state({ playing: false, position: 20, at: syncClock.serverNow(), reason: 'pause' }));
+  clock.advance(500);
+  core.applyState(state({ position: 20, at: syncClock.serverNow() + 430 }));
+  clock.advance(1000);
+  assert.ok(Math.abs(err()) < 3, `second start ${err().toFixed(1)} ms off`);
+  core.stop();
+});
+
+/** Makes the fake player behave like a <video>: paused is false at once, the media clock
+ *  moves `lateMs` later. */
+function startsLate(player, clock, lateMs) {
+  player.play = () => {
+    player._advance();
+    player.commands.push('play');
+    if (!player.paused) return;
+    player.paused = false;
+    player.buffering = true;
+    clock.timers.setTimeout(() => { player._advance(); player.buffering = false; }, lateMs);
+  };
+  player.isBuffering = () => false;
+}
+
+test('with the default settings, a first start lands on the frame for a typical player of each kind', () => {
+  for (const [streaming, late] of [[false, DEFAULT_SETTINGS.initialStartLatencyMs], [true, DEFAULT_SETTINGS.initialStartLatencyStreamingMs]]) {
+    assert.ok(late > 0);
+    const { clock, player, core, state, err, syncClock } = setup({ streaming }, DEFAULT_SETTINGS);
+    startsLate(player, clock, late);
+    player.pos = 5;
+    core.start();
+    core.applyState(state({ position: 5, at: syncClock.serverNow() + 400 }));
+    clock.advance(400 + late + 20);
+    assert.ok(Math.abs(err()) < 2, `${streaming ? 'HLS' : 'progressive'}: ${err().toFixed(1)} ms off right after the start`);
+    assert.ok(!player.commands.some((c) => c.startsWith('rate:') && c !== 'rate:1.0000'), `no nudge needed: ${player.commands}`);
+    core.stop();
+  }
+});
+
+test('a catch-up seek that lands with less than a tick to spare still starts on the frame', () => {
+  // HLS late joiner: it aims 900 + 150 ms ahead, the seek takes 1030 ms, so 20 ms are left
+  // when `seeked` comes, and the next tick is 70 ms away.
+  const { clock, player, core, state, err, syncClock } = setup({ seekLatencyMs: 1030, streaming: true });
+  core.start();
+  core.applyState(state({ position: 0, at: syncClock.serverNow() - 30_000 }), { snapshot: true });
+  clock.advance(1200);
+  assert.equal(player.commands.filter((c) => c.startsWith('seek')).length, 1, `one seek: ${player.commands}`);
+  assert.equal(player.paused, false);
+  assert.ok(Math.abs(err()) < 2, `started on the frame: ${err().toFixed(1)} ms`);
+  core.stop();
+});
+
+test('a catch-up that landed behind aims the next one at the slowest recent seek: two seeks, not a loop', () => {
+  const { clock, player, core, state, err } = setup({ seekLatencyMs: 1100, streaming: true });
+  // Seeks get slower: 1100 ms, then 1400 ms (an HLS server under load).
+  const seek = player.seek.bind(player);
+  player.seek = (x) => { seek(x); player.seekLatencyMs = 1400; };
+  core.start();
+  core.applyState(state({ position: 0, at: core.clock.serverNow() - 30_000 }), { snapshot: true });
+  clock.advance(5000);
+  const seeks = player.commands.filter((c) => c.startsWith('seek'));
+  // Aimed at the average (1100 learned + 150) the second would land behind again.
+  assert.equal(seeks.length, 2, `${seeks}`);
+  assert.equal(player.paused, false);
+  assert.ok(Math.abs(err()) < 2, `in sync: ${err().toFixed(1)} ms`);
   core.stop();
 });
 
