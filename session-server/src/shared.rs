@@ -349,8 +349,11 @@ impl RedisRooms {
         self.local.codes()
     }
 
-    /// Make room `code` run here if nobody drives it, waiting up to a lease for an authority
-    /// that stopped renewing. `Err` with `unavailable` while another live instance drives it.
+    /// Room `code` as this instance reaches it: the local room, the relay to a live authority
+    /// elsewhere, or — when nobody drives it — the room taken over from its stored record,
+    /// after waiting up to a lease for an authority that stopped renewing. `Ok(None)`: no such
+    /// room; `Err` (`unavailable`): it exists but cannot be had now (Redis down, or an
+    /// authority that still marks itself alive without listening).
     async fn take_over(&self, code: &str) -> Result<Option<RoomHandle>, Failure> {
         let _one = self.taking.lock().await;
         if let Some(r) = self.local.get(code).await {
@@ -440,8 +443,8 @@ impl RoomStore for RedisRooms {
         req_id: Option<Value>,
     ) -> BoxFuture<'_, Result<(RoomHandle, String), Failure>> {
         // The room's first record (with the creator's seat) takes the lease and the code in
-        // Redis through the sink; codes are random among 148 million, and a clash is
-        // reported by the writer rather than silently shared.
+        // Redis through the sink; codes are random among 148 million, and a clash with a live
+        // room is logged by the lease keeper, not resolved.
         self.local
             .create(settings, media, creator, secret, conn, req_id)
     }
