@@ -367,6 +367,32 @@ async fn a_room_spans_two_instances_and_survives_losing_its_authority() {
         local_ms.len(), remote_ms.len()
     );
 
+    // A member on the other instance drives the room: the host hands it the role, its seek
+    // reaches everyone, and it hands the role back (intents and host changes, relayed).
+    let dee = members[3].id.clone();
+    let ann = members[0].id.clone();
+    send(
+        &mut members[0].ws,
+        json!({"type": "transfer_host", "member_id": dee}),
+    )
+    .await;
+    recv_where(&mut members[3].ws, "members", |m| m["host"] == dee.as_str()).await;
+    send(
+        &mut members[3].ws,
+        json!({"type": "seek", "position": 1400.0}),
+    )
+    .await;
+    for m in members.iter_mut() {
+        let s = recv_where(&mut m.ws, "state", |s| s["position"] == 1400.0).await;
+        assert_eq!(s["by"], dee.as_str(), "{s}");
+    }
+    send(
+        &mut members[3].ws,
+        json!({"type": "transfer_host", "member_id": ann}),
+    )
+    .await;
+    recv_where(&mut members[0].ws, "members", |m| m["host"] == ann.as_str()).await;
+
     // A member on the other instance chats; the host hears it.
     send(
         &mut members[3].ws,
