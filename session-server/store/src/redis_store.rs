@@ -94,8 +94,17 @@ impl RedisStore {
     /// Set up the client. Does not wait for Redis: a server may start while Redis is down
     /// (its `/readyz` says so) and connects when Redis comes back.
     pub fn new(cfg: &RedisConfig) -> Result<Arc<RedisStore>, String> {
-        let client =
-            redis::Client::open(cfg.url.as_str()).map_err(|e| format!("store.redis.url: {e}"))?;
+        use redis::IntoConnectionInfo;
+        // TCP_NODELAY: relayed frames, calls and lease renewals are small writes that must go
+        // out at once; with Nagle on (the crate's default) one can wait for the ACK of the
+        // previous one.
+        let info = cfg
+            .url
+            .as_str()
+            .into_connection_info()
+            .map_err(|e| format!("store.redis.url: {e}"))?
+            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+        let client = redis::Client::open(info).map_err(|e| format!("store.redis.url: {e}"))?;
         let timeout = Duration::from_millis(cfg.timeout_ms);
         let mgr = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
