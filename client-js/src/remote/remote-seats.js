@@ -14,7 +14,8 @@
  *   .watchOn(target) / .stop()                  start a seat on that session / stop it
  *   .target, .seat                              the current ones, or null
  *   .describe(memberId) → {label, status, errorMs}|null   for the member list
- *   .on('change', fn) → off                     after start/stop and each seat status change
+ *   .on('change', fn) → off                     (core/emitter.js) after start/stop and each
+ *                                               seat status change
  *   remoteSeatsFor({manager, apiClient, version?}) → RemoteSeats|null   inside jellyfin-web
  *     (apiClient: jellyfin-apiclient's ApiClient: serverAddress(), getCurrentUserId(),
  *     accessToken(), appName(), deviceName(), deviceId(), appVersion()); null without one
@@ -22,15 +23,17 @@
  * @module remote/remote-seats
  */
 
+import { Emitter } from '../core/emitter.js';
 import { RemoteSeat } from './seat.js';
 import { SessionsApi } from './sessions-api.js';
 
-export class RemoteSeats {
+export class RemoteSeats extends Emitter {
   /**
    * @param {{manager: import('../core/manager.js').Manager, api: SessionsApi,
    *   makeSeat: (o: {sessionId: string, code: string, name: string}) => RemoteSeat}} deps
    */
   constructor({ manager, api, makeSeat }) {
+    super();
     this.manager = manager;
     this.api = api;
     this.makeSeat = makeSeat;
@@ -38,8 +41,6 @@ export class RemoteSeats {
     this.target = null;
     /** @type {RemoteSeat|null} */
     this.seat = null;
-    /** @type {Set<Function>} */
-    this._listeners = new Set();
     this._offSeat = [];
     manager.on('left', () => this.stop());
     manager.on('room', (room) => { if (this.seat && this.seat.code !== room.code) this.stop(); });
@@ -47,16 +48,8 @@ export class RemoteSeats {
     manager.on('members', () => { if (this.seat) this._changed(); });
   }
 
-  /** @param {'change'} _event @param {Function} fn */
-  on(_event, fn) {
-    this._listeners.add(fn);
-    return () => this._listeners.delete(fn);
-  }
-
   _changed() {
-    for (const fn of [...this._listeners]) {
-      try { fn(); } catch (e) { console.error('matinee: remote listener failed', e); }
-    }
+    this.emit('change');
   }
 
   listTargets() {

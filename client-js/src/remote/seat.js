@@ -21,19 +21,21 @@
  *   .memberId                the seat's member id once in the room (null before)
  *   .sync                    the RemoteSync's sync object (status, errorMs, …)
  *   .remote                  the RemoteSync
- *   .on(event, fn) → off     'joined' (memberId), 'sync' (sync), 'left' (reason), 'error' (err)
+ *   .on(event, fn) → off     (core/emitter.js) 'joined' (memberId), 'sync' (sync), 'left' (reason),
+ *                            'error' (err)
  *
  * @module remote/seat
  */
 
 import { Connection } from '../core/connection.js';
+import { Emitter } from '../core/emitter.js';
 import { TimeSync } from '../core/timesync.js';
 import { DEFAULT_SETTINGS } from '../core/settings.js';
 import { msg, stateOf } from '../core/protocol.js';
 import { RemoteSync } from './remote-sync.js';
 import { REMOTE_SETTINGS } from './settings.js';
 
-export class RemoteSeat {
+export class RemoteSeat extends Emitter {
   /**
    * @param {{url: string, createSocket: (url: string) => any, now: () => number, timers: any,
    *   credentials: () => Promise<{token?: string, name?: string}>, api: any, sessionId: string,
@@ -44,11 +46,10 @@ export class RemoteSeat {
    */
   constructor({ url, createSocket, now, timers, credentials, api, sessionId, code, name, random = Math.random,
     settings = DEFAULT_SETTINGS, remoteSettings = REMOTE_SETTINGS, client = { name: 'matinee-remote-seat', version: '1' } }) {
+    super();
     this.timers = timers;
     this.code = code;
     this.rs = remoteSettings;
-    /** @type {Record<string, Set<Function>>} */
-    this._handlers = {};
     // The name only counts where the server takes names (anonymous access); with a token the
     // server names the seat after the Jellyfin user, and the member's own panel labels it.
     const creds = async () => ({ ...(await credentials()), ...(name ? { name } : {}) });
@@ -56,7 +57,7 @@ export class RemoteSeat {
     this.timesync = new TimeSync({ now, settings, timers, send: (m) => this.connection.send(m) });
     this.remote = new RemoteSync({
       api, sessionId, clock: this.timesync, timers, settings: remoteSettings,
-      onChange: (sync) => this._emit('sync', sync),
+      onChange: (sync) => this.emit('sync', sync),
     });
     /** @type {string|null} */
     this.memberId = null;
@@ -75,23 +76,11 @@ export class RemoteSeat {
       if (!resumed) this.connection.send(msg.joinRoom(this.code));
     });
     this.connection.on('message', (m) => this._onMessage(m));
-    this.connection.on('fatal', (reason) => this._emit('error', { code: 'unreachable', message: String(reason) }));
+    this.connection.on('fatal', (reason) => this.emit('error', { code: 'unreachable', message: String(reason) }));
   }
 
   get sync() {
     return this.remote.sync;
-  }
-
-  /** @param {string} event @param {Function} fn */
-  on(event, fn) {
-    (this._handlers[event] ||= new Set()).add(fn);
-    return () => this._handlers[event]?.delete(fn);
-  }
-
-  _emit(event, ...args) {
-    for (const fn of [...(this._handlers[event] || [])]) {
-      try { fn(...args); } catch (e) { console.error('matinee: remote seat listener failed', e); }
-    }
   }
 
   start() {
@@ -127,7 +116,7 @@ export class RemoteSeat {
         this.host = m.host;
         this.lastSeq = m.state.seq;
         this.remote.setState(m.state);
-        this._emit('joined', m.you);
+        this.emit('joined', m.you);
         this._handOnHost();
         break;
       case 'state': {
@@ -146,11 +135,11 @@ export class RemoteSeat {
         this.memberId = null;
         this.connection.inRoom = false;
         this.remote.setState(null);
-        this._emit('left', m.reason);
+        this.emit('left', m.reason);
         this.stop();
         break;
       case 'error':
-        this._emit('error', m);
+        this.emit('error', m);
         break;
       default:
         break;
