@@ -537,11 +537,15 @@ impl Conn {
                 self.app.sessions.attach(secret, self.handle.clone());
                 if let Some((code, member_id)) = session.seat.clone() {
                     match self.resume_seat(&code, &member_id).await {
-                        Some(room) => {
+                        Ok(Some(room)) => {
                             self.link = Some(Link { room, member_id });
                             resumed = true;
                         }
-                        None => self.app.sessions.set_seat(secret, None),
+                        Ok(None) => self.app.sessions.set_seat(secret, None),
+                        Err(f) => {
+                            self.fail(sink, f, id.as_ref()).await?;
+                            return Err(Stop::Close(close::UNAUTHORIZED, "room unavailable"));
+                        }
                     }
                 }
                 (secret.to_owned(), session.session_id, session.identity)
@@ -584,12 +588,22 @@ impl Conn {
         self.send(sink, &welcome, id.as_ref()).await
     }
 
-    async fn resume_seat(&self, code: &str, member_id: &str) -> Option<RoomHandle> {
-        let room = self.app.rooms.get(code).await?;
-        room.resume(member_id.to_owned(), self.handle.clone())
-            .await
-            .ok()?;
-        Some(room)
+    /// The seat's room, resumed; `Ok(None)` when the seat or its room is gone. `Err` when the
+    /// room exists but cannot be reached now (`unavailable`: its instance or Redis): the seat
+    /// is kept for the client to retry.
+    async fn resume_seat(
+        &self,
+        code: &str,
+        member_id: &str,
+    ) -> Result<Option<RoomHandle>, Failure> {
+        let Some(room) = self.app.rooms.get(code).await else {
+            return Ok(None);
+        };
+        match room.resume(member_id.to_owned(), self.handle.clone()).await {
+            Ok(()) => Ok(Some(room)),
+            Err(f) if f.code == ErrorCode::Unavailable => Err(f),
+            Err(_) => Ok(None),
+        }
     }
 
     async fn inbound(&mut self, sink: &mut Sink, msg: Message, t1: f64) -> Result<(), Stop> {
