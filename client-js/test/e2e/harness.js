@@ -18,13 +18,24 @@ export const HLS_JS = require.resolve('hls.js/dist/hls.min.js');
 
 /** Starts `matinee-server --demo` on a free port; resolves once it printed its address. */
 export async function startServer({ mediaDir, env: extraEnv = {} } = {}) {
+  const env = { ...extraEnv };
+  if (mediaDir) env.MATINEE_DEMO__MEDIA_DIR = mediaDir;
+  return spawnServer(['--demo'], env);
+}
+
+/**
+ * Starts `MATINEE_SERVER_BIN` with `args` on 127.0.0.1:0 and `env` over this process's
+ * environment; resolves once it printed its address. `stderr()` is the last 4000 characters
+ * it wrote there; `stop()` sends SIGTERM (SIGKILL after 5 s) and waits for the exit.
+ * @param {string[]} args @param {Record<string, string>} [extraEnv]
+ */
+export async function spawnServer(args, extraEnv = {}) {
   const bin = process.env.MATINEE_SERVER_BIN;
   if (!bin || !existsSync(bin)) {
     throw new Error('MATINEE_SERVER_BIN must point at a built matinee-server (run `make test-browser`)');
   }
   const env = { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', ...extraEnv };
-  if (mediaDir) env.MATINEE_DEMO__MEDIA_DIR = mediaDir;
-  const child = spawn(bin, ['--demo', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, [...args, '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
   const base = await new Promise((resolve, reject) => {
@@ -42,6 +53,7 @@ export async function startServer({ mediaDir, env: extraEnv = {} } = {}) {
   });
   return {
     base,
+    stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

@@ -3,8 +3,7 @@
 // the session server fetches the plugin's JWKS from the stand-in (`jellyfin.url`) exactly as
 // it does from a real Jellyfin, and admits the stand-in's origin.
 
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawnServer } from './harness.js';
 import { startStandin } from '../../../testdata/jellyfin-standin/server.js';
 
 /**
@@ -12,42 +11,13 @@ import { startStandin } from '../../../testdata/jellyfin-standin/server.js';
  * @param {{jellyfinUrl: string, origins: string[], env?: Record<string, string>}} o
  */
 export async function startSessionServer({ jellyfinUrl, origins, env: extra = {} }) {
-  const bin = process.env.MATINEE_SERVER_BIN;
-  if (!bin || !existsSync(bin)) throw new Error('MATINEE_SERVER_BIN must point at a built matinee-server (run `make test-browser`)');
-  const env = {
-    ...process.env,
-    RUST_LOG: process.env.RUST_LOG || 'warn',
+  return spawnServer([], {
     MATINEE_JELLYFIN__URL: jellyfinUrl,
     MATINEE_SERVER__ALLOWED_ORIGINS: origins.join(','),
     // Rooms in memory: a test server keeps no files between runs.
     MATINEE_STORE__BACKEND: 'memory',
     ...extra,
-  };
-  const child = spawn(bin, ['--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
-  const base = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`session server did not start:\n${stderr}`)), 15000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on http:\/\/(\S+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(`http://${m[1]}`); }
-    });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`session server exited (${code}):\n${stderr}`)); });
   });
-  return {
-    base,
-    stderr: () => stderr,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
 }
 
 /**
