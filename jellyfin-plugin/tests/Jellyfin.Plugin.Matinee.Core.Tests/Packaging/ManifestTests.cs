@@ -1,11 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
 using System.Xml;
 using Jellyfin.Plugin.Matinee.Core.Json;
 using NUnit.Framework;
@@ -183,7 +181,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Packaging
             Assert.AreEqual(0, Python("pack.py", meta, publish, a).Key);
             Assert.AreEqual(0, Python("pack.py", meta, publish, b).Key);
             CollectionAssert.AreEqual(File.ReadAllBytes(a), File.ReadAllBytes(b), "same input, same bytes, same MD5");
-            var list = Run("python3", "-c", "import sys,zipfile; print(','.join(sorted(zipfile.ZipFile(sys.argv[1]).namelist())))", a);
+            var list = TestProcess.Run("python3", "-c", "import sys,zipfile; print(','.join(sorted(zipfile.ZipFile(sys.argv[1]).namelist())))", a);
             Assert.AreEqual(0, list.Key, list.Value);
             Assert.AreEqual("Jellyfin.Plugin.Matinee.Core.dll,Jellyfin.Plugin.Matinee.dll", list.Value.Trim());
         }
@@ -254,33 +252,6 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Packaging
         }
 
         private static KeyValuePair<int, string> Python(string script, params string[] args) =>
-            Run("python3", new[] { Plugin("packaging", script) }.Concat(args).ToArray());
-
-        private static KeyValuePair<int, string> Run(string file, params string[] args)
-        {
-            var psi = new ProcessStartInfo(file, string.Join(" ", args.Select(Quote)))
-            {
-                UseShellExecute = false,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            using (var p = Process.Start(psi))
-            {
-                var stderr = p.StandardError.ReadToEndAsync();
-                string stdout = p.StandardOutput.ReadToEnd();
-                p.WaitForExit();
-                return new KeyValuePair<int, string>(p.ExitCode, stdout + stderr.Result);
-            }
-        }
-
-        private static string Quote(string arg)
-        {
-            if (Regex.IsMatch(arg, "^[A-Za-z0-9_./:=+-]+$"))
-            {
-                return arg;
-            }
-
-            return "\"" + arg.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
-        }
+            TestProcess.Run("python3", new[] { Plugin("packaging", script) }.Concat(args).ToArray());
     }
 }

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Reflection;
@@ -129,7 +128,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Packaging
         {
             // The check above must be able to fail: a zip that also ships MediaBrowser.Controller.dll.
             string zip = Path.Combine(_dir, "bad.zip");
-            var r = Run("python3", "-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1],'w'); z.write(sys.argv[2],'Jellyfin.Plugin.Matinee.Core.dll'); z.writestr('Jellyfin.Plugin.Matinee.dll','x'); z.writestr('MediaBrowser.Controller.dll','x'); z.close()", zip, MonoBuiltCore);
+            var r = TestProcess.Run("python3", "-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1],'w'); z.write(sys.argv[2],'Jellyfin.Plugin.Matinee.Core.dll'); z.writestr('Jellyfin.Plugin.Matinee.dll','x'); z.writestr('MediaBrowser.Controller.dll','x'); z.close()", zip, MonoBuiltCore);
             Assert.AreEqual(0, r.Key, r.Value);
 
             var problems = ZipProblems(zip, Artifacts(Plugin("targets", "10.11", "build.yaml")), false);
@@ -166,7 +165,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Packaging
             Directory.CreateDirectory(unpacked);
             // Opened with Python's zipfile (python3 is needed for the packaging scripts anyway;
             // Debian's minimal Mono has no System.IO.Compression).
-            var opened = Run("python3", "-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print('\\n'.join(z.namelist())); z.extractall(sys.argv[2])", zip, unpacked);
+            var opened = TestProcess.Run("python3", "-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); print('\\n'.join(z.namelist())); z.extractall(sys.argv[2])", zip, unpacked);
             Assert.AreEqual(0, opened.Key, opened.Value);
             var names = opened.Value.Split(new[] { '\n' }, StringSplitOptions.RemoveEmptyEntries).Select(n => n.Trim()).ToList();
             foreach (var missing in artifacts.Except(names))
@@ -228,7 +227,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Packaging
 
         private static bool HasDotnetSdk()
         {
-            var r = Run("sh", "-c", "command -v dotnet >/dev/null 2>&1 && dotnet --list-sdks | grep -q .");
+            var r = TestProcess.Run("sh", "-c", "command -v dotnet >/dev/null 2>&1 && dotnet --list-sdks | grep -q .");
             return r.Key == 0;
         }
 
@@ -243,34 +242,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Packaging
         private static KeyValuePair<int, string> Python(params string[] args)
         {
             var full = args[0] == "-c" ? args : new[] { Plugin("packaging", args[0]) }.Concat(args.Skip(1)).ToArray();
-            return Run("python3", full);
-        }
-
-        private static KeyValuePair<int, string> Run(string file, params string[] args)
-        {
-            var psi = new ProcessStartInfo(file, string.Join(" ", args.Select(Quote)))
-            {
-                UseShellExecute = false,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            using (var p = Process.Start(psi))
-            {
-                var stderr = p.StandardError.ReadToEndAsync();
-                string stdout = p.StandardOutput.ReadToEnd();
-                p.WaitForExit();
-                return new KeyValuePair<int, string>(p.ExitCode, stdout + stderr.Result);
-            }
-        }
-
-        private static string Quote(string arg)
-        {
-            if (Regex.IsMatch(arg, "^[A-Za-z0-9_./:=+-]+$"))
-            {
-                return arg;
-            }
-
-            return "\"" + arg.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("$", "\\$").Replace("`", "\\`") + "\"";
+            return TestProcess.Run("python3", full);
         }
     }
 }

@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
@@ -22,18 +21,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Web
         [SetUp]
         public void SetUp()
         {
-            string playwright = Path.Combine(TestFiles.RepoRoot, "node_modules", "playwright-core");
-            if (!Directory.Exists(playwright))
-            {
-                Assert.Ignore("needs `npm ci` (playwright-core) at the repository root");
-            }
-
-            if (!File.Exists("/usr/bin/chromium") && !File.Exists("/usr/bin/chromium-browser")
-                && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CHROMIUM_PATH")))
-            {
-                Assert.Ignore("needs Debian's chromium (or CHROMIUM_PATH)");
-            }
-
+            TestProcess.RequireBrowser();
             _dir = Path.Combine(Path.GetTempPath(), "matinee-order-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(_dir);
         }
@@ -94,22 +82,8 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Web
             string page = Path.Combine(_dir, "index.html");
             File.WriteAllText(page, html);
             string script = Path.Combine(TestFiles.RepoRoot, "jellyfin-plugin", "tests", "browser", "script-order.mjs");
-            var psi = new ProcessStartInfo("node", "\"" + script + "\" \"" + page + "\" \"" + baseUrl + "\"")
-            {
-                UseShellExecute = false,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = TestFiles.RepoRoot,
-            };
-            using (var p = Process.Start(psi))
-            {
-                var stderr = p.StandardError.ReadToEndAsync();
-                string stdout = p.StandardOutput.ReadToEnd();
-                Assert.IsTrue(p.WaitForExit(120000), "browser run timed out");
-                Assert.AreEqual(0, p.ExitCode, stdout + stderr.Result);
-                var result = JsonReader.Parse(stdout.Trim());
-                return result.Get("order").Items.Select(i => i.Text).ToArray();
-            }
+            var result = JsonReader.Parse(TestProcess.Node(script, page, baseUrl).Trim());
+            return result.Get("order").Items.Select(i => i.Text).ToArray();
         }
     }
 }

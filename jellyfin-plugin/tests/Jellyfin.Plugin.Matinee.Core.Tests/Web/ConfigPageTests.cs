@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Jellyfin.Plugin.Matinee.Core.Json;
@@ -24,17 +23,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Web
         [SetUp]
         public void SetUp()
         {
-            if (!Directory.Exists(Path.Combine(TestFiles.RepoRoot, "node_modules", "playwright-core")))
-            {
-                Assert.Ignore("needs `npm ci` (playwright-core) at the repository root");
-            }
-
-            if (!File.Exists("/usr/bin/chromium") && !File.Exists("/usr/bin/chromium-browser")
-                && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CHROMIUM_PATH")))
-            {
-                Assert.Ignore("needs Debian's chromium (or CHROMIUM_PATH)");
-            }
-
+            TestProcess.RequireBrowser();
             _dir = Path.Combine(Path.GetTempPath(), "matinee-configpage-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(_dir);
         }
@@ -118,21 +107,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Web
                 .EndObject().ToString()
                 .TrimEnd('}') + ",\"config\":" + Config + ",\"status\":" + (statusJson ?? "null") + ",\"edit\":" + (editJson ?? "null") + "}");
             string script = Path.Combine(plugin, "tests", "browser", "config-page.mjs");
-            var psi = new ProcessStartInfo("node", "\"" + script + "\" \"" + scenario + "\"")
-            {
-                UseShellExecute = false,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = TestFiles.RepoRoot,
-            };
-            using (var p = Process.Start(psi))
-            {
-                var stderr = p.StandardError.ReadToEndAsync();
-                string stdout = p.StandardOutput.ReadToEnd();
-                Assert.IsTrue(p.WaitForExit(120000), "browser run timed out");
-                Assert.AreEqual(0, p.ExitCode, stdout + stderr.Result);
-                return JsonReader.Parse(stdout.Trim());
-            }
+            return JsonReader.Parse(TestProcess.Node(script, scenario).Trim());
         }
     }
 }
