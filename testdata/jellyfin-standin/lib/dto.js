@@ -101,14 +101,6 @@ export function userDto(state, user) {
   };
 }
 
-/** The public user list entry: UserController.GetPublicUsers returns UserDtos without Policy details. */
-export function publicUserDto(state, user) {
-  const dto = userDto(state, user);
-  // UserController.GetPublicUsersAsync → UserManager.GetUserDto, then it strips nothing but
-  // the login page only reads Name, Id, HasPassword, PrimaryImageTag.
-  return dto;
-}
-
 /** UserItemDataDto (MediaBrowser.Model/Dto/UserItemDataDto.cs). */
 export function userData(state, user, item) {
   const d = state.userData(user.id, item.id);
