@@ -205,6 +205,16 @@ pub async fn serve(ws: WebSocket, app: Arc<App>, _permit: OwnedSemaphorePermit) 
     app.metrics.connections.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// A seat for one of the user's devices (a TV their browser drives) is named after the user
+/// and the device, so that the others can tell it from the user's own seat. The user id stays
+/// the user's: resume and ownership rules are the user's.
+fn with_device(mut identity: Identity, device: Option<&str>) -> Identity {
+    if let Some(device) = device.and_then(matinee_auth::clean_name) {
+        identity.name = format!("{} — {device}", identity.name);
+    }
+    identity
+}
+
 fn close_label(code: u16) -> &'static str {
     match code {
         close::PROTOCOL => "protocol_4000",
@@ -433,14 +443,15 @@ impl Conn {
         let parsed = parse_client(&text);
         self.app.metrics.msg_in(parsed.kind);
         let id = parsed.id.clone();
-        let (protocol, token, resume, name) = match parsed.msg {
+        let (protocol, token, resume, name, device) = match parsed.msg {
             Ok(ClientMsg::Hello {
                 protocol,
                 token,
                 resume,
                 name,
                 client: _,
-            }) => (protocol, token, resume, name),
+                device,
+            }) => (protocol, token, resume, name, device),
             Ok(_) => {
                 self.error(
                     sink,
@@ -484,7 +495,7 @@ impl Conn {
             }
         };
         let identity = match auth {
-            Ok(identity) => identity,
+            Ok(identity) => with_device(identity, device.as_deref()),
             Err(e) => {
                 self.app.metrics.auth_failure(e.reason());
                 tracing::info!(conn = self.conn_id, reason = e.reason(), "hello refused");

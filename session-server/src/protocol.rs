@@ -242,6 +242,11 @@ pub enum ClientMsg {
         /// Client program.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client: Option<ClientInfo>,
+        /// (Added to v1.) The device this connection plays on, when it is not the user's own
+        /// browser: a member's TV driven by their browser takes a seat of its own, shown to
+        /// everyone as "name — device". Cleaned like a display name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device: Option<String>,
     },
     /// Clock sample request.
     Ping {

@@ -801,3 +801,42 @@ async fn numbers_only_changes_wait_for_the_refresh() {
         t.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_device_seat_is_named_after_its_user_and_device() {
+    let server = start(config()).await;
+    let mut ann = user(&server, "u-ann", "Ann").await;
+    let room = ann.create(json!({})).await;
+    let code = room["code"].as_str().unwrap().to_string();
+    // Ann's browser drives her TV through a second seat of her own; the control character is
+    // cleaned away like in a display name.
+    let mut tv = client_hello(
+        &server,
+        json!({"type": "hello", "protocol": 1, "token": "user:u-ann:Ann",
+               "device": "Living room TV\u{7}"}),
+    )
+    .await;
+    assert_eq!(tv.welcome["user"]["name"], "Ann — Living room TV");
+    let joined = tv.join(&code).await;
+    let list = joined["members"]
+        .as_array()
+        .expect("members in the snapshot");
+    let names: Vec<&str> = list.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 2, "{joined}");
+    assert!(
+        names.contains(&"Ann") && names.contains(&"Ann — Living room TV"),
+        "{names:?}"
+    );
+    assert!(
+        list.iter().all(|m| m["user_id"] == list[0]["user_id"]),
+        "the same user: {joined}"
+    );
+    // A device label with nothing left after cleaning changes nothing.
+    let plain = client_hello(
+        &server,
+        json!({"type": "hello", "protocol": 1, "name": "Bob", "device": " \u{1} "}),
+    )
+    .await;
+    assert_eq!(plain.welcome["user"]["name"], "Bob");
+    server.stop().await.unwrap();
+}

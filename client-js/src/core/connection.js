@@ -10,7 +10,7 @@
  *                         send(text), close(code?), readyState, onopen/onmessage/onclose/onerror
  *     timers              {setTimeout, clearTimeout}
  *     random()            uniform [0,1) for the backoff jitter (Math.random by default)
- *     credentials()       async → {token?: string, name?: string}; called before every hello,
+ *     credentials()       async → {token?: string, name?: string, device?: string}; called before every hello,
  *                         so an expired short-lived token is replaced on reconnect
  *     client              {name, version} sent in hello
  *     resumeStore         optional {get(): string|null, set(v: string|null)}: keeps the resume
@@ -44,7 +44,7 @@ export class Connection extends Emitter {
    * @param {{url: string, createSocket: (url: string) => any,
    *   timers: {setTimeout: Function, clearTimeout: Function}, random?: () => number,
    *   settings?: import('./settings.js').Settings,
-   *   credentials: () => Promise<{token?: string, name?: string}>,
+   *   credentials: () => Promise<{token?: string, name?: string, device?: string}>,
    *   client?: {name: string, version: string},
    *   resumeStore?: {get: () => string|null, set: (v: string|null) => void}}} deps
    */
@@ -185,7 +185,7 @@ export class Connection extends Emitter {
       return;
     }
     if (this.socket !== s) return;
-    const hello = msg.hello({ token: cred.token, name: cred.name, resume: this.resumeToken || undefined, client: this.client });
+    const hello = msg.hello({ token: cred.token, name: cred.name, device: cred.device, resume: this.resumeToken || undefined, client: this.client });
     try {
       s.send(JSON.stringify(hello));
       this._helloSent = true;

@@ -165,7 +165,8 @@ const r3 = (x) => Math.round(x * 1000) / 1000;
 /** Builders for client → server messages. */
 export const msg = {
   /**
-   * @param {{token?: string, resume?: string, name?: string, client?: {name: string, version: string}}} o
+   * `device` names a seat that plays on another device than this browser (a TV it drives).
+   * @param {{token?: string, resume?: string, name?: string, device?: string, client?: {name: string, version: string}}} o
    */
   hello(o) {
     /** @type {Record<string, any>} */
@@ -173,6 +174,7 @@ export const msg = {
     if (o.token) m.token = o.token;
     if (o.resume) m.resume = o.resume;
     if (o.name) m.name = o.name;
+    if (o.device) m.device = o.device;
     if (o.client) m.client = o.client;
     return m;
   },

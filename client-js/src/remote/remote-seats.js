@@ -30,7 +30,7 @@ import { SessionsApi } from './sessions-api.js';
 export class RemoteSeats extends Emitter {
   /**
    * @param {{manager: import('../core/manager.js').Manager, api: SessionsApi,
-   *   makeSeat: (o: {sessionId: string, code: string, name: string}) => RemoteSeat}} deps
+   *   makeSeat: (o: {sessionId: string, code: string, name: string, device: string}) => RemoteSeat}} deps
    */
   constructor({ manager, api, makeSeat }) {
     super();
@@ -62,7 +62,7 @@ export class RemoteSeats extends Emitter {
     if (!room) throw Object.assign(new Error('Join or create a room first.'), { code: 'not_in_room' });
     this.stop();
     const user = this.manager.user?.name || '';
-    const seat = this.makeSeat({ sessionId: target.id, code: room.code, name: user ? `${user} — ${target.deviceName}` : target.deviceName });
+    const seat = this.makeSeat({ sessionId: target.id, code: room.code, name: user ? `${user} — ${target.deviceName}` : target.deviceName, device: target.deviceName });
     this.target = target;
     this.seat = seat;
     this._offSeat = [
@@ -120,9 +120,9 @@ export function remoteSeatsFor({ manager, apiClient, version = '0' }) {
     const conn = /** @type {any} */ (manager.connection);
     return new RemoteSeats({
       manager, api,
-      makeSeat: ({ sessionId, code, name }) => new RemoteSeat({
+      makeSeat: ({ sessionId, code, name, device }) => new RemoteSeat({
         url: conn.url, createSocket: (url) => new WebSocket(url), now, timers: browserTimers,
-        credentials: conn.credentials, api, sessionId, code, name,
+        credentials: conn.credentials, api, sessionId, code, name, device,
         client: { name: 'matinee-remote-seat', version },
       }),
     });

@@ -14,9 +14,11 @@
  *
  * Public API:
  *   new RemoteSeat({url, createSocket, now, timers, credentials, api, sessionId, code,
- *                   name?, random?, settings?, remoteSettings?, client?})
+ *                   name?, device?, random?, settings?, remoteSettings?, client?})
  *     code         the room to join (the member's own room)
- *     name         display name where the server allows names (anonymous/demo mode)
+ *     name         display name where the server allows names and the credentials give none
+ *     device       the TV's name, sent as `hello.device`: the server shows the seat as
+ *                  "user — device" to everyone
  *   .start() / .stop()       .stop() leaves the room and closes the connection
  *   .memberId                the seat's member id once in the room (null before)
  *   .sync                    the RemoteSync's sync object (status, errorMs, …)
@@ -38,21 +40,22 @@ import { REMOTE_SETTINGS } from './settings.js';
 export class RemoteSeat extends Emitter {
   /**
    * @param {{url: string, createSocket: (url: string) => any, now: () => number, timers: any,
-   *   credentials: () => Promise<{token?: string, name?: string}>, api: any, sessionId: string,
-   *   code: string, name?: string, random?: () => number,
+   *   credentials: () => Promise<{token?: string, name?: string, device?: string}>, api: any, sessionId: string,
+   *   code: string, name?: string, device?: string, random?: () => number,
    *   settings?: import('../core/settings.js').Settings,
    *   remoteSettings?: import('./settings.js').RemoteSettings,
    *   client?: {name: string, version: string}}} deps
    */
-  constructor({ url, createSocket, now, timers, credentials, api, sessionId, code, name, random = Math.random,
+  constructor({ url, createSocket, now, timers, credentials, api, sessionId, code, name, device, random = Math.random,
     settings = DEFAULT_SETTINGS, remoteSettings = REMOTE_SETTINGS, client = { name: 'matinee-remote-seat', version: '1' } }) {
     super();
     this.timers = timers;
     this.code = code;
     this.rs = remoteSettings;
-    // The name only counts where the server takes names (anonymous access); with a token the
-    // server names the seat after the Jellyfin user, and the member's own panel labels it.
-    const creds = async () => ({ ...(await credentials()), ...(name ? { name } : {}) });
+    // `hello.device` makes the server name the seat "user — device" for everyone (the user's
+    // name from the token, or from the credentials where access is anonymous); `name` is only
+    // a fallback for credentials that carry no name.
+    const creds = async () => ({ ...(name ? { name } : {}), ...(await credentials()), ...(device ? { device } : {}) });
     this.connection = new Connection({ url, createSocket, timers, random, settings, credentials: creds, client });
     this.timesync = new TimeSync({ now, settings, timers, send: (m) => this.connection.send(m) });
     this.remote = new RemoteSync({

@@ -24,7 +24,7 @@ async function setup(t) {
   const sockets = new FakeSocketFactory();
   const seat = new RemoteSeat({
     url: 'ws://server.invalid/ws', createSocket: sockets.create, now: clock.now, timers: clock.timers,
-    credentials: async () => ({ token: 'jwt-of-alice' }), api, sessionId: dev.id, code: 'ABCDEF', name: 'alice — Living room TV',
+    credentials: async () => ({ token: 'jwt-of-alice' }), api, sessionId: dev.id, code: 'ABCDEF', name: 'alice — Living room TV', device: 'Living room TV',
     random: () => 0.5, remoteSettings: makeRemoteSettings({}),
   });
   return { clock, sockets, seat, dev, jf };
@@ -41,6 +41,7 @@ test('a remote seat joins the member\'s room with the member\'s own token and re
   const hello = s.sent[0];
   assert.equal(hello.type, 'hello');
   assert.equal(hello.token, 'jwt-of-alice');
+  assert.equal(hello.device, 'Living room TV', 'the server names the seat after the user and the TV');
   s.serverSend({ type: 'welcome', protocol: 1, session: 's', resume: 'r', user: { id: 'u', name: 'alice' }, server_time: clock.now(), limits: {}, resumed: false });
   assert.deepEqual(s.sentOfType('join_room'), [{ type: 'join_room', code: 'ABCDEF' }]);
   s.serverSend({ type: 'room', code: 'ABCDEF', you: 'tv1', host: 'a', settings: {}, state: state(), members: [{ id: 'a', name: 'alice', user_id: 'u' }, { id: 'tv1', name: 'alice', user_id: 'u' }] });

@@ -246,7 +246,7 @@ pub const MAX_NAME_CHARS: usize = 40;
 
 /// A display name fit to show to others: no control characters, at most [`MAX_NAME_CHARS`],
 /// trimmed; `None` when nothing is left.
-pub(crate) fn clean_name(raw: &str) -> Option<String> {
+pub fn clean_name(raw: &str) -> Option<String> {
     let name: String = raw
         .chars()
         .filter(|c| !c.is_control())
