@@ -4,7 +4,7 @@
  * sessions (like jellyfin-web's "Play on" menu, but only the user's own) and starts or stops a
  * remote seat on one. The panel mounts `.element` in its room view and asks `memberInfo()`
  * how to show the seat in the member list. Device names come from Jellyfin and go in with
- * textContent only.
+ * textContent only. Its rules are in ui/styles.js, injected with the panel's.
  *
  * Public API:
  *   new RemoteSection({remote, document, t, onError})
@@ -19,19 +19,7 @@
  * @module remote/panel-section
  */
 
-/** @param {Document} d @param {string} tag @param {Record<string, any>} [attrs] @param {(Node|string)[]} [children] */
-function el(d, tag, attrs = {}, children = []) {
-  const e = d.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('on') && typeof v === 'function') e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children) e.append(typeof c === 'string' ? d.createTextNode(c) : c);
-  return e;
-}
+import { h } from '../ui/dom.js';
 
 /** remote-sync status → i18n key. */
 const STATUS_KEYS = {
@@ -39,30 +27,6 @@ const STATUS_KEYS = {
   close: 'remoteStatusClose', not_responding: 'remoteStatusNotResponding', gone: 'remoteStatusGone',
   refused: 'remoteStatusRefused', signed_out: 'remoteStatusSignedOut', bad_item: 'remoteStatusBadItem',
 };
-
-/** Layout only; colours come from the panel's custom properties (ui/styles.js). */
-const CSS = `
-.matinee-watch-on-row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4em; margin: 0.6em 0; }
-.matinee-watch-on-status { font-size: 0.9em; color: var(--matinee-muted, #aaa); flex-basis: 100%; }
-.matinee-watch-on-row[data-remote="in_sync"] .matinee-watch-on-status { color: var(--matinee-ok, #4caf50); }
-.matinee-watch-on-row[data-remote="not_responding"] .matinee-watch-on-status,
-.matinee-watch-on-row[data-remote="gone"] .matinee-watch-on-status { color: var(--matinee-warn, #ffb300); }
-.matinee-watch-on-list { list-style: none; margin: 0; padding: 0; flex-basis: 100%; }
-.matinee-watch-on-list li { margin: 0.2em 0; }
-.matinee-watch-on-target { width: 100%; text-align: left; display: flex; justify-content: space-between; gap: 0.6em; }
-.matinee-watch-on-client { color: var(--matinee-muted, #aaa); font-size: 0.85em; }
-.matinee-watch-on-empty { color: var(--matinee-muted, #aaa); font-size: 0.9em; }
-.matinee-badge-remote { background: rgba(0, 164, 220, 0.25); }
-`;
-
-/** @param {Document} d */
-function injectCss(d) {
-  if (d.querySelector('style[data-matinee-remote]')) return;
-  const style = d.createElement('style');
-  style.setAttribute('data-matinee-remote', '');
-  style.textContent = CSS;
-  (d.head || d.documentElement).append(style);
-}
 
 export class RemoteSection {
   /**
@@ -76,15 +40,14 @@ export class RemoteSection {
     this.onError = onError;
     this.listOpen = false;
     const d = document;
-    injectCss(d);
-    this.toggleButton = el(d, 'button', {
+    this.toggleButton = h(d, 'button', {
       type: 'button', class: 'emby-button matinee-watch-on', 'aria-expanded': 'false', 'aria-controls': 'matinee-watch-on-list',
       onclick: () => this._toggleList(), text: t('watchOn'),
     });
-    this.stopButton = el(d, 'button', { type: 'button', class: 'emby-button matinee-watch-here', hidden: true, onclick: () => this.remote.stop(), text: t('watchHere') });
-    this.statusEl = el(d, 'span', { class: 'matinee-watch-on-status', role: 'status' });
-    this.listEl = el(d, 'ul', { class: 'matinee-watch-on-list', id: 'matinee-watch-on-list', hidden: true, 'aria-label': t('watchOnDevices') });
-    this.element = el(d, 'div', { class: 'matinee-watch-on-row' }, [this.toggleButton, this.stopButton, this.statusEl, this.listEl]);
+    this.stopButton = h(d, 'button', { type: 'button', class: 'emby-button matinee-watch-here', hidden: true, onclick: () => this.remote.stop(), text: t('watchHere') });
+    this.statusEl = h(d, 'span', { class: 'matinee-watch-on-status', role: 'status' });
+    this.listEl = h(d, 'ul', { class: 'matinee-watch-on-list', id: 'matinee-watch-on-list', hidden: true, 'aria-label': t('watchOnDevices') });
+    this.element = h(d, 'div', { class: 'matinee-watch-on-row' }, [this.toggleButton, this.stopButton, this.statusEl, this.listEl]);
     this._off = remote.on('change', () => this.render());
     this.render();
   }
@@ -97,7 +60,7 @@ export class RemoteSection {
     this.listOpen = true;
     this.toggleButton.setAttribute('aria-expanded', 'true');
     this.listEl.hidden = false;
-    this.listEl.replaceChildren(el(this.doc, 'li', { class: 'matinee-watch-on-empty', text: this.t('watchOnLoading') }));
+    this.listEl.replaceChildren(h(this.doc, 'li', { class: 'matinee-watch-on-empty', text: this.t('watchOnLoading') }));
     let targets;
     try {
       targets = await this.remote.listTargets();
@@ -108,19 +71,19 @@ export class RemoteSection {
     }
     if (!this.listOpen) return;
     if (!targets.length) {
-      this.listEl.replaceChildren(el(this.doc, 'li', { class: 'matinee-watch-on-empty', text: this.t('watchOnNone') }));
+      this.listEl.replaceChildren(h(this.doc, 'li', { class: 'matinee-watch-on-empty', text: this.t('watchOnNone') }));
       return;
     }
-    this.listEl.replaceChildren(...targets.map((target) => el(this.doc, 'li', {}, [
-      el(this.doc, 'button', {
+    this.listEl.replaceChildren(...targets.map((target) => h(this.doc, 'li', {}, [
+      h(this.doc, 'button', {
         type: 'button', class: 'emby-button matinee-watch-on-target', 'data-session': target.id,
         onclick: () => {
           this._closeList();
           try { this.remote.watchOn(target); } catch (e) { this.onError(e); }
         },
       }, [
-        el(this.doc, 'span', { class: 'matinee-watch-on-device', text: target.deviceName }),
-        ...(target.client && target.client !== target.deviceName ? [el(this.doc, 'span', { class: 'matinee-watch-on-client', text: target.client })] : []),
+        h(this.doc, 'span', { class: 'matinee-watch-on-device', text: target.deviceName }),
+        ...(target.client && target.client !== target.deviceName ? [h(this.doc, 'span', { class: 'matinee-watch-on-client', text: target.client })] : []),
       ]),
     ])));
   }

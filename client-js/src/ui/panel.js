@@ -26,33 +26,10 @@
 
 import { leftText, translator } from './i18n.js';
 import { injectStyles } from './styles.js';
+import { h } from './dom.js';
 import { RemoteSection } from '../remote/panel-section.js';
 
 const REACTIONS = ['👍', '😂', '😮', '😢', '❤️', '👏'];
-
-/**
- * Tiny element builder.
- * @param {Document} doc
- * @param {string} tag
- * @param {Record<string, any>} [attrs]
- * @param {(Node|string|null|false|undefined)[]} [children]
- * @returns {HTMLElement}
- */
-function h(doc, tag, attrs = {}, children = []) {
-  const el = doc.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'text') el.textContent = v;
-    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(typeof c === 'string' ? doc.createTextNode(c) : c);
-  }
-  return el;
-}
 
 export class WatchPartyPanel {
   /**

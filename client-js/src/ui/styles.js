@@ -75,6 +75,18 @@ const CSS = `
 .matinee-float-emoji { display: block; font-size: 2.2em; animation: matinee-rise 2.5s ease-out forwards; }
 @keyframes matinee-rise { from { transform: translateY(0); opacity: 1; } to { transform: translateY(-8em); opacity: 0; } }
 @media (prefers-reduced-motion: reduce) { .matinee-float-emoji { animation: none; } }
+/* "Watch on…" (remote/panel-section.js) */
+.matinee-watch-on-row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4em; margin: 0.6em 0; }
+.matinee-watch-on-status { font-size: 0.9em; color: var(--matinee-muted, #aaa); flex-basis: 100%; }
+.matinee-watch-on-row[data-remote="in_sync"] .matinee-watch-on-status { color: var(--matinee-ok, #4caf50); }
+.matinee-watch-on-row[data-remote="not_responding"] .matinee-watch-on-status,
+.matinee-watch-on-row[data-remote="gone"] .matinee-watch-on-status { color: var(--matinee-warn, #ffb300); }
+.matinee-watch-on-list { list-style: none; margin: 0; padding: 0; flex-basis: 100%; }
+.matinee-watch-on-list li { margin: 0.2em 0; }
+.matinee-watch-on-target { width: 100%; text-align: left; display: flex; justify-content: space-between; gap: 0.6em; }
+.matinee-watch-on-client { color: var(--matinee-muted, #aaa); font-size: 0.85em; }
+.matinee-watch-on-empty { color: var(--matinee-muted, #aaa); font-size: 0.9em; }
+.matinee-badge-remote { background: rgba(0, 164, 220, 0.25); }
 `;
 
 /** @param {Document} doc */
