@@ -111,13 +111,19 @@ export const DEFAULT_SETTINGS = Object.freeze({
   seekStallMs: 2000,
   /** First guess of the start latency (ms from play() until the media clock moves) of a
    *  progressive player, used until its first start is measured (that first sample then
-   *  replaces it whole). The middle of a typical 20–60 ms, so a first start is at most ~20 ms
-   *  off either way. A late joiner's start is always its first: with 0 here an HLS joiner
-   *  started ~100 ms late and took most of a second of nudging to close it (sync harness,
+   *  replaces it whole). Measured in headless Chromium 156 (`node
+   *  client-js/bench/start-latency.mjs`: 40.4–40.8 ms over 8 starts of the demo clip), the
+   *  middle of the sync harness's 20–60 ms. A late joiner's start is always its first: with 0
+   *  here an HLS joiner started ~100 ms late and took most of a second of nudging to close it
+   *  (sync harness,
    *  late-join, seed 1: 2.02 s to converge with 0; one value for both kinds: 40 → 1.52 s,
    *  60 → 1.51 s, 80 → 1.62 s, progressive joiners then starting early on seed 2: 1.19 s). */
   initialStartLatencyMs: 40,
-  /** The same for HLS / transcodes (media source extensions): 40–120 ms, the middle of it. */
+  /** The same for HLS / transcodes (media source extensions): the middle of the harness's
+   *  40–120 ms, which is what the late-join figure earned (seed 1: 1.19 s; 1.50 s with 40).
+   *  Chromium with hls.js measured less (start-latency.mjs: 20.5–41.1 ms, p50 40.4), so there a
+   *  first HLS start comes ~40 ms early, as 0 made it ~40 ms late; the harness's HLS players
+   *  are the thing to revisit (docs/performance.md, client item 7). */
   initialStartLatencyStreamingMs: 80,
   /** EMA weight of a new seek-latency sample: latencies vary a lot; average a few. */
   seekLatencyAlpha: 0.4,
