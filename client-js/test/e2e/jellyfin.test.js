@@ -5,8 +5,8 @@
 // files, /Matinee/Config and RS256 tokens from the plugin's JwtIssuer; a real session server
 // fetches the stand-in's JWKS and verifies them. Users sign in with their Jellyfin passwords;
 // items are played through PlaybackInfo and the stand-in's progressive and HLS streams.
-// (The same scenarios were run by hand in genuine jellyfin-web 10.10.7 and 10.11.11: see
-// docs/install.md.)
+// (A genuine jellyfin-web build can be served by the stand-in by hand, `--web-dir`: see
+// testdata/jellyfin-standin/README.md; no test here runs one.)
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
