@@ -106,7 +106,8 @@ export class Sessions {
    */
   list({ userId = null, controllableByUserId = null, deviceId = null, activeWithinSeconds = null, caller = null } = {}) {
     let out = [...this.byId.values()];
-    if (deviceId) out = out.filter((s) => s.deviceId === deviceId);
+    // SessionManager.GetSessions compares device ids with StringComparison.OrdinalIgnoreCase.
+    if (deviceId) out = out.filter((s) => String(s.deviceId).toLowerCase() === String(deviceId).toLowerCase());
     if (userId) out = out.filter((s) => s.userId === userId);
     const ownOrShared = (s) => !s.userId || (caller && s.userId === caller.id);
     if (controllableByUserId) {

@@ -177,6 +177,10 @@ test('sessions: playing reports, remote playstate over /socket, unknown endpoint
   assert.equal(list[0].PlayState.PositionTicks, 70_000_000);
   assert.equal(list[0].PlayState.IsPaused, true);
   assert.equal(jf.state.userData(bob.User.Id, clock.id).positionTicks, 70_000_000, 'progress keeps the resume point');
+  // The login's DeviceId is "dev-tv"; Jellyfin matches ?deviceId= without regard to case.
+  const byDevice = async (id) => (await (await fetch(`${jf.url}/Sessions?deviceId=${id}`, { headers: authed(bob.AccessToken) })).json()).map((s) => s.Id);
+  assert.deepEqual(await byDevice('DEV-TV'), [list[0].Id]);
+  assert.deepEqual(await byDevice('dev-phone'), [], 'Ann\'s session is not Bob\'s to see');
 
   // Bob's browser socket: ForceKeepAlive first, then the command Bob sends to his own session.
   const ws = new WebSocket(`${jf.url.replace('http', 'ws')}/socket?api_key=${bob.AccessToken}&deviceId=dev-tv`);
