@@ -13,9 +13,9 @@
 #   - compose.yaml and the Traefik files: YAML structure (Traefik is not installable here).
 #
 # Needs python3 ≥ 3.11, node with the `ws` dev dependency (npm ci), nginx and openssl.
-# Optional tools (caddy, systemd-analyze, PyYAML): when one is missing its checks print SKIP and
-# are never counted as passed. MATINEE_TEST_RELEASE=0 skips the release build (a full
-# optimised compile) and says so.
+# Optional tools (caddy, systemd-analyze, PyYAML): when one is missing its checks print SKIP, are
+# never counted as passed, and fail the suite unless MATINEE_ALLOW_SKIPS=1 says that is
+# intended. MATINEE_TEST_RELEASE=0 skips the release build (a full optimised compile) likewise.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
@@ -414,4 +414,10 @@ else
 fi
 
 echo "deploy tests: $passed passed, $failed failed, $skipped skipped"
+# A check that did not run proves nothing: skips fail the suite unless allowed explicitly
+# (MATINEE_ALLOW_SKIPS=1, as for the other suites: scripts/no-skips.sh).
+if [ "$skipped" -gt 0 ] && [ "${MATINEE_ALLOW_SKIPS:-0}" != 1 ]; then
+    echo "deploy tests: $skipped check(s) skipped (SKIP lines above); install what they name or set MATINEE_ALLOW_SKIPS=1"
+    exit 1
+fi
 [ "$failed" -eq 0 ]
