@@ -182,7 +182,11 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + 
 const ACCEPT_BACKLOG: u32 = 4096;
 
 /// Bind like `TcpListener::bind` (address reuse, so a restart does not wait for TIME_WAIT),
-/// with a larger accept backlog.
+/// with a larger accept backlog and `TCP_NODELAY`, which accepted sockets inherit (Linux):
+/// frames are small and already batched into one write per burst (`connection.rs`), and with
+/// Nagle on, a frame that follows another within the client's delayed-ACK time (about 40 ms)
+/// waited for that ACK: a member's first `state` right after its `room` snapshot came 40 ms
+/// late (the relayed members' p99 in `docs/performance.md`).
 fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
@@ -190,6 +194,7 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener
         tokio::net::TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
     socket.bind(addr)?;
     socket.listen(ACCEPT_BACKLOG)
 }
