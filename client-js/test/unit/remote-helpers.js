@@ -7,6 +7,8 @@ import { startSimJellyfin } from '../../bench/lib/sim-remote-jellyfin.mjs';
 import { SessionsApi } from '../../src/remote/sessions-api.js';
 import { RemoteSync } from '../../src/remote/remote-sync.js';
 import { makeRemoteSettings } from '../../src/remote/settings.js';
+// The seeded PRNG of the unit tests: a TV's jitter is the same on every run.
+import { rng } from './fakes.js';
 
 export const ALICE = { id: 'a11ce000000000000000000000000001', name: 'alice', token: 'tok-alice-secret', controlOthers: true };
 export const BOB = { id: 'b0b00000000000000000000000000002', name: 'bob', token: 'tok-bob-secret' };
@@ -23,18 +25,6 @@ export function virtualClock(start = 1_700_000_000_000) {
     advance: (ms) => { c.t += ms; },
   };
   return c;
-}
-
-/** A seeded PRNG so that device jitter is the same on every run. */
-export function rng(seed = 7) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
