@@ -117,7 +117,10 @@ export class SessionsApi {
    *   fetch?: typeof globalThis.fetch, now?: () => number,
    *   client?: {name?: string, device?: string, deviceId?: string, version?: string}}} o
    */
-  constructor({ baseUrl, userId, token, fetch = globalThis.fetch, now = () => Date.now(), client = {} }) {
+  // The default calls fetch on the global object: a browser's fetch kept as `this.fetch` and
+  // called on this object throws "Illegal invocation" (Node's does not care, so unit tests
+  // cannot tell; the browser test of "Watch on…" can).
+  constructor({ baseUrl, userId, token, fetch = (url, init) => globalThis.fetch(url, init), now = () => Date.now(), client = {} }) {
     if (typeof baseUrl !== 'string' || !/^https?:\/\//.test(baseUrl)) throw new TypeError('SessionsApi needs Jellyfin\'s http(s) address');
     if (emptyId(userId)) throw new TypeError('SessionsApi needs the signed-in user\'s id');
     if (typeof token !== 'function') throw new TypeError('SessionsApi needs token()');

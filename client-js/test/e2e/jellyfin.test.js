@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ROOT, HLS_JS, launchBrowser, measure, settle, startSampling, until, results, sleep } from './harness.js';
 import { startStack } from './standin-harness.js';
+import { addRemoteSession } from '../../../testdata/jellyfin-standin/lib/remote-sessions.js';
 
 const WEB = join(ROOT, 'client-js', 'test', 'e2e', 'fixtures', 'web');
 const USERS = { Ann: 'ann-pw', Bob: 'bob-pw', Cleo: 'cleo-pw' };
@@ -224,4 +225,53 @@ test('a Jellyfin without Matinee configured: no button, nothing asked of a sessi
       await stack.stop();
     }
   }
+});
+
+test('"Watch on…" in the panel: only the member\'s own TV is offered; its seat joins the room and the TV is told to play', async (t) => {
+  const stack = await startStack({ webDir: WEB, version: '10.11.11' });
+  const browser = await launchBrowser();
+  const tvs = [];
+  t.after(async () => {
+    for (const tv of tvs) tv.stop();
+    await browser.close();
+    await stack.stop();
+  });
+  const { jf } = stack;
+  const clock = jf.item('The Clock');
+  // Simulated TV apps signed in to the stand-in: Bob's own, and Cleo's (never Bob's to drive).
+  tvs.push(addRemoteSession(jf.sessions, { user: jf.user('Bob'), deviceName: 'Living room TV', reportPeriodMs: 1000 }));
+  tvs.push(addRemoteSession(jf.sessions, { user: jf.user('Cleo'), deviceName: 'Cleo TV', reportPeriodMs: 1000 }));
+  const [bobTv, cleoTv] = tvs;
+  const errors = [];
+  const bob = await openJellyfin(browser, stack, 'Bob', `autoplay=${clock.id}`, errors);
+  await until(bob, () => /** @type {any} */ (window).__jf.video()?.currentTime > 1);
+  await bob.click('.osdControls .btnMatineeWatchParty');
+  await bob.click('.matinee-create');
+  await until(bob, () => /^[A-Z0-9]{6}$/.test(document.querySelector('.matinee-room-code')?.textContent || ''));
+
+  // The section's layout rules come with the panel's stylesheet.
+  assert.equal(await bob.evaluate(() => getComputedStyle(/** @type {Element} */ (document.querySelector('.matinee-watch-on-row'))).display), 'flex');
+  assert.equal(await bob.getAttribute('.matinee-watch-on', 'aria-expanded'), 'false');
+  await bob.click('.matinee-watch-on');
+  await until(bob, () => document.querySelectorAll('.matinee-watch-on-target').length > 0);
+  assert.equal(await bob.getAttribute('.matinee-watch-on', 'aria-expanded'), 'true');
+  const offered = await bob.$$eval('.matinee-watch-on-target', (bs) => bs.map((b) => [b.getAttribute('data-session'), b.querySelector('.matinee-watch-on-device')?.textContent]));
+  assert.deepEqual(offered, [[bobTv.session.id, 'Living room TV']], 'Bob\'s TV only (not Cleo\'s, not this browser)');
+
+  await bob.click('.matinee-watch-on-target');
+  assert.equal(await bob.isHidden('.matinee-watch-on-list'), true);
+  await until(bob, () => document.querySelector('.matinee-badge-remote')?.textContent?.includes('Living room TV') === true, undefined, 20000);
+  assert.equal(await bob.isVisible('.matinee-watch-here'), true);
+  assert.match(await bob.textContent('.matinee-watch-on-status') || '', /Living room TV/);
+  assert.equal(await bob.locator('.matinee-member').count(), 2, 'Bob and his TV seat');
+  // The seat drives the TV to the room's item; Cleo's TV is never commanded.
+  const deadline = Date.now() + 20000;
+  while (!bobTv.device.commands.some((c) => c.kind === 'PlayNow') && Date.now() < deadline) await sleep(50);
+  assert.deepEqual(bobTv.device.commands.find((c) => c.kind === 'PlayNow')?.args.itemId, clock.id);
+  assert.deepEqual(cleoTv.device.commands, []);
+
+  await bob.click('.matinee-watch-here');
+  await until(bob, () => document.querySelector('.matinee-badge-remote') === null && document.querySelectorAll('.matinee-member').length === 1);
+  assert.equal(await bob.isHidden('.matinee-watch-here'), true);
+  assert.deepEqual(errors, []);
 });
