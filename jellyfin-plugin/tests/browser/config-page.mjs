@@ -24,11 +24,9 @@
 // The server side is Jellyfin's DashboardController (web/ConfigurationPage?name=, name compared
 // without case) serving the two embedded files, plus GET /Matinee/Status.
 import { createServer } from 'node:http';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { withChromiumTab } from './chromium.mjs';
 
 const scenario = JSON.parse(await readFile(process.argv[2], 'utf8'));
 const html = await readFile(scenario.html);
@@ -95,53 +93,37 @@ const server = createServer((req, res) => {
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const { port } = server.address();
 
-const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser']
-  .find((p) => p && existsSync(p));
-if (!executablePath) {
-  console.error('Chromium not found: install the Debian `chromium` package or set CHROMIUM_PATH');
-  server.close();
-  process.exit(3);
-}
-const profile = await mkdtemp(join(tmpdir(), 'matinee-plugin-config-'));
-let context;
 try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  await withChromiumTab('matinee-plugin-config-', async (tab) => {
+    const errors = [];
+    tab.on('pageerror', (e) => errors.push(String(e)));
+    await tab.goto(`http://127.0.0.1:${port}/host.html`, { waitUntil: 'load', timeout: 30000 });
+    const pageId = await tab.evaluate(() => window.__loadView('Matinee'));
+    await tab.waitForFunction(() => {
+      const s = document.querySelector('#MatineeInjectionStatus');
+      return window.__log.loading === 0 && s && s.textContent !== 'Checking…';
+    }, null, { timeout: 10000 });
+    const loaded = await tab.evaluate(() => ({
+      ServerUrl: document.querySelector('#ServerUrl').value,
+      TokenLifetimeSeconds: document.querySelector('#TokenLifetimeSeconds').value,
+      DefaultControl: document.querySelector('#DefaultControl').value,
+      DefaultWaitForAll: document.querySelector('#DefaultWaitForAll').checked,
+      injection: document.querySelector('#MatineeInjectionStatus').textContent,
+    }));
+    let saved = null;
+    if (scenario.edit) {
+      await tab.fill('#ServerUrl', scenario.edit.ServerUrl);
+      await tab.fill('#TokenLifetimeSeconds', String(scenario.edit.TokenLifetimeSeconds));
+      await tab.selectOption('#DefaultControl', scenario.edit.DefaultControl);
+      await tab.setChecked('#DefaultWaitForAll', scenario.edit.DefaultWaitForAll);
+      // The form's own submit event, as the Save button raises it (no constraint validation in
+      // the way: the page checks the rules itself, as the server does).
+      await tab.evaluate(() => document.querySelector('#MatineeConfigForm').dispatchEvent(new Event('submit', { cancelable: true })));
+      await tab.waitForFunction(() => window.__log.saved || window.__log.alerts.length > 0, null, { timeout: 10000 });
+      saved = await tab.evaluate(() => window.__log);
+    }
+    console.log(JSON.stringify({ pageId, loaded, saved, errors, requests }));
   });
-  const tab = await context.newPage();
-  const errors = [];
-  tab.on('pageerror', (e) => errors.push(String(e)));
-  await tab.goto(`http://127.0.0.1:${port}/host.html`, { waitUntil: 'load', timeout: 30000 });
-  const pageId = await tab.evaluate(() => window.__loadView('Matinee'));
-  await tab.waitForFunction(() => {
-    const s = document.querySelector('#MatineeInjectionStatus');
-    return window.__log.loading === 0 && s && s.textContent !== 'Checking…';
-  }, null, { timeout: 10000 });
-  const loaded = await tab.evaluate(() => ({
-    ServerUrl: document.querySelector('#ServerUrl').value,
-    TokenLifetimeSeconds: document.querySelector('#TokenLifetimeSeconds').value,
-    DefaultControl: document.querySelector('#DefaultControl').value,
-    DefaultWaitForAll: document.querySelector('#DefaultWaitForAll').checked,
-    injection: document.querySelector('#MatineeInjectionStatus').textContent,
-  }));
-  let saved = null;
-  if (scenario.edit) {
-    await tab.fill('#ServerUrl', scenario.edit.ServerUrl);
-    await tab.fill('#TokenLifetimeSeconds', String(scenario.edit.TokenLifetimeSeconds));
-    await tab.selectOption('#DefaultControl', scenario.edit.DefaultControl);
-    await tab.setChecked('#DefaultWaitForAll', scenario.edit.DefaultWaitForAll);
-    // The form's own submit event, as the Save button raises it (no constraint validation in
-    // the way: the page checks the rules itself, as the server does).
-    await tab.evaluate(() => document.querySelector('#MatineeConfigForm').dispatchEvent(new Event('submit', { cancelable: true })));
-    await tab.waitForFunction(() => window.__log.saved || window.__log.alerts.length > 0, null, { timeout: 10000 });
-    saved = await tab.evaluate(() => window.__log);
-  }
-  console.log(JSON.stringify({ pageId, loaded, saved, errors, requests }));
 } finally {
-  await context?.close().catch(() => {});
   server.close();
-  await rm(profile, { recursive: true, force: true });
 }

@@ -10,11 +10,8 @@
 // defines window.MatineePlugin, answering 300 ms late so that a deferred or async tag would
 // lose the race. Prints {"order": [...], "requests": [...]} as JSON.
 import { createServer } from 'node:http';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
+import { withChromiumTab } from './chromium.mjs';
 
 const [pagePath, baseUrl = ''] = process.argv.slice(2);
 if (!pagePath) {
@@ -49,28 +46,12 @@ const server = createServer((req, res) => {
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const { port } = server.address();
 
-const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser']
-  .find((p) => p && existsSync(p));
-if (!executablePath) {
-  console.error('Chromium not found: install the Debian `chromium` package or set CHROMIUM_PATH');
-  server.close();
-  process.exit(3);
-}
-const profile = await mkdtemp(join(tmpdir(), 'matinee-plugin-order-'));
-let context;
 try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  await withChromiumTab('matinee-plugin-order-', async (tab) => {
+    await tab.goto(`http://127.0.0.1:${port}${baseUrl}/web/index.html`, { waitUntil: 'load', timeout: 30000 });
+    const order = await tab.evaluate(() => window.__order || []);
+    console.log(JSON.stringify({ order, requests }));
   });
-  const tab = await context.newPage();
-  await tab.goto(`http://127.0.0.1:${port}${baseUrl}/web/index.html`, { waitUntil: 'load', timeout: 30000 });
-  const order = await tab.evaluate(() => window.__order || []);
-  console.log(JSON.stringify({ order, requests }));
 } finally {
-  await context?.close().catch(() => {});
   server.close();
-  await rm(profile, { recursive: true, force: true });
 }
