@@ -436,6 +436,18 @@ export class RemoteSync {
     return expectedPosition(this.state, this.clock.serverNow(local));
   }
 
+  /**
+   * A paused device away from the room's position is sent one seek to it, once per state: a
+   * device that cannot seek is not nagged. True when the seek was sent.
+   * @param {any} rep the latest report @param {any} st the room's state
+   */
+  _seekWhilePaused(rep, st) {
+    if (Math.abs((rep.p - st.position) * 1000) <= this.s.pausedToleranceMs || this._pausedSeekSeq === st.seq) return false;
+    this._pausedSeekSeq = st.seq;
+    this._send('seek', () => this.api.seek(this.sessionId, st.position), { target: st.position });
+    return true;
+  }
+
   tick() {
     const st = this.state;
     const s = this.s;
@@ -497,11 +509,7 @@ export class RemoteSync {
         this._send('pause', () => this.api.pause(id), { target: target });
         return;
       }
-      if (Math.abs((rep.p - st.position) * 1000) > s.pausedToleranceMs && this._pausedSeekSeq !== st.seq) {
-        this._pausedSeekSeq = st.seq; // once per state: a device that cannot seek is not nagged
-        this._send('seek', () => this.api.seek(id, st.position), { target: st.position });
-        return;
-      }
+      if (this._seekWhilePaused(rep, st)) return;
       this._setStatus(this._attempts > 0 ? 'not_responding' : 'in_sync');
       return;
     }
@@ -510,11 +518,7 @@ export class RemoteSync {
       const serverNow = this.clock.serverNow(now);
       if (serverNow < st.at) {
         // A scheduled start: be at the start position, and unpause one learned latency early.
-        if (Math.abs((rep.p - st.position) * 1000) > s.pausedToleranceMs && this._pausedSeekSeq !== st.seq) {
-          this._pausedSeekSeq = st.seq;
-          this._send('seek', () => this.api.seek(id, st.position), { target: st.position });
-          return;
-        }
+        if (this._seekWhilePaused(rep, st)) return;
         const sendAt = st.at - this.sync.unpauseMs;
         if (serverNow < sendAt - s.tickMs / 2) {
           this._setStatus('syncing');
