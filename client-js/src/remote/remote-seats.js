@@ -92,13 +92,6 @@ export class RemoteSeats extends Emitter {
   }
 }
 
-const browserTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h),
-  setInterval: (fn, ms) => setInterval(fn, ms),
-  clearInterval: (h) => clearInterval(h),
-};
-
 /**
  * The remote seats of a tab inside jellyfin-web, with the user's own Jellyfin credentials
  * (jellyfin-apiclient's ApiClient) and the member's own session-server connection settings.
@@ -111,7 +104,9 @@ export function remoteSeatsFor({ manager, apiClient, version = '0' }) {
     const baseUrl = call('serverAddress');
     const userId = call('getCurrentUserId');
     if (!baseUrl || !userId) return null;
-    const now = () => performance.timeOrigin + performance.now();
+    // The seat runs on the member's own clock and timers, so its clock sync, its request
+    // timestamps and the member's are on one time base.
+    const { now, timers } = manager;
     const api = new SessionsApi({
       baseUrl, userId, now,
       token: () => call('accessToken'),
@@ -121,7 +116,7 @@ export function remoteSeatsFor({ manager, apiClient, version = '0' }) {
     return new RemoteSeats({
       manager, api,
       makeSeat: ({ sessionId, code, name, device }) => new RemoteSeat({
-        url: conn.url, createSocket: (url) => new WebSocket(url), now, timers: browserTimers,
+        url: conn.url, createSocket: (url) => new WebSocket(url), now, timers,
         credentials: conn.credentials, api, sessionId, code, name, device,
         client: { name: 'matinee-remote-seat', version },
       }),
