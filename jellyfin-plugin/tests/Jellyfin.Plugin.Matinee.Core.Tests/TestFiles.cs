@@ -9,14 +9,26 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests
     {
         private static readonly Lazy<string> Root = new Lazy<string>(FindRoot);
 
-        /// <summary>The repository root (holds testdata/jwt and jellyfin-plugin/tests/fixtures).</summary>
+        /// <summary>The repository root (holds testdata/jwt and testdata/jellyfin-web).</summary>
         public static string RepoRoot => Root.Value;
 
         public static string Read(params string[] relative) =>
             File.ReadAllText(Path.Combine(RepoRoot, Path.Combine(relative)), Encoding.UTF8);
 
+        /// <summary>
+        /// jellyfin-web's <paramref name="file"/> (index.html, config.json) as a production build of
+        /// <paramref name="version"/> serves it: the repository's one copy, testdata/jellyfin-web,
+        /// which the Jellyfin stand-in serves too.
+        /// </summary>
         public static string Fixture(string version, string file) =>
-            Read("jellyfin-plugin", "tests", "fixtures", version, file);
+            Read("testdata", "jellyfin-web", version, file);
+
+        /// <summary>
+        /// jellyfin-web v10.10.7's unbuilt src/index.html: no script tags at all (html-webpack-plugin
+        /// adds the bundles before &lt;/head&gt; at build time).
+        /// </summary>
+        public static string Template10_10() =>
+            Read("jellyfin-plugin", "tests", "fixtures", "10.10.7", "index.html");
 
         private static string FindRoot()
         {

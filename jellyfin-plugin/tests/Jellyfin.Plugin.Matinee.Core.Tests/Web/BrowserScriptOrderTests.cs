@@ -57,7 +57,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Web
         public void Template10_10_AsBuilt_OurScriptRunsBeforeEveryBundle()
         {
             // The v10.10.7 template with deferred bundles where html-webpack-plugin puts them.
-            string built = TestFiles.Fixture("10.10.7", "index.html").Replace(
+            string built = TestFiles.Template10_10().Replace(
                 "</head>",
                 "<script defer=\"defer\" src=\"runtime.bundle.js?h\"></script><script defer=\"defer\" src=\"main.jellyfin.bundle.js?h\"></script></head>");
             var order = RunInBrowser(IndexHtmlRewriter.Rewrite(built, string.Empty, "0.1.0.10").Html, string.Empty);

@@ -64,7 +64,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Web
         {
             // The v10.10.7 source template has no <script>; html-webpack-plugin appends the
             // deferred bundles just before </head>, so ours lands where they will follow it.
-            string original = TestFiles.Fixture("10.10.7", "index.html");
+            string original = TestFiles.Template10_10();
             StringAssert.DoesNotContain("<script", original);
             var r = IndexHtmlRewriter.Rewrite(original, string.Empty, "0.1.0");
 
@@ -76,7 +76,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Web
         public void Rewrite_Template10_10_AsWebpackWouldBuildIt_StaysBeforeTheBundles()
         {
             // Synthetic: the 10.10.7 template with bundles injected the way html-webpack-plugin does.
-            string template = TestFiles.Fixture("10.10.7", "index.html");
+            string template = TestFiles.Template10_10();
             string bundles = "<script defer=\"defer\" src=\"runtime.bundle.js?abc\"></script><script defer=\"defer\" src=\"main.jellyfin.bundle.js?abc\"></script>";
             string built = template.Replace("</head>", bundles + "</head>");
             var r = IndexHtmlRewriter.Rewrite(built, string.Empty, "0.1.0");
