@@ -37,10 +37,8 @@ export MATINEE_AUTH__ALLOW_ANONYMOUS=true
 export MATINEE_LOG__LEVEL="${MATINEE_LOG__LEVEL:-warn}"
 # Rooms in memory unless asked otherwise: the bench measures fan-out, and the default local
 # store would leave thousands of room files in the data directory after every run.
-# MATINEE_STORE__BACKEND=local measures the server with its default store.
-export MATINEE_STORE__BACKEND="${MATINEE_STORE__BACKEND:-memory}"
-# Rooms in memory unless the caller picks a store (MATINEE_STORE__BACKEND=local and
-# MATINEE_STORE__DATA_DIR measure the embedded one): a bench run keeps no files for the next.
+# MATINEE_STORE__BACKEND=local (with MATINEE_STORE__DATA_DIR) measures the server with its
+# default store.
 export MATINEE_STORE__BACKEND="${MATINEE_STORE__BACKEND:-memory}"
 
 work=$(mktemp -d)
