@@ -52,6 +52,11 @@ pub struct RedisSink {
     pending: Mutex<HashMap<String, Pending>>,
     wake: tokio::sync::Notify,
     interval: Duration,
+    /// A room not yet in Redis is waiting: end the interval's pause (or skip the next one;
+    /// `Notify` keeps one permit). Until its first record is stored no other instance can
+    /// find the room (a member joining through another instance gets `room_not_found`), so
+    /// coalescing must not delay it.
+    hurry: tokio::sync::Notify,
     /// Seat hashes already indexed, per room (an index entry is written once per seat).
     indexed: Mutex<HashMap<String, HashSet<String>>>,
 }
@@ -147,6 +152,7 @@ impl RedisSink {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.interval) => {}
+                _ = self.hurry.notified() => {}
                 _ = &mut stop => break,
             }
             if !self.flush().await {
@@ -161,8 +167,16 @@ impl RedisSink {
 
 impl RecordSink for RedisSink {
     fn save(&self, record: &RoomRecord) {
+        let new = !self
+            .indexed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&record.code);
         self.lock()
             .insert(record.code.clone(), Pending::Save(Box::new(record.clone())));
+        if new {
+            self.hurry.notify_one();
+        }
         self.wake.notify_one();
     }
     fn closed(&self, code: &str) {
@@ -240,6 +254,7 @@ impl RedisRooms {
             pending: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
             interval: flush_interval,
+            hurry: tokio::sync::Notify::new(),
             indexed: Mutex::new(HashMap::new()),
         });
         let local = Arc::new(make_local(sink.clone()));

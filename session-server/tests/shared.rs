@@ -29,6 +29,11 @@ struct Instance {
 
 impl Instance {
     fn start(redis: &Redis, id: &str) -> Instance {
+        Instance::start_with(redis, id, &[])
+    }
+
+    /// Start with more configuration (`MATINEE_…` variables).
+    fn start_with(redis: &Redis, id: &str, env: &[(&str, &str)]) -> Instance {
         let mut child = Command::new(BIN)
             .args(["--listen", "127.0.0.1:0"])
             .env("MATINEE_AUTH__ALLOW_ANONYMOUS", "true")
@@ -39,6 +44,7 @@ impl Instance {
             .env("MATINEE_STORE__REDIS__TIMEOUT_MS", "300")
             .env("MATINEE_LOG__LEVEL", "info")
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -432,4 +438,45 @@ async fn a_room_spans_two_instances_and_survives_losing_its_authority() {
         t0.elapsed().as_secs_f64() * 1000.0
     );
     still_works(&mut members, 1600.0).await;
+}
+
+#[tokio::test]
+async fn a_new_room_can_be_joined_through_the_other_instance_at_once() {
+    // The longest flush interval: a new room must not wait for it to be found elsewhere.
+    let redis = Redis::start();
+    let slow = [("MATINEE_STORE__FLUSH_INTERVAL_MS", "1000")];
+    let a = Instance::start_with(&redis, "a", &slow);
+    let b = Instance::start_with(&redis, "b", &slow);
+    a.wait_ready(200).await;
+    b.wait_ready(200).await;
+    for round in 0..3 {
+        let (mut w, _) = hello(a.addr, "Ann", None).await;
+        let (mut g, _) = hello(b.addr, "Gus", None).await;
+        send(
+            &mut w,
+            json!({"type": "create_room", "media": {"id": "film-1"}}),
+        )
+        .await;
+        let room = recv_type(&mut w, "room").await;
+        let code = room["code"].as_str().unwrap().to_string();
+        // The new room's first record goes to Redis at once (a few round trips), not after
+        // the interval: a guest asking through the other instance finds it well within
+        // four failed joins (the server allows five a minute) 60 ms apart.
+        let mut failed = 0;
+        loop {
+            send(&mut g, json!({"type": "join_room", "code": code})).await;
+            let r = recv(&mut g).await;
+            if r["type"] == "room" {
+                assert_eq!(r["host"], room["you"], "round {round}: {r}");
+                break;
+            }
+            assert_eq!(r["code"], "room_not_found", "round {round}: {r}");
+            failed += 1;
+            assert!(
+                failed < 5,
+                "round {round}: the room was not in redis 240 ms after its creation"
+            );
+            tokio::time::sleep(Duration::from_millis(60)).await;
+        }
+    }
 }
