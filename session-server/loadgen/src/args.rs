@@ -7,7 +7,12 @@ loadgen: load generator for the Matinee session server (protocol v1)
 
 USAGE: loadgen [OPTIONS]
 
-  --url URL             WebSocket endpoint [default: ws://127.0.0.1:3000/ws]
+  --url URL             WebSocket endpoint [default: ws://127.0.0.1:3000/ws]; give it
+                        again for more instances sharing rooms (store.backend = redis):
+                        member j of each room connects to URL j mod the number of URLs,
+                        so hosts are on the first and rooms span the instances; fan-out
+                        to members on another URL than their host's is also reported
+                        alone (relayed_*)
   --connections N       clients to open in total [default: 100]
   --room-size K         clients per room, the first one creates it and is host [default: 5]
   --ramp-per-sec R      new connections per second, 0 = all at once [default: 500;
@@ -48,7 +53,10 @@ pub enum Mode {
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Args {
+    /// The first endpoint (hosts connect here; `/metrics` is read from it).
     pub url: String,
+    /// Every endpoint, `url` first; members of a room are spread over them.
+    pub urls: Vec<String>,
     pub connections: usize,
     pub room_size: usize,
     /// New connections per second; 0 means no pacing.
@@ -73,6 +81,7 @@ impl Default for Args {
     fn default() -> Self {
         Args {
             url: "ws://127.0.0.1:3000/ws".into(),
+            urls: vec!["ws://127.0.0.1:3000/ws".into()],
             connections: 100,
             room_size: 5,
             ramp_per_sec: 500.0,
@@ -116,6 +125,7 @@ fn non_negative(flag: &str, v: &str) -> Result<f64, String> {
 pub fn parse<I: IntoIterator<Item = String>>(argv: I) -> Result<Parsed, String> {
     let mut a = Args::default();
     let mut ramp_given = false;
+    let mut url_given = false;
     let mut it = argv.into_iter();
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" {
@@ -148,7 +158,15 @@ pub fn parse<I: IntoIterator<Item = String>>(argv: I) -> Result<Parsed, String> 
                             .into(),
                     );
                 }
-                a.url = v
+                if !url_given {
+                    a.urls.clear();
+                    url_given = true;
+                }
+                if a.urls.contains(&v) {
+                    return Err(format!("--url: '{v}' given twice"));
+                }
+                a.urls.push(v);
+                a.url = a.urls[0].clone();
             }
             "--connections" => a.connections = num(&flag, &v)?,
             "--room-size" => a.room_size = num(&flag, &v)?,
@@ -220,6 +238,13 @@ impl Args {
         last_conn.saturating_sub(first_conn)
     }
 
+    /// The endpoint of member `j` of its room (the host is member 0): members go round the
+    /// URLs, so with two a room of five has its host and two members on the first instance
+    /// and two members on the second.
+    pub fn url_of_member(&self, j: usize) -> usize {
+        j % self.urls.len()
+    }
+
     /// The loopback source addresses worker `w` binds its sockets to.
     pub fn source_ips(&self, w: usize, conns: usize) -> Vec<Ipv4Addr> {
         let n = if self.source_addrs > 0 {
@@ -255,6 +280,13 @@ mod tests {
         assert_eq!(run(""), Args::default());
         let a = run("--url ws://127.0.0.1:9/ws --connections 20000 --room-size=50 --procs 2 --json --server-pid 42 --mode churn");
         assert_eq!(a.url, "ws://127.0.0.1:9/ws");
+        assert_eq!(a.urls, vec!["ws://127.0.0.1:9/ws".to_string()]);
+        let two = run("--url ws://127.0.0.1:9/ws --url=ws://127.0.0.1:10/ws");
+        assert_eq!(two.url, "ws://127.0.0.1:9/ws");
+        assert_eq!(two.urls.len(), 2);
+        let spread: Vec<usize> = (0..5).map(|j| two.url_of_member(j)).collect();
+        assert_eq!(spread, vec![0, 1, 0, 1, 0]);
+        assert_eq!(run("").url_of_member(3), 0);
         assert_eq!((a.connections, a.room_size, a.procs), (20000, 50, 2));
         assert_eq!(
             (a.json, a.server_pid, a.mode),
@@ -279,6 +311,7 @@ mod tests {
             ("--duration NaN", ">= 0"),
             ("--mode fast", "steady|join-storm|churn"),
             ("--url http://x", "ws://"),
+            ("--url ws://a/ws --url ws://a/ws", "given twice"),
             ("--frobnicate 1", "unknown option"),
             ("--procs 0", "between 1 and 64"),
         ] {

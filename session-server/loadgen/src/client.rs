@@ -24,7 +24,8 @@ use tokio_tungstenite::WebSocketStream;
 pub struct Ctx {
     pub args: Arc<crate::args::Args>,
     pub stats: Arc<Stats>,
-    pub server: SocketAddr,
+    /// The endpoints' addresses, in `args.urls` order.
+    pub servers: Vec<SocketAddr>,
     /// Process clock origin: `t0` of pings is measured from here.
     pub origin: Instant,
     /// Flips to `true` when the run ends.
@@ -210,11 +211,19 @@ fn interval(every: f64, rng: &mut Rng) -> Option<Interval> {
 
 type Ws = WebSocketStream<TcpStream>;
 
+/// `join_room` retries of a member on another endpoint than its host's, and the pause
+/// between them: 4 × 150 ms outlasts the default 250 ms flush interval.
+const JOIN_RETRIES: u32 = 4;
+const JOIN_RETRY_PAUSE: Duration = Duration::from_millis(150);
+
 /// One connection's state between frames.
 struct Session<'a> {
     ctx: &'a Ctx,
     room: &'a RoomShared,
     is_host: bool,
+    /// Index of this client's endpoint in `args.urls`; not 0 means another instance than
+    /// the host's, which drives the room, so this member's frames are relayed.
+    endpoint: usize,
     ws: Ws,
     playing: bool,
     position: f64,
@@ -278,6 +287,7 @@ async fn session(
 ) -> End {
     let stats = &ctx.stats;
     let started = Instant::now();
+    let endpoint = ctx.args.url_of_member(slot % ctx.args.room_size);
     let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(ctx.args.connect_timeout);
     let setup_failed = |reason: String| {
         stats.fail(&reason, first);
@@ -297,7 +307,7 @@ async fn session(
     if let Err(e) = sock.bind(SocketAddr::new(src.into(), 0)) {
         return setup_failed(format!("bind: {}", io_reason(&e)));
     }
-    let stream = match timeout_at(deadline, sock.connect(ctx.server)).await {
+    let stream = match timeout_at(deadline, sock.connect(ctx.servers[endpoint])).await {
         Err(_) => return setup_failed("connect: timeout".into()),
         Ok(Err(e)) => return setup_failed(format!("connect: {}", io_reason(&e))),
         Ok(Ok(s)) => s,
@@ -312,7 +322,11 @@ async fn session(
         .max_write_buffer_size(1 << 20);
     let ws = match timeout_at(
         deadline,
-        tokio_tungstenite::client_async_with_config(ctx.args.url.as_str(), stream, Some(cfg)),
+        tokio_tungstenite::client_async_with_config(
+            ctx.args.urls[endpoint].as_str(),
+            stream,
+            Some(cfg),
+        ),
     )
     .await
     {
@@ -324,6 +338,7 @@ async fn session(
         ctx,
         room,
         is_host,
+        endpoint,
         ws,
         playing: false,
         position: 0.0,
@@ -365,12 +380,23 @@ async fn session(
         serde_json::json!({"type": "join_room", "code": code})
     };
     let what = if is_host { "create" } else { "join" };
-    if let Err(r) = s.send(req.to_string()).await {
-        return setup_failed(format!("{what}: {r}"));
-    }
-    let room_msg = match s.wait_for("room", deadline).await {
-        Err(r) => return setup_failed(format!("{what}: {r}")),
-        Ok(text) => text,
+    // A room created on one instance reaches Redis with its authority's next write (within
+    // `store.flush_interval_ms`); until then another instance answers `room_not_found`. So
+    // a member on another endpoint than its host's asks again a few times, fewer than the
+    // server's failed-join limit (5 a minute).
+    let mut retries = if endpoint != 0 { JOIN_RETRIES } else { 0 };
+    let room_msg = loop {
+        if let Err(r) = s.send(req.to_string()).await {
+            return setup_failed(format!("{what}: {r}"));
+        }
+        match s.wait_for("room", deadline).await {
+            Ok(text) => break text,
+            Err(r) if retries > 0 && r.starts_with("room_not_found") => {
+                retries -= 1;
+                tokio::time::sleep(JOIN_RETRY_PAUSE).await;
+            }
+            Err(r) => return setup_failed(format!("{what}: {r}")),
+        }
     };
     let parsed: RoomMsg = match serde_json::from_str(&room_msg) {
         Ok(r) => r,
@@ -507,7 +533,13 @@ impl Session<'_> {
             return;
         }
         match self.room.find_pending(st.position) {
-            Some(sent) => stats.fanout.record(now.saturating_duration_since(sent)),
+            Some(sent) => {
+                let d = now.saturating_duration_since(sent);
+                stats.fanout.record(d);
+                if self.endpoint != 0 {
+                    stats.fanout_relayed.record(d);
+                }
+            }
             None => stats.count_unmatched(),
         }
     }

@@ -77,6 +77,11 @@ struct Report {
     churn_cycles: u64,
     join: Percentiles,
     fanout: Percentiles,
+    /// Fan-out to members on another endpoint than their host's (`--url` given twice or
+    /// more): the relayed part of `fanout`.
+    fanout_relayed: Percentiles,
+    /// Every endpoint (`url` is the first).
+    urls: Vec<String>,
     /// States for a control whose send instant was unknown (should be 0).
     fanout_unmatched: u64,
     rtt: Percentiles,
@@ -123,6 +128,7 @@ fn merge(
 ) -> Report {
     let mut failures: BTreeMap<String, u64> = BTreeMap::new();
     let mut server_errors: BTreeMap<String, u64> = BTreeMap::new();
+    let mut fanout_relayed = HistSnapshot::default();
     let (mut fanout, mut join, mut rtt) = (
         HistSnapshot::default(),
         HistSnapshot::default(),
@@ -137,6 +143,7 @@ fn merge(
             *server_errors.entry(k.clone()).or_default() += v;
         }
         fanout.merge(&r.fanout);
+        fanout_relayed.merge(&r.fanout_relayed);
         join.merge(&r.join);
         rtt.merge(&r.rtt);
         traffic.add(&r.window);
@@ -170,6 +177,8 @@ fn merge(
         churn_cycles: reports.iter().map(|r| r.churn_cycles).sum(),
         join: join.percentiles(),
         fanout: fanout.percentiles(),
+        fanout_relayed: fanout_relayed.percentiles(),
+        urls: args.urls.clone(),
         fanout_unmatched: reports.iter().map(|r| r.unmatched).sum(),
         rtt: rtt.percentiles(),
         window_s: round(window_s, 3),
@@ -224,6 +233,16 @@ fn summary_line(r: &Report) -> String {
         r.server_out_msgs_per_s,
         r.bytes_per_conn_per_s,
     );
+    if r.urls.len() > 1 {
+        s += &format!(
+            " urls={} relayed_p50_ms={} relayed_p99_ms={} relayed_max_ms={} relayed_n={}",
+            r.urls.len(),
+            r.fanout_relayed.p50_ms,
+            r.fanout_relayed.p99_ms,
+            r.fanout_relayed.max_ms,
+            r.fanout_relayed.count
+        );
+    }
     if let Some(sv) = &r.server {
         s += &format!(
             " rss_mb={} rss_per_conn_kb={} cpu_pct={} run_wait_ms_s={}",

@@ -52,6 +52,9 @@ pub struct Stats {
     server_errors: Mutex<BTreeMap<String, u64>>,
     /// Host send → member receipt of the resulting `state`.
     pub fanout: Histogram,
+    /// The same, for members connected to another endpoint than their host's (relayed by
+    /// the instances; a subset of `fanout`).
+    pub fanout_relayed: Histogram,
     /// Connection start → `room` received.
     pub join: Histogram,
     /// Ping round trip without server processing time.
@@ -219,6 +222,8 @@ pub struct WorkerReport {
     pub unmatched: u64,
     pub churn_cycles: u64,
     pub fanout: HistSnapshot,
+    #[serde(default)]
+    pub fanout_relayed: HistSnapshot,
     pub join: HistSnapshot,
     pub rtt: HistSnapshot,
 }

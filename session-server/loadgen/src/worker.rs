@@ -81,20 +81,23 @@ pub async fn run(
     events: mpsc::UnboundedSender<(usize, Event)>,
 ) {
     let n = args.share(w);
-    let server = match server_addr(&args.url).await {
-        Ok(a) => a,
-        Err(message) => {
-            let _ = events.send((w, Event::Fatal { message }));
-            return;
+    let mut servers = Vec::new();
+    for url in &args.urls {
+        match server_addr(url).await {
+            Ok(a) => servers.push(a),
+            Err(message) => {
+                let _ = events.send((w, Event::Fatal { message }));
+                return;
+            }
         }
-    };
+    }
     let origin = Instant::now();
     let stats = Arc::new(Stats::new(origin));
     let (stop_tx, stop_rx) = watch::channel(false);
     let ctx = Arc::new(Ctx {
         args: args.clone(),
         stats: stats.clone(),
-        server,
+        servers,
         origin,
         stop: stop_rx,
         worker: w,
@@ -219,6 +222,7 @@ pub async fn run(
         unmatched: stats.unmatched.load(Relaxed),
         churn_cycles: stats.churn_cycles.load(Relaxed),
         fanout: stats.fanout.snapshot(),
+        fanout_relayed: stats.fanout_relayed.snapshot(),
         join: stats.join.snapshot(),
         rtt: stats.rtt.snapshot(),
     };
