@@ -345,7 +345,8 @@ pub const MAX_RATE: f64 = 4.0;
 /// A playback intent: what the four [`ClientMsg`] variants `play`, `pause`, `seek` and
 /// `set_media` ask of the room (host, or anyone under shared control), with their fields.
 /// The REST commands produce the same values, so a room sees one type whatever the transport.
-#[derive(Clone, Debug, PartialEq)]
+/// (Serializable for the instance-to-instance relay only; the client wire form is [`ClientMsg`].)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Intent {
     /// Scheduled start (`play`).
     Play {

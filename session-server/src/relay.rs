@@ -29,8 +29,8 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::error::Failure;
 use crate::outbound::{ConnHandle, Outbound};
-use crate::protocol::{ErrorCode, Intent, LeftReason, Media, PlaybackState};
-use crate::room::{Done, Op, Snapshot, StatusReport, Who};
+use crate::protocol::{ErrorCode, LeftReason, PlaybackState};
+use crate::room::{Done, Op, Snapshot, Who};
 use crate::rooms::{BoxFuture, MemoryRooms, Room};
 
 /// Longest wait for the authority's answer to a relayed call.
@@ -51,105 +51,6 @@ enum WireWho {
     Conn { member_id: String, conn_id: u64 },
     Seat { member_id: String },
     User { user_id: String },
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "k", rename_all = "snake_case")]
-enum WireOp {
-    Leave,
-    Play {
-        position: f64,
-        rate: Option<f64>,
-    },
-    Pause {
-        position: f64,
-    },
-    Seek {
-        position: f64,
-    },
-    SetMedia {
-        media: Media,
-        position: Option<f64>,
-    },
-    Status {
-        position: f64,
-        playing: bool,
-        buffering: bool,
-        rtt_ms: f64,
-        error_ms: f64,
-        seek_ms: Option<f64>,
-    },
-    Chat {
-        text: String,
-    },
-    Reaction {
-        emoji: String,
-    },
-    TransferHost {
-        member_id: String,
-    },
-    Kick {
-        member_id: String,
-    },
-}
-
-impl From<&Op> for WireOp {
-    fn from(op: &Op) -> Self {
-        match op.clone() {
-            Op::Leave => WireOp::Leave,
-            Op::Intent(Intent::Play { position, rate }) => WireOp::Play { position, rate },
-            Op::Intent(Intent::Pause { position }) => WireOp::Pause { position },
-            Op::Intent(Intent::Seek { position }) => WireOp::Seek { position },
-            Op::Intent(Intent::SetMedia { media, position }) => {
-                WireOp::SetMedia { media, position }
-            }
-            Op::Status(s) => WireOp::Status {
-                position: s.position,
-                playing: s.playing,
-                buffering: s.buffering,
-                rtt_ms: s.rtt_ms,
-                error_ms: s.error_ms,
-                seek_ms: s.seek_ms,
-            },
-            Op::Chat(text) => WireOp::Chat { text },
-            Op::Reaction(emoji) => WireOp::Reaction { emoji },
-            Op::TransferHost(member_id) => WireOp::TransferHost { member_id },
-            Op::Kick(member_id) => WireOp::Kick { member_id },
-        }
-    }
-}
-
-impl From<WireOp> for Op {
-    fn from(w: WireOp) -> Self {
-        match w {
-            WireOp::Leave => Op::Leave,
-            WireOp::Play { position, rate } => Op::Intent(Intent::Play { position, rate }),
-            WireOp::Pause { position } => Op::Intent(Intent::Pause { position }),
-            WireOp::Seek { position } => Op::Intent(Intent::Seek { position }),
-            WireOp::SetMedia { media, position } => {
-                Op::Intent(Intent::SetMedia { media, position })
-            }
-            WireOp::Status {
-                position,
-                playing,
-                buffering,
-                rtt_ms,
-                error_ms,
-                seek_ms,
-            } => Op::Status(StatusReport {
-                position,
-                playing,
-                buffering,
-                rtt_ms,
-                error_ms,
-                seek_ms,
-            }),
-            WireOp::Chat { text } => Op::Chat(text),
-            WireOp::Reaction { emoji } => Op::Reaction(emoji),
-            WireOp::TransferHost { member_id } => Op::TransferHost(member_id),
-            WireOp::Kick { member_id } => Op::Kick(member_id),
-        }
-    }
 }
 
 fn who_to_wire(w: &Who) -> WireWho {
@@ -180,12 +81,12 @@ enum Call {
         code: String,
         who: WireWho,
         req_id: Option<Value>,
-        op: WireOp,
+        op: Op,
     },
     Tell {
         code: String,
         who: WireWho,
-        op: WireOp,
+        op: Op,
     },
     Disconnected {
         code: String,
@@ -420,7 +321,7 @@ impl Room for RemoteRoom {
                 code: self.code.clone(),
                 who: who_to_wire(&who),
                 req_id,
-                op: WireOp::from(&op),
+                op,
             };
             let v = self.call(call).await?;
             Ok(match serde_json::from_value::<Option<PlaybackState>>(v) {
@@ -435,7 +336,7 @@ impl Room for RemoteRoom {
             let call = Call::Tell {
                 code: self.code.clone(),
                 who: who_to_wire(&who),
-                op: WireOp::from(&op),
+                op,
             };
             // A push, like the mailbox's `tell`: no answer awaited, but the order with the
             // member's calls holds (one publisher, one serving loop).
@@ -608,14 +509,14 @@ pub async fn serve(
         Call::Op {
             who: w, req_id, op, ..
         } => {
-            let r = mb.op(who(w), req_id, Op::from(op)).await.map(|d| match d {
+            let r = mb.op(who(w), req_id, op).await.map(|d| match d {
                 Done::State(s) => Some(s),
                 Done::Ok => None,
             });
             answer(r)
         }
         Call::Tell { who: w, op, .. } => {
-            let _ = mb.tell(who(w), Op::from(op)).await;
+            let _ = mb.tell(who(w), op).await;
             Value::Null
         }
         Call::Disconnected {

@@ -21,8 +21,9 @@ pub use super::seats::Who;
 /// Reply channel of a command.
 pub type Reply<T> = oneshot::Sender<Result<T, Failure>>;
 
-/// Member-scoped operations.
-#[derive(Clone, Debug)]
+/// Member-scoped operations (serializable: the Redis relay carries them to a room's
+/// authority instance).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Op {
     /// Give the seat up.
     Leave,

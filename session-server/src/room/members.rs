@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 /// bands (a few to 10 ms), so ordinary jitter does not cross it back and forth.
 pub const VISIBLE_ERROR_MS: f64 = 50.0;
 
-/// A member's status report (already rate-limited by the connection).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// A member's status report (already rate-limited by the connection); serializable for the
+/// instance-to-instance relay.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StatusReport {
     /// Player position, seconds.
     pub position: f64,
