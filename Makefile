@@ -51,8 +51,12 @@ test-types: node-deps
 test-browser: build-server node-deps
 	MATINEE_SERVER_BIN=$(abspath $(SERVER_BIN)) $(NO_SKIPS) node $(NODE) --test --test-concurrency=1 client-js/test/e2e/
 
+## test-plugin: the plugin's Core tests twice: under Mono (mcs + Debian's NUnit 2.6, for machines
+## without the .NET SDK) and under `dotnet test` (NUnit 3 on the real runtime; where the SDK is
+## absent it says plainly that this run did not happen)
 test-plugin: node-deps
 	bash jellyfin-plugin/tests/run-mono.sh
+	bash jellyfin-plugin/tests/run-dotnet.sh
 
 test-deploy: build-server
 	MATINEE_SERVER_BIN=$(abspath $(SERVER_BIN)) bash deploy/test/run.sh

@@ -4,7 +4,7 @@
 # Needs (Debian): apt-get install mono-mcs nunit-console libnunit-cil-dev
 # Closing line: "N passed, N failed" (from the NUnit result XML); exits non-zero when a test
 # failed, when nothing ran, when the build failed, or when a test was ignored without being
-# allowed in MATINEE_ALLOW_IGNORED (see below).
+# allowed in MATINEE_ALLOW_IGNORED (count-results.py).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -76,66 +76,6 @@ status=0
 (cd "$out" && MATINEE_REPO_ROOT="$repo" nunit-console -nologo -noshadow \
     -xml="$out/TestResult.xml" "$out/Jellyfin.Plugin.Matinee.Core.Tests.dll") || status=$?
 
-if [ ! -s "$out/TestResult.xml" ]; then
-    echo "test-plugin: nunit-console wrote no result file (exit $status)" >&2
-    echo "0 passed, 0 failed"
-    exit 1
-fi
-
-# Count test cases from the result XML (NUnit 2.x <test-case executed= result= success=>).
-# An ignored or skipped test fails the suite unless MATINEE_ALLOW_IGNORED names it with a reason:
-# lines (or ';'-separated entries) "<test name or prefix>: <why it may be skipped here>", e.g.
-#   MATINEE_ALLOW_IGNORED='Jellyfin.Plugin.Matinee.Core.Tests.Web.BrowserScriptOrderTests: no Chromium on this builder'
-# so a missing tool can never turn into a silently green run.
-read -r passed failed ignored unallowed < <(python3 - "$out/TestResult.xml" <<'PY'
-import os
-import sys
-import xml.etree.ElementTree as ET
-
-allowed = []
-for entry in os.environ.get("MATINEE_ALLOW_IGNORED", "").replace(";", "\n").splitlines():
-    entry = entry.strip()
-    if not entry:
-        continue
-    name, sep, reason = entry.partition(":")
-    if not sep or not name.strip() or not reason.strip():
-        print(f"test-plugin: MATINEE_ALLOW_IGNORED entry {entry!r} needs the form '<test>: <reason>'", file=sys.stderr)
-        sys.exit(2)
-    allowed.append((name.strip(), reason.strip()))
-
-passed = failed = ignored = unallowed = 0
-for case in ET.parse(sys.argv[1]).iter("test-case"):
-    result = case.get("result", "")
-    name = case.get("name", "?")
-    if case.get("executed") == "True" and result == "Success":
-        passed += 1
-    elif result in ("Failure", "Error", "Cancelled", "NotRunnable"):
-        failed += 1
-    else:
-        ignored += 1
-        message = (case.findtext("reason/message") or "").strip() or "no reason given"
-        match = next(((n, r) for n, r in allowed if name == n or name.startswith(n + ".") or name.startswith(n + "(")), None)
-        if match:
-            print(f"test-plugin: ignored, allowed by MATINEE_ALLOW_IGNORED ({match[1]}): {name} [{result}: {message}]", file=sys.stderr)
-        else:
-            unallowed += 1
-            print(f"test-plugin: ignored and NOT allowed: {name} [{result}: {message}]", file=sys.stderr)
-print(passed, failed, ignored, unallowed)
-PY
-)
-if [ -z "${unallowed:-}" ]; then
-    echo "test-plugin: could not count the results in $out/TestResult.xml" >&2
-    exit 1
-fi
-
-if [ "$ignored" != 0 ]; then
-    echo "test-plugin: $ignored test(s) ignored or skipped (not counted as passed), $unallowed of them not allowed"
-fi
-echo "$passed passed, $failed failed"
-if [ "$status" != 0 ] || [ "$failed" != 0 ] || [ "$passed" = 0 ]; then
-    exit 1
-fi
-if [ "$unallowed" != 0 ]; then
-    echo "test-plugin: failing because $unallowed test(s) did not run; install what they need, or allow each with a reason in MATINEE_ALLOW_IGNORED" >&2
-    exit 1
-fi
+# Counts and judges the run (count-results.py): an ignored or skipped test fails the suite unless
+# MATINEE_ALLOW_IGNORED names it with a reason.
+python3 "$here/count-results.py" nunit2 "$out/TestResult.xml" "$status"

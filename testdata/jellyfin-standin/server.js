@@ -22,7 +22,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, extname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { authInfo, HttpError, queryGet, readBody, redactUrl, Router, sendJson, sendText } from './lib/http.js';
+import { authInfo, HttpError, readBody, redactUrl, Router, sendJson, sendText } from './lib/http.js';
 import { systemRoutes } from './lib/system.js';
 import { userRoutes } from './lib/users.js';
 import { libraryRoutes } from './lib/library.js';
@@ -57,7 +57,9 @@ const MIME = {
  * @param {{webDir?: string|null, version?: string, host?: string, port?: number,
  *   users?: {name: string, password?: string, admin?: boolean}[], clip?: string, keyFile?: string,
  *   matinee?: {serverUrl?: string, defaultControl?: string, defaultWaitForAll?: boolean,
- *     tokenLifetimeSeconds?: number}|null, apiKeys?: string[], quiet?: boolean}} [opts]
+ *     tokenLifetimeSeconds?: number}|null, apiKeys?: string[], quiet?: boolean,
+ *   legacyAuth?: boolean}} [opts]  legacyAuth: accept Jellyfin's legacy ways of passing a token
+ *   (default: on before 12.0, off from 12.0, as Jellyfin's EnableLegacyAuthorization)
  *   `matinee: null` is a Jellyfin without the plugin (no /Matinee routes, no rewrite).
  */
 export async function startStandin(opts = {}) {
@@ -71,6 +73,8 @@ export async function startStandin(opts = {}) {
   const state = {
     version,
     versionAtLeast: (a, b) => maj > a || (maj === a && min >= b),
+    // Jellyfin 12 turns legacy authorization off by default (see lib/http.js authInfo).
+    legacyAuth: opts.legacyAuth ?? maj < 12,
     serverId: idFor('server'),
     serverName: 'Matinee stand-in',
     libraryId: idFor('library/movies'),
@@ -180,7 +184,7 @@ export async function startStandin(opts = {}) {
         sendText(res, found?.methodNotAllowed ? 405 : 404, '');
         return;
       }
-      const auth = authInfo(req, url);
+      const auth = authInfo(req, url, state.legacyAuth);
       const session = sessions.byToken(auth.token);
       const isApiKey = !session && Boolean(auth.token) && state.apiKeys.has(auth.token);
       const user = session ? state.userById(session.userId) : null;
@@ -217,12 +221,15 @@ export async function startStandin(opts = {}) {
     }
   });
 
-  // /socket: jellyfin-web's ApiClient WebSocket (authenticated by ?api_key= / ?ApiKey=).
+  // /socket: jellyfin-web's ApiClient WebSocket, authenticated like any request
+  // (Emby.Server.Implementations/HttpServer/WebSocketManager.cs → IAuthService.Authenticate → AuthorizationContext): jellyfin-web
+  // passes ?api_key= (10.10) or ?ApiKey= (10.11+), native clients the Authorization header.
   const sockets = new Set();
   server.on('upgrade', (req, socket) => {
     const url = new URL(req.url || '/', state.origin);
     state.log.push({ method: 'WS', path: redactUrl(url), status: 101, user: null });
-    const session = /^\/socket\/?$/i.test(url.pathname) ? sessions.byToken(queryGet(url, 'api_key') || queryGet(url, 'ApiKey')) : null;
+    const token = authInfo(req, url, state.legacyAuth).token;
+    const session = /^\/socket\/?$/i.test(url.pathname) && token ? sessions.byToken(token) : null;
     if (!session) {
       if (!/^\/socket\/?$/i.test(url.pathname)) state.unknown.push({ method: 'WS', path: redactUrl(url) });
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Text;
 
 namespace Jellyfin.Plugin.Matinee.Core.Tests
@@ -11,6 +12,27 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests
 
         /// <summary>The repository root (holds testdata/jwt and testdata/jellyfin-web).</summary>
         public static string RepoRoot => Root.Value;
+
+        /// <summary>
+        /// The Jellyfin lines the plugin is built for: one folder each under
+        /// jellyfin-plugin/targets (build.sh builds exactly these), oldest first.
+        /// </summary>
+        public static string[] JellyfinTargets
+        {
+            get
+            {
+                var names = Directory.GetDirectories(Path.Combine(RepoRoot, "jellyfin-plugin", "targets"))
+                    .Select(Path.GetFileName)
+                    .OrderBy(n => Version.Parse(n))
+                    .ToArray();
+                if (names.Length == 0)
+                {
+                    throw new InvalidOperationException("jellyfin-plugin/targets holds no Jellyfin line");
+                }
+
+                return names;
+            }
+        }
 
         public static string Read(params string[] relative) =>
             File.ReadAllText(Path.Combine(RepoRoot, Path.Combine(relative)), Encoding.UTF8);

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Text;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
 
@@ -76,8 +77,10 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests
         }
 
         /// <summary>
-        /// One argument as ProcessStartInfo.Arguments splits it under Mono (run-mono.sh's runtime),
-        /// which follows shell quoting: inside double quotes a backslash escapes \ " $ and `.
+        /// One argument as ProcessStartInfo.Arguments splits it. The two runtimes split differently
+        /// (and netstandard2.0 has no ArgumentList): Mono (run-mono.sh) follows shell quoting,
+        /// where inside double quotes a backslash escapes \ " $ and `; .NET (dotnet test) follows
+        /// the MSVC rules, where backslashes are literal unless a double quote follows them.
         /// </summary>
         private static string Quote(string arg)
         {
@@ -86,7 +89,27 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests
                 return arg;
             }
 
-            return "\"" + arg.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("$", "\\$").Replace("`", "\\`") + "\"";
+            if (Type.GetType("Mono.Runtime") != null)
+            {
+                return "\"" + arg.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("$", "\\$").Replace("`", "\\`") + "\"";
+            }
+
+            var quoted = new StringBuilder("\"");
+            int backslashes = 0;
+            foreach (char c in arg)
+            {
+                if (c == '\\')
+                {
+                    backslashes++;
+                    continue;
+                }
+
+                // Backslashes before a quote are doubled and the quote escaped; elsewhere they stand.
+                quoted.Append('\\', c == '"' ? (backslashes * 2) + 1 : backslashes).Append(c);
+                backslashes = 0;
+            }
+
+            return quoted.Append('\\', backslashes * 2).Append('"').ToString();
         }
     }
 }

@@ -13,15 +13,17 @@ export class HttpError extends Error {
 
 /**
  * Parses `MediaBrowser Client="…", Device="…", DeviceId="…", Version="…", Token="…"`
- * (Jellyfin.Server.Implementations/Security/AuthorizationContext.cs GetAuthorizationDictionary,
- * v10.10.7 and v10.11.11: the scheme is MediaBrowser or Emby, values are URL-decoded).
+ * (Jellyfin.Server.Implementations/Security/AuthorizationContext.cs GetAuthorization, v10.10.7,
+ * v10.11.11 and v12.0: the scheme is MediaBrowser, or Emby where legacy authorization is on;
+ * values are URL-decoded).
  * @param {string|undefined} header
+ * @param {boolean} [legacy]  accept the `Emby` scheme too
  * @returns {Record<string, string>|null}
  */
-export function parseAuthorization(header) {
+export function parseAuthorization(header, legacy = true) {
   if (!header) return null;
   const m = /^\s*(MediaBrowser|Emby)\s+(.*)$/is.exec(header);
-  if (!m) return null;
+  if (!m || (!legacy && m[1].toLowerCase() !== 'mediabrowser')) return null;
   const out = {};
   for (const part of m[2].split(',')) {
     const i = part.indexOf('=');
@@ -38,15 +40,20 @@ export function parseAuthorization(header) {
 /**
  * The caller's token and client fields, in AuthorizationContext's order: Authorization (or
  * X-Emby-Authorization) Token=, X-Emby-Token, X-MediaBrowser-Token, ?ApiKey=, ?api_key=.
- * @param {import('node:http').IncomingMessage} req @param {URL} url
+ * With `legacy` off — Jellyfin 12's default (ServerConfiguration.EnableLegacyAuthorization,
+ * false since the 12.0 migration DisableLegacyAuthorization) — only `Authorization: MediaBrowser
+ * …Token=` and `?ApiKey=` count: AuthorizationContext.cs v12.0 reads X-Emby-Authorization,
+ * X-Emby-Token, X-MediaBrowser-Token, ?api_key= and the Emby scheme only when it is on.
+ * @param {import('node:http').IncomingMessage} req @param {URL} url @param {boolean} [legacy]
  */
-export function authInfo(req, url) {
-  const fields = parseAuthorization(req.headers.authorization) || parseAuthorization(/** @type {string} */ (req.headers['x-emby-authorization'])) || {};
+export function authInfo(req, url, legacy = true) {
+  const header = (/** @type {string|undefined} */ name) => /** @type {string|undefined} */ (req.headers[name]);
+  const fields = parseAuthorization(req.headers.authorization, legacy)
+    || (legacy ? parseAuthorization(header('x-emby-authorization')) : null) || {};
   const token = fields.Token
-    || /** @type {string} */ (req.headers['x-emby-token'])
-    || /** @type {string} */ (req.headers['x-mediabrowser-token'])
+    || (legacy ? header('x-emby-token') || header('x-mediabrowser-token') : null)
     || queryGet(url, 'ApiKey')
-    || queryGet(url, 'api_key')
+    || (legacy ? queryGet(url, 'api_key') : null)
     || null;
   return { token, client: fields.Client, device: fields.Device, deviceId: fields.DeviceId, version: fields.Version };
 }

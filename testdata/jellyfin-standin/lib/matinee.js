@@ -30,8 +30,9 @@ export function pluginVersion() {
 export function matineeRoutes(router, state, core) {
   const version = pluginVersion();
   // MatineeContext.FullVersion: the assembly version, x.y.z.<ABI revision> (Directory.Build.props:
-  // 10 for the 10.10 build, 11 for 10.11).
-  const fullVersion = `${version}.${state.versionAtLeast(10, 11) ? 11 : 10}`;
+  // 10 for the 10.10 build, 11 for 10.11, 12 for 12.0).
+  const revision = state.versionAtLeast(12, 0) ? 12 : state.versionAtLeast(10, 11) ? 11 : 10;
+  const fullVersion = `${version}.${revision}`;
   state.pluginFullVersion = fullVersion;
 
   const serveClientFile = async (ctx, path) => {

@@ -250,3 +250,46 @@ test('the plugin endpoints: tokens for users only, verifiable with the published
     assert.equal((await fetch(`${jf.url}/Matinee/Client/${bad}`)).status, 404, bad);
   }
 });
+
+test('Jellyfin 12 refuses the legacy ways of passing a token; 10.11 takes them all', async (t) => {
+  const ways = (token) => ({
+    'Authorization: MediaBrowser': [{ headers: authed(token) }, ''],
+    '?ApiKey=': [{}, `?ApiKey=${token}`],
+    'Authorization: Emby': [{ headers: { Authorization: `Emby Token="${token}"` } }, ''],
+    'X-Emby-Authorization': [{ headers: { 'X-Emby-Authorization': `MediaBrowser Token="${token}"` } }, ''],
+    'X-Emby-Token': [{ headers: { 'X-Emby-Token': token } }, ''],
+    'X-MediaBrowser-Token': [{ headers: { 'X-MediaBrowser-Token': token } }, ''],
+    '?api_key=': [{}, `?api_key=${token}`],
+  });
+  const statuses = async (jf, token) => {
+    const out = {};
+    for (const [way, [init, query]] of Object.entries(ways(token))) out[way] = (await fetch(`${jf.url}/Users/Me${query}`, init)).status;
+    return out;
+  };
+  const socketOpens = async (jf, query, headers = {}) => new Promise((resolve) => {
+    const ws = new WebSocket(`${jf.url.replace('http', 'ws')}/socket${query}`, { headers });
+    ws.once('open', () => { ws.close(); resolve(true); });
+    ws.once('error', () => resolve(false));
+    ws.once('unexpected-response', () => resolve(false));
+  });
+
+  const jf12 = await startStandin({ quiet: true, version: '12.0.0' });
+  t.after(() => jf12.stop());
+  const bob12 = await login(jf12, 'Bob', 'bob-pw');
+  assert.deepEqual(await statuses(jf12, bob12.AccessToken), {
+    'Authorization: MediaBrowser': 200, '?ApiKey=': 200,
+    'Authorization: Emby': 401, 'X-Emby-Authorization': 401, 'X-Emby-Token': 401, 'X-MediaBrowser-Token': 401, '?api_key=': 401,
+  });
+  assert.equal(await socketOpens(jf12, `?ApiKey=${bob12.AccessToken}`), true);
+  assert.equal(await socketOpens(jf12, '', authed(bob12.AccessToken)), true, 'a native client sends the header');
+  assert.equal(await socketOpens(jf12, `?api_key=${bob12.AccessToken}`), false);
+  const on = await startStandin({ quiet: true, version: '12.0.0', legacyAuth: true });
+  t.after(() => on.stop());
+  assert.equal((await fetch(`${on.url}/Users/Me`, { headers: { 'X-Emby-Token': (await login(on, 'Bob', 'bob-pw')).AccessToken } })).status, 200, 'the admin may turn legacy authorization back on');
+
+  const jf11 = await startStandin({ quiet: true, version: '10.11.11' });
+  t.after(() => jf11.stop());
+  const bob11 = await login(jf11, 'Bob', 'bob-pw');
+  assert.deepEqual(Object.values(await statuses(jf11, bob11.AccessToken)), Array(7).fill(200));
+  assert.equal(await socketOpens(jf11, `?api_key=${bob11.AccessToken}`), true);
+});

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Jellyfin.Plugin.Matinee.Core.Json;
 using NUnit.Framework;
 
@@ -24,11 +25,19 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Json
             Assert.AreEqual(expected, JsonText.Quote(input));
         }
 
-        [TestCase("lone \ud800 high", "\"lone \ufffd high\"")]
-        [TestCase("lone \udc00 low", "\"lone \ufffd low\"")]
-        [TestCase("end \ud83c", "\"end \ufffd\"")]
+        // Not [TestCase]: attribute arguments are stored as UTF-8 (ECMA-335 II.23.3), where a lone
+        // surrogate cannot survive, so under .NET the test would receive U+FFFD instead of it.
+        public static object[] LoneSurrogates => new object[]
+        {
+            new object[] { "lone \ud800 high", "\"lone \ufffd high\"" },
+            new object[] { "lone \udc00 low", "\"lone \ufffd low\"" },
+            new object[] { "end \ud83c", "\"end \ufffd\"" },
+        };
+
+        [TestCaseSource("LoneSurrogates")]
         public void Quote_LoneSurrogate_BecomesReplacementCharacter(string input, string expected)
         {
+            Assert.AreEqual(1, input.Count(char.IsSurrogate), "the input holds its lone surrogate");
             Assert.AreEqual(expected, JsonText.Quote(input));
         }
 

@@ -107,15 +107,19 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Packaging
         [TestCase("10.10.7.0", "0.1.0.10")]
         [TestCase("10.11.0.0", "0.1.0.11")]
         [TestCase("10.11.11.0", "0.1.0.11")]
+        [TestCase("12.0.0.0", "0.1.0.12")]
+        [TestCase("12.1.0.0", "0.1.0.12")]
         [TestCase("10.9.11.0", null)]
         public void Manifest_JellyfinPicksTheRightBuild(string server, string expected)
         {
             string zip10 = MakeZip("a.zip", "ten");
             string zip11 = MakeZip("b.zip", "eleven");
+            string zip12 = MakeZip("c.zip", "twelve");
             string outPath = Path.Combine(_dir, "manifest.json");
             var r = Python(
                 "manifest.py", "--out", outPath, "--base-url", "https://example.org/m",
                 "--package", Plugin("targets", "10.11", "build.yaml") + "=" + zip11,
+                "--package", Plugin("targets", "12.0", "build.yaml") + "=" + zip12,
                 "--package", Plugin("targets", "10.10", "build.yaml") + "=" + zip10);
             Assert.AreEqual(0, r.Key, r.Value);
 
@@ -200,6 +204,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Packaging
 
         [TestCase("10.10", "net8.0", "10.10.0.0", "10")]
         [TestCase("10.11", "net9.0", "10.11.0.0", "11")]
+        [TestCase("12.0", "net10.0", "12.0.0.0", "12")]
         public void BuildYaml_AgreesWithDirectoryBuildProps(string target, string framework, string abi, string revision)
         {
             var props = new XmlDocument();
@@ -224,7 +229,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Packaging
             const string Id = "4bcd6a6f-d0e4-4124-8b2e-39ba28d71063";
             StringAssert.Contains("IdString = \"" + Id + "\"", File.ReadAllText(Plugin("Jellyfin.Plugin.Matinee", "Plugin.cs")));
             StringAssert.Contains("const pluginId = '" + Id + "'", File.ReadAllText(Plugin("Jellyfin.Plugin.Matinee", "Configuration", "configPage.js")));
-            foreach (var t in new[] { "10.10", "10.11" })
+            foreach (var t in TestFiles.JellyfinTargets)
             {
                 StringAssert.Contains("guid: \"" + Id + "\"", File.ReadAllText(Plugin("targets", t, "build.yaml")));
             }
