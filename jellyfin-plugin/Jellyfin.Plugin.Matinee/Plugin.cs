@@ -14,7 +14,7 @@ namespace Jellyfin.Plugin.Matinee;
 /// short-lived tokens for the session server.
 /// </summary>
 /// <remarks>
-/// Checked against MediaBrowser.Common/Plugins/BasePluginOfT.cs (v10.10.7, v10.11.11): the
+/// Checked against MediaBrowser.Common/Plugins/BasePluginOfT.cs (v10.10.7, v10.11.11, v12.0-rc5): the
 /// constructor takes <see cref="IApplicationPaths"/> and <see cref="IXmlSerializer"/>;
 /// <see cref="BasePlugin.DataFolderPath"/> is <c>{PluginsPath}/Jellyfin.Plugin.Matinee</c>, a
 /// folder outside the versioned install folder, so the signing key survives plugin updates.

@@ -10,7 +10,7 @@ namespace Jellyfin.Plugin.Matinee;
 
 /// <summary>
 /// Registers Matinee's services. Signature per MediaBrowser.Controller/Plugins/IPluginServiceRegistrator.cs
-/// (v10.10.7 and v10.11.11: <c>RegisterServices(IServiceCollection, IServerApplicationHost)</c>);
+/// (v10.10.7, v10.11.11 and v12.0-rc5: <c>RegisterServices(IServiceCollection, IServerApplicationHost)</c>);
 /// Jellyfin creates this class with its parameterless constructor.
 /// </summary>
 public sealed class PluginServiceRegistrator : IPluginServiceRegistrator

@@ -72,7 +72,7 @@ public sealed class SigningKeyService : IDisposable
             // BasePluginOfT.cs line 49 at v10.10.7, 50 at v10.11.11). PluginManager.DiscoverPlugins
             // reads every folder under plugins/ and makes up a manifest where meta.json is missing,
             // but returns only folders holding DLLs (Emby.Server.Implementations/Plugins/
-            // PluginManager.cs line 816 at v10.10.7, 813 at v10.11.11: Where(DllFiles.Count != 0);
+            // PluginManager.cs line 816 at v10.10.7, 813 at v10.11.11, 828 at v12.0-rc5: Where(DllFiles.Count != 0);
             // TryGetPluginDlls lists *.dll), writing nothing there, so this key-only folder never
             // shows as an extra plugin. A DLL must therefore never be written into it.
             string folder = _context.Plugin.DataFolderPath;

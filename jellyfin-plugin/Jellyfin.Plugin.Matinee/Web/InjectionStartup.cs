@@ -22,7 +22,7 @@ namespace Jellyfin.Plugin.Matinee.Web;
 /// <remarks>
 /// Hosted services start in <c>host.StartAsync()</c>, which Jellyfin.Server/Program.cs calls after
 /// <c>appHost.InitializeServices</c> has created every plugin (v10.10.7 lines 159-164,
-/// v10.11.11 lines 209-217; <c>PluginManager.CreatePlugins</c> in ApplicationHost.InitializeServices),
+/// v10.11.11 lines 209-217, v12.0-rc5 lines 214-225; <c>PluginManager.CreatePlugins</c> in ApplicationHost.InitializeServices),
 /// so File Transformation's own plugin instance, which its <c>RegisterTransformation</c> needs,
 /// exists by then — and no request has been served yet.
 /// </remarks>

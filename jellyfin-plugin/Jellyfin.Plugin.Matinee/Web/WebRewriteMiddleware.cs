@@ -15,7 +15,7 @@ namespace Jellyfin.Plugin.Matinee.Web;
 /// </summary>
 /// <remarks>
 /// Registered through <see cref="WebRewriteStartupFilter"/>, so it wraps the whole pipeline that
-/// Jellyfin.Server/Startup.cs <c>Configure</c> builds (v10.10.7 lines 145-231, v10.11.11 lines 144-236):
+/// Jellyfin.Server/Startup.cs <c>Configure</c> builds (v10.10.7 lines 145-231, v10.11.11 lines 144-236, v12.0-rc5 lines 166-257):
 /// it runs before <c>app.Map(BaseUrl, …)</c>, before <c>UseResponseCompression</c> and before the
 /// static-file middleware that serves <c>/web</c> (<c>UseDefaultFiles</c>/<c>UseStaticFiles</c>
 /// with <c>RequestPath = "/web"</c>, only when <c>HostWebClient()</c>). Hence: the path still

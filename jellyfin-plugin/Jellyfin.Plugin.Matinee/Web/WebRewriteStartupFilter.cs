@@ -21,10 +21,12 @@ namespace Jellyfin.Plugin.Matinee.Web;
 /// <item>v10.11.11 lines 168-185: the same, plus a second <c>ConfigureServices</c> (lines 182-184)
 /// that only adds <c>RegisterStartupLogger()</c> (two transient <c>IStartupLogger</c> registrations,
 /// Jellyfin.Server/ServerSetupApp/StartupLoggerExtensions.cs) and <c>AddSingleton&lt;IServiceCollection&gt;</c>.
-/// Nothing there, nor anywhere in Jellyfin's source at either tag, removes or replaces
+/// Nothing there, nor anywhere in Jellyfin's source at any of these tags, removes or replaces
 /// <see cref="IStartupFilter"/> registrations (no <c>RemoveAll</c>/<c>Replace</c> of them).</item>
-/// <item>Jellyfin.Server/Startup.cs <c>ConfigureServices</c> (both tags) does not touch startup
-/// filters either, and <c>Configure</c> (v10.10.7 lines 145-231, v10.11.11 lines 144-236) builds
+/// <item>v12.0-rc5 lines 169-185: the same two <c>ConfigureServices</c> calls, in the same order.</item>
+/// <item>Jellyfin.Server/Startup.cs <c>ConfigureServices</c> (every tag) does not touch startup
+/// filters either, and <c>Configure</c> (v10.10.7 lines 145-231, v10.11.11 lines 144-236,
+/// v12.0-rc5 lines 166-257) builds
 /// <c>UseBaseUrlRedirection</c> then <c>app.Map(BaseUrl, …)</c> with compression, static files
 /// for <c>/web</c> and the API inside: the middleware added here runs before all of it.</item>
 /// </list>
