@@ -321,8 +321,8 @@ else
     fi
 fi
 
-# --- compose and Traefik: YAML structure only. --------------------------------------------------
-for spec in "compose deploy/compose.yaml" "traefik deploy/proxy/traefik-compose.yaml deploy/proxy/traefik-dynamic.yaml"; do
+# --- compose, Traefik and the release workflow: YAML structure only. --------------------------------------------------
+for spec in "compose deploy/compose.yaml" "traefik deploy/proxy/traefik-compose.yaml deploy/proxy/traefik-dynamic.yaml" "release .github/workflows/release.yml"; do
     # shellcheck disable=SC2086
     out="$(python3 deploy/test/structure_check.py $spec 2>&1)"; rc=$?
     what="structure of ${spec#* } (YAML parsed; Traefik itself is not installable here)"

@@ -5,6 +5,7 @@
   structure_check.py healthcheck  deploy/Dockerfile      (prints the HEALTHCHECK's bash script)
   structure_check.py compose      deploy/compose.yaml
   structure_check.py traefik      deploy/proxy/traefik-compose.yaml deploy/proxy/traefik-dynamic.yaml
+  structure_check.py release      .github/workflows/release.yml
 
 Exit 0 when every check holds, 1 with the failed checks listed, 3 when PyYAML (needed by the
 compose and traefik checks) is missing, so the caller can report a skip instead of a pass.
@@ -134,6 +135,49 @@ def check_traefik(compose_path, dynamic_path):
     expect(urls == ["http://127.0.0.1:3000"], "dynamic: forwards to 127.0.0.1:3000")
 
 
+def check_release(path):
+    """The release workflow builds and publishes what docs/install.md promises."""
+    wf = load_yaml(path)
+    # PyYAML reads the bare key `on` as the boolean True (YAML 1.1).
+    trigger = wf.get("on", wf.get(True)) or {}
+    expect(trigger.get("push", {}).get("tags") == ["v*"], "runs on a pushed tag v*")
+    jobs = wf.get("jobs", {})
+    steps = {name: job.get("steps", []) for name, job in jobs.items()}
+
+    def runs(job):
+        return "\n".join(str(s.get("run", "")) for s in steps.get(job, []))
+
+    def uses(job, action):
+        return [s for s in steps.get(job, []) if str(s.get("uses", "")).startswith(action)]
+
+    dotnet = uses("plugin", "actions/setup-dotnet")
+    expect(dotnet and str(dotnet[0].get("with", {}).get("dotnet-version", "")).startswith("10."),
+           "plugin: the .NET 10 SDK (it builds net8.0, net9.0 and net10.0)")
+    expect("make plugin-repo" in runs("plugin"), "plugin: `make plugin-repo` builds every line under jellyfin-plugin/targets")
+    verify = re.search(r"MATINEE_VERIFY_PLUGIN_REPO=\S+ bash jellyfin-plugin/tests/run-dotnet.sh[\s\\]+--filter \"FullyQualifiedName~([\w.]+)\"", runs("plugin"))
+    expect(verify is not None, "plugin: the zips are checked as built (MATINEE_VERIFY_PLUGIN_REPO, run-dotnet.sh --filter)")
+    if verify:
+        # The filter must name the namespace of the packaging tests, or it would select nothing.
+        ns = verify.group(1)
+        folder = os.path.join("jellyfin-plugin", "tests", "Jellyfin.Plugin.Matinee.Core.Tests", "Packaging")
+        declared = set()
+        for name in os.listdir(folder):
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                declared.update(re.findall(r"^namespace ([\w.]+)", f.read(), re.M))
+        expect(ns in declared, f"plugin: the test filter {ns} is the packaging tests' namespace ({sorted(declared)})")
+    env = " ".join(str(s.get("env", {})) for s in steps.get("plugin", []))
+    expect("releases/download/" in env, "plugin: the zips' sourceUrl is the release's download URL")
+    expect("bash deploy/release.sh" in runs("server"), "server: binaries from deploy/release.sh (the image's cargo command)")
+    matrix = jobs.get("server", {}).get("strategy", {}).get("matrix", {}).get("runner", [])
+    expect(len(matrix) >= 2, "server: x86_64 and aarch64 runners")
+    build = uses("image", "docker/build-push-action")
+    expect(build and build[0].get("with", {}).get("file") == "deploy/Dockerfile", "image: built from deploy/Dockerfile")
+    expect(set(jobs.get("publish", {}).get("needs", [])) == {"plugin", "server", "image"}, "publish: after every build")
+    expect("pages/manifest.json" in runs("publish") and uses("publish", "actions/deploy-pages"),
+           "publish: manifest.json on GitHub Pages (the repository URL in docs/install.md)")
+    expect("gh release create" in runs("publish"), "publish: a GitHub release with the zips and binaries")
+
+
 def main(argv):
     if argv[:1] == ["dockerfile"] and len(argv) == 3:
         check_dockerfile(argv[1], argv[2])
@@ -144,6 +188,8 @@ def main(argv):
         check_compose(argv[1])
     elif argv[:1] == ["traefik"] and len(argv) == 3:
         check_traefik(argv[1], argv[2])
+    elif argv[:1] == ["release"] and len(argv) == 2:
+        check_release(argv[1])
     else:
         print(__doc__, file=sys.stderr)
         return 2
