@@ -20,6 +20,7 @@
  *
  * Public API:
  *   watchVideoOsd({document?, label, onClick, expanded?, available?}) → {stop(), refresh()}
+ *     onClick(button)   the button clicked (the panel opens next to it)
  *   setOsdButtonsExpanded(open, document?)   aria-expanded on the buttons
  *
  * @module ui/osd
@@ -30,7 +31,7 @@ const HEADER_CLASS = 'btnMatineeHeader';
 
 /**
  * @param {Document} doc
- * @param {{label: string, classes: string, iconClasses: string, expanded: boolean, onClick: () => void}} o
+ * @param {{label: string, classes: string, iconClasses: string, expanded: boolean, onClick: (button: HTMLElement) => void}} o
  */
 function makeButton(doc, { label, classes, iconClasses, expanded, onClick }) {
   // Parsed from markup, as jellyfin-web makes its own buttons: its elements are registered
@@ -58,13 +59,13 @@ function makeButton(doc, { label, classes, iconClasses, expanded, onClick }) {
   button.addEventListener('click', (e) => {
     e.preventDefault();
     e.stopPropagation(); // a click on the OSD would also toggle play/pause
-    onClick();
+    onClick(button);
   });
   return button;
 }
 
 /**
- * @param {{document?: Document, label: string, onClick: () => void, expanded?: () => boolean,
+ * @param {{document?: Document, label: string, onClick: (button: HTMLElement) => void, expanded?: () => boolean,
  *   available?: () => boolean}} opts
  * @returns {{stop: () => void, refresh: () => void}}
  */
