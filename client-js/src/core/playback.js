@@ -10,7 +10,8 @@
  *     (minus the start latency it learned);
  *   - every tick, compares the player with the target position and
  *       |e| ≤ dead band          → plays at the state's rate,
- *       dead band < |e| < seek   → nudges playbackRate proportionally (bounded, no overshoot),
+ *       dead band < |e| < seek   → nudges playbackRate proportionally (bounded, no overshoot;
+ *                                  small nudges with the pitch free, keepPitchAt),
  *       |e| ≥ seek threshold     → seeks to the target plus the learned seek latency
  *                                  (larger threshold for HLS / transcodes);
  *   - learns the seek latency from the error left right after each hard seek;
@@ -57,6 +58,19 @@ const RATE_EPSILON = 1e-4;
 /** A person's seek closer than this to where playback should be is not an intent (a player
  *  or hls.js nudging over a gap makes small seeks of its own). */
 const USER_SEEK_MIN_S = 1;
+
+/**
+ * Whether the player should keep the pitch (preservesPitch) at `rate` while the state's rate is
+ * `base`: always at the state's rate itself and around any base other than 1; for a nudge
+ * around 1 only when it is larger than settings.pitchFreeMaxNudge (see there: Chromium's
+ * pitch-preserving time-stretch barely moves the picture at small rate changes).
+ * @param {number} rate @param {number} base
+ * @param {{pitchFreeMaxNudge: number}} [settings]
+ */
+export function keepPitchAt(rate, base, settings = DEFAULT_SETTINGS) {
+  if (Math.abs(rate - base) < RATE_EPSILON || Math.abs(base - 1) >= RATE_EPSILON) return true;
+  return Math.abs(rate / base - 1) > settings.pitchFreeMaxNudge;
+}
 
 export class PlaybackCore {
   /**
@@ -358,7 +372,7 @@ export class PlaybackCore {
       if (!Number.isFinite(actual) || Math.abs(actual - rate) < RATE_EPSILON) return;
     }
     this.lastRateSet = rate;
-    this.player.setRate(rate);
+    this.player.setRate(rate, keepPitchAt(rate, this.state ? this.state.rate : rate, this.settings));
   }
 
   /** @param {'play'|'pause'|'seek'} kind */

@@ -192,8 +192,10 @@ export class JellyfinPlayer extends Emitter {
     }
   }
 
-  /** @param {number} rate */
-  setRate(rate) {
+  /** @param {number} rate @param {boolean} [keepPitch] */
+  setRate(rate, keepPitch = true) {
+    // Before the rate: Chromium applies both on its next audio render.
+    if (this.video) this.video.preservesPitch = keepPitch;
     if (this.player?.setPlaybackRate) this.player.setPlaybackRate(rate);
     else if (this.video) this.video.playbackRate = rate;
   }
