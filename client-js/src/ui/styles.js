@@ -87,6 +87,12 @@ const CSS = `
 .matinee-float-emoji { display: block; font-size: 2.2em; animation: matinee-rise 2.5s ease-out forwards; }
 @keyframes matinee-rise { from { transform: translateY(0); opacity: 1; } to { transform: translateY(-8em); opacity: 0; } }
 @media (prefers-reduced-motion: reduce) { .matinee-float-emoji { animation: none; } }
+/* The Watch party button in jellyfin-web 12's modern toolbar (ui/osd.js): shaped like its
+   MUI IconButtons (size large: 12px padding around a 24px icon, round, the toolbar's colour). */
+.btnMatineeToolbar { background: none; border: 0; color: inherit; padding: 12px; border-radius: 50%; cursor: pointer; display: inline-flex; align-items: center; justify-content: center; font-size: 1.5rem; line-height: 1; }
+.btnMatineeToolbar:hover { background: color-mix(in srgb, currentColor 8%, transparent); }
+.btnMatineeToolbar[hidden] { display: none; }
+.btnMatineeToolbar .material-icons { font-size: 24px; }
 /* "Watch on…" (remote/panel-section.js) */
 .matinee-watch-on-row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4em; margin: 0.6em 0; }
 .matinee-watch-on-status { font-size: 0.9em; color: var(--matinee-muted, #aaa); flex-basis: 100%; }

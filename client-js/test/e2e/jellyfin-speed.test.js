@@ -7,8 +7,8 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, until, sleep } from './harness.js';
-import { startStack, WEB, openJellyfin, expose } from './standin-harness.js';
+import { until, sleep } from './harness.js';
+import { stackAndBrowser, hostFromOsd, openJellyfin, expose } from './standin-harness.js';
 
 /** What the speed menu does when a speed is picked. */
 const pickSpeed = (page, rate) => page.evaluate((r) => { const w = /** @type {any} */ (window); w.__jf.playbackManager.setPlaybackRate(r, w.__jf.player); }, rate);
@@ -28,20 +28,9 @@ async function measuredRate(page, ms = 2000) {
 }
 
 test('a speed picked in jellyfin-web\'s menu becomes the room\'s rate', { timeout: 120_000 }, async (t) => {
-  const stack = await startStack({ webDir: WEB, version: '10.11.11' });
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await stack.stop();
-  });
-  const clock = stack.jf.item('The Clock');
-  const ann = await openJellyfin(browser, stack, 'Ann', `autoplay=${clock.id}`);
-  await until(ann, () => /** @type {any} */ (window).__jf.video()?.currentTime > 0.5);
-  await ann.click('.osdControls .btnMatineeWatchParty');
-  await ann.click('.matinee-create');
-  await until(ann, () => /^[A-Z0-9]{6}$/.test(document.querySelector('.matinee-room-code')?.textContent || ''));
+  const { stack, browser } = await stackAndBrowser(t);
+  const { page: ann, code } = await hostFromOsd(browser, stack, 'Ann');
   await expose(ann);
-  const code = await ann.evaluate(() => /** @type {any} */ (window).matinee.manager.room.code);
   const bob = await openJellyfin(browser, stack, 'Bob', `matinee=${code}`);
   await until(bob, () => Boolean(/** @type {any} */ (window).__jf.video()), undefined, 20000);
   await expose(bob);

@@ -9,8 +9,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { until } from './harness.js';
-import { launchBrowser } from './harness.js';
-import { startStack, WEB, openJellyfin } from './standin-harness.js';
+import { stackAndBrowser, openJellyfin } from './standin-harness.js';
 
 /** @param {import('playwright-core').Page} page @param {string} sel */
 const box = (page, sel) => page.evaluate((s) => {
@@ -42,12 +41,7 @@ async function openWith(page, button) {
 }
 
 test('the panel: clear of jellyfin-web\'s controls, next to its button, in the theme, on a phone', { timeout: 120_000 }, async (t) => {
-  const stack = await startStack({ webDir: WEB, version: '10.11.11' });
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await stack.stop();
-  });
+  const { stack, browser } = await stackAndBrowser(t);
   const clock = stack.jf.item('The Clock');
 
   await t.test('desktop, dark theme: from the OSD it stands above the bar; from the header it hangs below the button', async () => {

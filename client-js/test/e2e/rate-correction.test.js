@@ -8,22 +8,13 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, until } from './harness.js';
-import { startStack, WEB, openJellyfin, expose } from './standin-harness.js';
+import { until } from './harness.js';
+import { stackAndBrowser, hostFromOsd, expose } from './standin-harness.js';
 
 test('a member a little off the room closes the gap by the rate: the picture gains what the rate says', { timeout: 120_000 }, async (t) => {
-  const stack = await startStack({ webDir: WEB, version: '10.11.11' });
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await stack.stop();
-  });
-  const ann = await openJellyfin(browser, stack, 'Ann', `autoplay=${stack.jf.item('The Clock').id}`);
+  const { stack, browser } = await stackAndBrowser(t);
+  const { page: ann } = await hostFromOsd(browser, stack, 'Ann');
   await ann.evaluate(() => { /** @type {any} */ (window).__jf.video().muted = false; });
-  await until(ann, () => /** @type {any} */ (window).__jf.video()?.currentTime > 0.5);
-  await ann.click('.osdControls .btnMatineeWatchParty');
-  await ann.click('.matinee-create');
-  await until(ann, () => /^[A-Z0-9]{6}$/.test(document.querySelector('.matinee-room-code')?.textContent || ''));
   await expose(ann);
   await until(ann, () => {
     const m = /** @type {any} */ (window).matinee.manager;
@@ -36,10 +27,10 @@ test('a member a little off the room closes the gap by the rate: the picture gai
   // longer than the step itself.)
   // A shared machine sometimes stalls the player for a moment (the media clock stands still
   // while time goes on): a step during which that happened says nothing about the rate and is
-  // made again, up to 12 times, until five ran clean; the median of the five is judged, so a
+  // made again, up to 16 times, until five ran clean; the median of the five is judged, so a
   // stall too short to be seen cannot decide alone.
   const settled = [];
-  for (let attempt = 0; settled.length < 5 && attempt < 12; attempt++) {
+  for (let attempt = 0; settled.length < 5 && attempt < 16; attempt++) {
     const stepMs = settled.length % 2 ? -20 : 20;
     const r = await ann.evaluate(async (ms) => {
       const w = /** @type {any} */ (window);

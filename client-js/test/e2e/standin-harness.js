@@ -5,7 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ROOT, HLS_JS, spawnServer, startSampling, until } from './harness.js';
+import { ROOT, HLS_JS, launchBrowser, spawnServer, startSampling, until } from './harness.js';
 import { startStandin } from '../../../testdata/jellyfin-standin/server.js';
 
 /**
@@ -74,4 +74,32 @@ export async function expose(page) {
   });
   await until(page, () => /** @type {any} */ (window).matinee.manager.connection.status === 'open');
   await startSampling(page);
+}
+
+/**
+ * A stand-in stack and a browser for one test, both closed after it (`t.after`).
+ * @param {{after: (fn: () => Promise<void>) => void}} t
+ */
+export async function stackAndBrowser(t) {
+  const stack = await startStack({ webDir: WEB, version: '10.11.11' });
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await stack.stop();
+  });
+  return { stack, browser };
+}
+
+/**
+ * Opens the page shell as `user` playing The Clock, and creates a room from the video OSD's
+ * Watch party button. Returns the page and the room code.
+ * @param {any} browser @param {any} stack @param {string} user @param {string} [query]
+ */
+export async function hostFromOsd(browser, stack, user, query = '') {
+  const page = await openJellyfin(browser, stack, user, `autoplay=${stack.jf.item('The Clock').id}${query ? `&${query}` : ''}`);
+  await until(page, () => /** @type {any} */ (window).__jf.video()?.currentTime > 0.5);
+  await page.click('.osdControls .btnMatineeWatchParty');
+  await page.click('.matinee-create');
+  await until(page, () => /^[A-Z0-9]{6}$/.test(document.querySelector('.matinee-room-code')?.textContent || ''));
+  return { page, code: await page.textContent('.matinee-room-code') || '' };
 }
