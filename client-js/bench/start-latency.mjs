@@ -15,43 +15,11 @@
  * Prints one line per kind: `start-latency: kind=… n=… min=… p50=… max=… ms`.
  */
 
-import http from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, extname } from 'node:path';
-import { CLIP, HLS_JS, launchBrowser, makeHls } from '../test/e2e/harness.js';
-
-const TYPES = { '.mp4': 'video/mp4', '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t', '.js': 'text/javascript' };
-
-/** A loopback server for the clip, its HLS version and hls.js, with byte ranges. */
-async function serve(dir) {
-  const files = { '/clip.mp4': CLIP, '/hls.js': HLS_JS };
-  const server = http.createServer(async (req, res) => {
-    const url = new URL(req.url || '/', 'http://x');
-    const file = files[url.pathname] ?? (url.pathname.startsWith('/media/hls/') ? join(dir, 'hls', url.pathname.slice('/media/hls/'.length).replace(/[^\w.]/g, '')) : null);
-    if (!file) {
-      res.writeHead(200, { 'Content-Type': 'text/html' });
-      res.end('<!doctype html><script src="/hls.js"></script><video id="v" muted preload="auto"></video>');
-      return;
-    }
-    let body;
-    try { body = await readFile(file); } catch { res.writeHead(404).end(); return; }
-    const type = TYPES[extname(file)] || 'application/octet-stream';
-    const m = /bytes=(\d+)-(\d*)/.exec(req.headers.range || '');
-    if (m) {
-      const a = Number(m[1]);
-      const b = m[2] ? Number(m[2]) : body.length - 1;
-      res.writeHead(206, { 'Content-Type': type, 'Content-Range': `bytes ${a}-${b}/${body.length}`, 'Accept-Ranges': 'bytes', 'Content-Length': b - a + 1 });
-      res.end(body.subarray(a, b + 1));
-    } else {
-      res.writeHead(200, { 'Content-Type': type, 'Accept-Ranges': 'bytes', 'Content-Length': body.length });
-      res.end(body);
-    }
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
-  const addr = /** @type {import('node:net').AddressInfo} */ (server.address());
-  return { base: `http://127.0.0.1:${addr.port}`, close: () => new Promise((r) => server.close(() => r(undefined))) };
-}
+import { join } from 'node:path';
+import { launchBrowser, makeHls } from '../test/e2e/harness.js';
+import { serve } from './lib/media-server.mjs';
 
 /** Runs in the page: `starts` measured starts of the <video>, in ms. */
 async function measureInPage({ starts, hls }) {
@@ -98,7 +66,7 @@ async function main(argv) {
   let server;
   try {
     await makeHls(dir);
-    server = await serve(dir);
+    server = await serve(dir, '<video id="v" muted preload="auto"></video>');
     for (const kind of ['progressive', 'hls']) {
       const page = await browser.newPage();
       await page.goto(server.base);

@@ -248,8 +248,9 @@ function makeApp({ getApiClient, makePlayer, lang, version, notify = (text) => c
     return starting;
   }
 
-  function toggle() {
-    ensure().then((a) => a.panel.toggle(), (e) => {
+  /** @param {Element|null} [anchor] the button clicked: the panel opens next to it */
+  function toggle(anchor = null) {
+    ensure().then((a) => a.panel.toggle(anchor), (e) => {
       console.error(e);
       notify(`${t('err_unreachable')} (${e.message || e})`);
     });

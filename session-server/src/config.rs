@@ -132,6 +132,11 @@ pub struct RoomsConfig {
     /// How long a dropped connection keeps its seat for `hello{resume}`, ms. Default 30000:
     /// long enough for a Wi-Fi hiccup or a page reload, short enough that ghosts vanish.
     pub resume_window_ms: u64,
+    /// How long the host's role waits for the host's connection to come back, ms. Default
+    /// 5000: a page reload resumes well within it and keeps the role; a closed page hands the
+    /// role to the longest-present connected member after it, instead of freezing the room
+    /// for the whole resume window (the seat itself stays resumable that long).
+    pub host_grace_ms: u64,
     /// A member buffering longer than this while playing pauses the room, ms. Default 400:
     /// shorter stalls are absorbed by drift correction.
     pub buffering_grace_ms: u64,
@@ -161,6 +166,7 @@ impl Default for RoomsConfig {
     fn default() -> Self {
         RoomsConfig {
             resume_window_ms: 30_000,
+            host_grace_ms: 5_000,
             buffering_grace_ms: 400,
             wait_cap_ms: 30_000,
             members_interval_ms: 500,

@@ -163,6 +163,80 @@ async fn host_migrates_to_the_longest_present_member_and_empty_rooms_go() {
 }
 
 #[tokio::test]
+async fn a_closed_host_page_hands_the_role_over_after_the_grace_and_a_reload_keeps_it() {
+    let mut cfg = config();
+    cfg.rooms.host_grace_ms = 400;
+    cfg.rooms.members_interval_ms = 50;
+    let server = start(cfg).await;
+    let mut a = client(&server, "Ann").await;
+    let room = a.create(json!({})).await;
+    let code = room["code"].as_str().unwrap().to_string();
+    let a_id = room["you"].as_str().unwrap().to_string();
+    let a_secret = a.secret();
+    let mut b = client(&server, "Bob").await;
+    let b_id = b.join(&code).await["you"].as_str().unwrap().to_string();
+
+    // Ann closes her page: the browser's close frame, 1001 "going away".
+    a.ws.send(Message::Close(Some(tungstenite_close(1001))))
+        .await
+        .unwrap();
+    recv_where(&mut b.ws, "members", |m| {
+        member(m, &a_id).is_some_and(|x| x["connected"] == false)
+    })
+    .await;
+    // Within the grace the role waits for a reload.
+    b.expect_error(json!({"type": "pause", "position": 1.0}), "forbidden")
+        .await;
+    let m = recv_where(&mut b.ws, "members", |m| m["host"] == b_id.as_str()).await;
+    assert_eq!(
+        member(&m, &a_id).map(|x| x["connected"].clone()),
+        Some(json!(false)),
+        "Ann's seat is still kept for a resume"
+    );
+    b.send(json!({"type": "pause", "position": 1.0})).await;
+    assert_eq!(b.recv_type("state").await["by"], b_id.as_str());
+
+    // Ann comes back within the resume window: her seat, without the role.
+    let mut a2 = client_hello(
+        &server,
+        json!({"type": "hello", "protocol": 1, "resume": a_secret}),
+    )
+    .await;
+    assert_eq!(a2.welcome["resumed"], true);
+    let snap = a2.recv_type("room").await;
+    assert_eq!(
+        (snap["you"].as_str(), snap["host"].as_str()),
+        (Some(&*a_id), Some(&*b_id))
+    );
+
+    // Bob, now host, reloads: he is back before the grace ends and stays host.
+    let b_secret = b.secret();
+    b.ws.send(Message::Close(Some(tungstenite_close(1001))))
+        .await
+        .unwrap();
+    let mut b2 = client_hello(
+        &server,
+        json!({"type": "hello", "protocol": 1, "resume": b_secret}),
+    )
+    .await;
+    assert_eq!(b2.recv_type("room").await["host"], b_id.as_str());
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    b2.send(json!({"type": "play", "position": 2.0})).await;
+    assert_eq!(
+        b2.recv_type("state").await["by"],
+        b_id.as_str(),
+        "still host after the grace"
+    );
+}
+
+fn tungstenite_close(code: u16) -> tokio_tungstenite::tungstenite::protocol::CloseFrame {
+    tokio_tungstenite::tungstenite::protocol::CloseFrame {
+        code: code.into(),
+        reason: "".into(),
+    }
+}
+
+#[tokio::test]
 async fn a_silent_peer_is_dropped() {
     let mut cfg = config();
     cfg.limits.ping_interval_ms = 200;

@@ -93,6 +93,9 @@ export class Manager extends Emitter {
     this._statusTimer = null;
     this._lastRoomCode = null;
     this._started = false;
+    /** A speed chosen in the player's menu while the room was paused, for this member's next
+     *  play (`play` is the one intent with a rate). @type {number|null} */
+    this._wantedRate = null;
 
     this.connection.on('status', (status, detail) => {
       if (status !== 'open') this._failPending(new MatineeError('unreachable', 'The watch-party server cannot be reached.'), ['create_room', 'join_room']);
@@ -250,7 +253,14 @@ export class Manager extends Emitter {
     try { return this.player.getPosition(); } catch { return 0; }
   }
 
-  play() { return this._intent(msg.play(this._herePosition())); }
+  play() { return this._intent(this._playMessage()); }
+
+  /** A play intent, with the speed chosen while the room was paused (see _onIntent). */
+  _playMessage() {
+    const m = msg.play(this._herePosition(), this._wantedRate ?? undefined);
+    this._wantedRate = null;
+    return m;
+  }
   pause() { return this._intent(msg.pause(this._herePosition())); }
   /** @param {number} seconds */
   seek(seconds) {
@@ -292,9 +302,23 @@ export class Manager extends Emitter {
 
   // ---- from the player ----
 
-  /** @param {{type: 'play'|'pause'|'seek', position: number}} i */
+  /** @param {import('./playback.js').Intent} i */
   _onIntent(i) {
-    if (i.type === 'play') this._intent(msg.play(this._herePosition()));
+    if (i.type === 'rate' && i.rate) {
+      // A speed from the player's menu is the room's rate (`play.rate`, DESIGN §8). `play` is
+      // the only intent that carries a rate, so while the room is paused it waits for this
+      // member's next play (the menu shows it meanwhile) or for the room to play again. A room
+      // waiting for a buffering member means to play: the intent goes now.
+      const st = this.room?.state;
+      if (st?.playing || st?.reason === 'waiting' || !this.canControl) {
+        this._intent(msg.play(this._herePosition(), i.rate));
+      } else if (this.room) {
+        this._wantedRate = i.rate;
+        this.player.showRate?.(i.rate);
+      }
+      return;
+    }
+    if (i.type === 'play') this._intent(this._playMessage());
     else if (i.type === 'pause') this._intent(msg.pause(i.position));
     else this._intent(msg.seek(i.position));
   }
@@ -355,6 +379,9 @@ export class Manager extends Emitter {
         const st = stateOf(m);
         if (!this.room) break;
         if (this.core.applyState(st)) {
+          // Paused still (a seek, another pause): the pick stands, and the menu shows it.
+          if (st.playing) this._wantedRate = null;
+          else if (this._wantedRate !== null) this.player.showRate?.(this._wantedRate);
           this.room.state = st;
           this.emit('state', st);
         }
@@ -399,6 +426,7 @@ export class Manager extends Emitter {
   /** @param {string|null} reason null: silently (about to rejoin) */
   _leftRoom(reason) {
     this.room = null;
+    this._wantedRate = null;
     this.connection.inRoom = false;
     this.core.reset();
     this.chatLog = [];

@@ -10,19 +10,23 @@
  *     (minus the start latency it learned);
  *   - every tick, compares the player with the target position and
  *       |e| ≤ dead band          → plays at the state's rate,
- *       dead band < |e| < seek   → nudges playbackRate proportionally (bounded, no overshoot),
+ *       dead band < |e| < seek   → nudges playbackRate proportionally (bounded, no overshoot;
+ *                                  small nudges with the pitch free, keepPitchAt),
  *       |e| ≥ seek threshold     → seeks to the target plus the learned seek latency
  *                                  (larger threshold for HLS / transcodes);
  *   - learns the seek latency from the error left right after each hard seek;
  *   - tells the player events it caused itself apart from a person's actions, and hands only
- *     the latter to `onIntent` (no echo loops).
+ *     the latter to `onIntent` (no echo loops);
+ *   - shows the room's rate in the player's own speed menu (player.showRate, where the player
+ *     has one) and hands a speed chosen there to `onIntent` as {type:'rate'} (DESIGN §8).
  *
  * Public API:
  *   new PlaybackCore({player, clock, timers, settings?, onIntent?})
  *     player    a generic player (see players/player.js for the interface)
  *     clock     {now(), serverNow(local?), localFromServer(t)} — a TimeSync fits
  *     timers    {setTimeout, clearTimeout, setInterval, clearInterval}
- *     onIntent  ({type:'play'|'pause'|'seek', position}) => void — a person acted on the player
+ *     onIntent  ({type:'play'|'pause'|'seek'|'rate', position, rate?}) => void — a person
+ *               acted on the player
  *   .start() / .stop()         run / stop the control loop
  *   .applyState(state, {snapshot?}) → boolean   false when stale (seq not newer)
  *   .reassert()                re-apply the current state (after a refused intent)
@@ -41,7 +45,7 @@ import { expectedPosition } from './protocol.js';
 
 /**
  * @typedef {import('./protocol.js').PlaybackState} PlaybackState
- * @typedef {{type: 'play'|'pause'|'seek', position: number}} Intent
+ * @typedef {{type: 'play'|'pause'|'seek'|'rate', position: number, rate?: number}} Intent
  * @typedef {{now: () => number, serverNow: (local?: number) => number,
  *   localFromServer: (t: number) => number}} Clock
  * @typedef {{st: PlaybackState, now: number, target: number, pos: number, errMs: number,
@@ -54,6 +58,19 @@ const RATE_EPSILON = 1e-4;
 /** A person's seek closer than this to where playback should be is not an intent (a player
  *  or hls.js nudging over a gap makes small seeks of its own). */
 const USER_SEEK_MIN_S = 1;
+
+/**
+ * Whether the player should keep the pitch (preservesPitch) at `rate` while the state's rate is
+ * `base`: always at the state's rate itself and around any base other than 1; for a nudge
+ * around 1 only when it is larger than settings.pitchFreeMaxNudge (see there: Chromium's
+ * pitch-preserving time-stretch barely moves the picture at small rate changes).
+ * @param {number} rate @param {number} base
+ * @param {{pitchFreeMaxNudge: number}} [settings]
+ */
+export function keepPitchAt(rate, base, settings = DEFAULT_SETTINGS) {
+  if (Math.abs(rate - base) < RATE_EPSILON || Math.abs(base - 1) >= RATE_EPSILON) return true;
+  return Math.abs(rate / base - 1) > settings.pitchFreeMaxNudge;
+}
 
 export class PlaybackCore {
   /**
@@ -137,6 +154,7 @@ export class PlaybackCore {
         this._onPlayerEvent('seek');
       }),
       this.player.on('seeked', () => this._onSeeked()),
+      this.player.on('rate', (/** @type {number} */ r) => this._onRateChosen(r)),
     ];
     this._interval = this.timers.setInterval(() => this.tick(), this.settings.tickMs);
   }
@@ -148,12 +166,14 @@ export class PlaybackCore {
     this._offs = [];
     this._clearStartTimer();
     if (this.lastRateSet !== null && this.state) this._setRate(this.state.rate);
+    this.player.showRate?.(null);
   }
 
   /** Forget the room (left it): no state, player untouched except the rate. */
   reset() {
     this._clearStartTimer();
     if (this.state && this.lastRateSet !== null) this._setRate(this.state.rate);
+    this.player.showRate?.(null);
     this.state = null;
     this.lastSeq = -1;
     this.correcting = false;
@@ -207,6 +227,7 @@ export class PlaybackCore {
     if (!opts.snapshot && state.seq <= this.lastSeq) return false;
     this.state = state;
     this.lastSeq = state.seq;
+    this.player.showRate?.(state.rate);
     this.correcting = false;
     this.seekCooldownUntil = -Infinity; // a new target deserves a seek at once
     this.intentHoldUntil = -Infinity; // the answer to any intent in flight is here
@@ -351,7 +372,7 @@ export class PlaybackCore {
       if (!Number.isFinite(actual) || Math.abs(actual - rate) < RATE_EPSILON) return;
     }
     this.lastRateSet = rate;
-    this.player.setRate(rate);
+    this.player.setRate(rate, keepPitchAt(rate, this.state ? this.state.rate : rate, this.settings));
   }
 
   /** @param {'play'|'pause'|'seek'} kind */
@@ -381,6 +402,19 @@ export class PlaybackCore {
     this.intentHoldUntil = now + this.settings.intentHoldMs;
     this._clearStartTimer();
     this.onIntent({ type: kind, position });
+  }
+
+  /**
+   * A speed chosen in the player's own menu while in a room: the room's rate is an intent
+   * like play (DESIGN §8); the player keeps the room's rate until the answer comes.
+   * @param {number} rate
+   */
+  _onRateChosen(rate) {
+    if (!this.state || this._mediaLoading) return;
+    if (Math.abs(rate - this.state.rate) < RATE_EPSILON) return; // already the room's
+    let position;
+    try { position = this.player.getPosition(); } catch { return; }
+    this.onIntent({ type: 'rate', position, rate });
   }
 
   // ---- the control loop ----

@@ -77,6 +77,15 @@ export const DEFAULT_SETTINGS = Object.freeze({
    *  ever more slowly; 0.5 % is still inaudible and moves 0.5 ms per 100 ms tick, well within
    *  the settle band, so it cannot overshoot. */
   minRateNudge: 0.005,
+  /** Nudges up to this fraction of the state rate, around a state rate of 1, are played with
+   *  `preservesPitch` off (keepPitchAt in core/playback.js). Chromium time-stretches a
+   *  pitch-preserved <video> with sound so poorly at small rate changes that they barely move
+   *  the picture (client-js/bench/rate-correction.mjs: 1 % nudges gained nothing, a guest stayed
+   *  ~20 ms behind for good), while resampled audio gains exactly what the rate says. Up to
+   *  4.5 % the pitch moves by at most ~0.75 semitone for the fraction of a second a correction
+   *  lasts; larger nudges (catching up ≥ 60 ms) keep the pitch, and at a room rate other than 1
+   *  the pitch is always kept (resampling would turn 1.5× speech into a chipmunk's). */
+  pitchFreeMaxNudge: 0.045,
   /** |error| from which a hard seek beats nudging for a local, progressive file: a 10 %
    *  nudge would need 10 s for this much; a seek on a local file costs ~100 ms. */
   seekThresholdMs: 1000,

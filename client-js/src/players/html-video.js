@@ -44,7 +44,7 @@ export class HtmlVideoPlayer extends Emitter {
     this.media = opts.media ?? null;
     this.hls = null;
     this.waiting = false;
-    // Rate nudges must not change the pitch (DESIGN §4); it is the default, set it anyway.
+    // The pitch is kept (DESIGN §4) except during small nudges (setRate, keepPitchAt).
     video.preservesPitch = true;
     /** @type {[string, EventListener][]} */
     this._listeners = [];
@@ -74,8 +74,11 @@ export class HtmlVideoPlayer extends Emitter {
     return Boolean(this.hls) || /\.m3u8(\?|$)/i.test(this.video.currentSrc || '');
   }
   getRate() { return this.video.playbackRate; }
-  /** @param {number} rate */
-  setRate(rate) { this.video.playbackRate = rate; }
+  /** @param {number} rate @param {boolean} [keepPitch] */
+  setRate(rate, keepPitch = true) {
+    this.video.preservesPitch = keepPitch;
+    this.video.playbackRate = rate;
+  }
   play() { return this.video.play(); }
   pause() { this.video.pause(); }
   /** @param {number} seconds */

@@ -18,6 +18,15 @@
  *   player.setPlaybackRate(rate) / getPlaybackRate() (src/plugins/htmlVideoPlayer/plugin.js):
  *     called on the player, not through playbackManager.setPlaybackRate, which would also
  *     save every 1 % nudge as the user's preferred speed in sessionStorage.
+ *   playbackManager.setPlaybackRate(rate, player) / getPlaybackRate(player): what the OSD's
+ *     Settings → Playback Speed menu (src/components/playback/playersettingsmenu.js), the
+ *     speed keys (increase/decreasePlaybackRate call `self.setPlaybackRate`) and a remote
+ *     PlaybackRate command go through. While in a room (showRate(rate) was called) both are
+ *     replaced on the playbackManager object: a speed chosen there is emitted as 'rate' (an
+ *     intent for the room, DESIGN §8) instead of being set, and the menu reads the room's
+ *     rate, not the momentary corrected one. showRate(null) puts jellyfin-web's own back.
+ *     (The OSD's restore of the remembered speed on start calls player.setPlaybackRate
+ *     directly; the core puts the room's rate back over it.)
  *   Events.on(player, 'pause' | 'unpause'), Events.on(playbackManager, 'playbackstart' |
  *     'playbackstop') (src/utils/events.ts); the player triggers no seek event, so seeks are
  *     read from the `<video class="htmlvideoplayer">` element's DOM events.
@@ -30,7 +39,7 @@
  *
  * Public API:
  *   new JellyfinPlayer({playbackManager, events, serverId?, document?})
- *   implements players/player.js; .destroy()
+ *   implements players/player.js (with showRate and the 'rate' event); .destroy()
  *
  * @module players/jellyfin
  */
@@ -73,6 +82,10 @@ export class JellyfinPlayer extends Emitter {
       this._unbindAll();
       this.between = true;
     };
+    /** The rate jellyfin-web's speed menu shows (the room's), or null outside a room. */
+    this.shownRate = null;
+    /** jellyfin-web's own rate accessors while ours replace them. @type {{set: any, get: any}|null} */
+    this._pmRate = null;
     events.on(playbackManager, 'playbackstart', this._onStart);
     events.on(playbackManager, 'playbackstop', this._onStop);
     this._bind();
@@ -153,8 +166,36 @@ export class JellyfinPlayer extends Emitter {
     return this.player?.getPlaybackRate?.() ?? 1;
   }
 
-  /** @param {number} rate */
-  setRate(rate) {
+  /**
+   * The room's rate (null: not in a room): what jellyfin-web's speed menu shows, and whether a
+   * speed chosen in it is a room intent ('rate' event) or jellyfin-web's own business.
+   * @param {number|null} rate
+   */
+  showRate(rate) {
+    this.shownRate = rate;
+    const pm = this.pm;
+    if (rate !== null && !this._pmRate) {
+      const own = (/** @type {string} */ k) => (Object.prototype.hasOwnProperty.call(pm, k) ? pm[k] : undefined);
+      this._pmRate = { set: own('setPlaybackRate'), get: own('getPlaybackRate') };
+      const origGet = pm.getPlaybackRate;
+      pm.setPlaybackRate = (/** @type {any} */ value) => {
+        const r = Number(value);
+        if (Number.isFinite(r) && r > 0) this.emit('rate', r);
+      };
+      pm.getPlaybackRate = (/** @type {any[]} */ ...args) => this.shownRate ?? origGet?.apply(pm, args) ?? 1;
+    } else if (rate === null && this._pmRate) {
+      for (const [k, v] of [['setPlaybackRate', this._pmRate.set], ['getPlaybackRate', this._pmRate.get]]) {
+        if (v === undefined) delete pm[k];
+        else pm[k] = v;
+      }
+      this._pmRate = null;
+    }
+  }
+
+  /** @param {number} rate @param {boolean} [keepPitch] */
+  setRate(rate, keepPitch = true) {
+    // Before the rate: Chromium applies both on its next audio render.
+    if (this.video) this.video.preservesPitch = keepPitch;
     if (this.player?.setPlaybackRate) this.player.setPlaybackRate(rate);
     else if (this.video) this.video.playbackRate = rate;
   }
@@ -222,6 +263,7 @@ export class JellyfinPlayer extends Emitter {
   }
 
   destroy() {
+    this.showRate(null);
     this._unbindAll();
     this.events.off(this.pm, 'playbackstart', this._onStart);
     this.events.off(this.pm, 'playbackstop', this._onStop);

@@ -10,7 +10,9 @@
  *   isBuffering(): boolean         should be playing but is starved of data
  *   isStreaming(): boolean         HLS or transcoded: seeks are expensive (bigger thresholds)
  *   isEnded?(): boolean            reached the end (a pause that is nobody's intent)
- *   getRate(): number / setRate(rate): void      pitch preserved
+ *   getRate(): number / setRate(rate, keepPitch = true): void
+ *                                  keepPitch: preservesPitch for this rate (the core releases
+ *                                  it for small nudges, core/playback.js keepPitchAt)
  *   play(): void|Promise<void>  pause(): void  seek(seconds): void
  *   getMedia(): {id, title?, duration?} | null   what is loaded (id: Jellyfin item id, or URL)
  *   setMedia?(media, positionSeconds): Promise<void>   load another item (follow the host)

@@ -11,7 +11,13 @@
  *   `.skinHeader .headerRight` with `<button is="paper-icon-button-light" class="headerSyncButton
  *   syncButton headerButton headerButtonRight">`), so a guest can join a room by its code
  *   before anything plays. It is not shown over the video, where the OSD has its own.
- * Both are shown only while `available()` says so (someone is signed in and the plugin has a
+ * - in jellyfin-web 12's modern layout (the default, "Auto"), which hides the legacy header
+ *   (src/components/AppHeader.tsx keeps `.skinHeader` in a `display: none` wrapper): in its
+ *   MUI toolbar (src/apps/modern/components/AppToolbar/index.tsx), before the Search button,
+ *   an IconButton rendered as a link to `/search` — the one button the toolbar shows on every
+ *   signed-in page whatever the language (SyncPlay's depends on the server). The toolbar is
+ *   React's: when a render drops our button, the observer puts it back.
+ * All are shown only while `available()` says so (someone is signed in and the plugin has a
  * session server configured), as jellyfin-web shows its own header buttons only when they
  * can be used.
  *
@@ -20,17 +26,21 @@
  *
  * Public API:
  *   watchVideoOsd({document?, label, onClick, expanded?, available?}) → {stop(), refresh()}
+ *     onClick(button)   the button clicked (the panel opens next to it)
  *   setOsdButtonsExpanded(open, document?)   aria-expanded on the buttons
  *
  * @module ui/osd
  */
 
+import { injectStyles } from './styles.js';
+
 const BUTTON_CLASS = 'btnMatineeWatchParty';
 const HEADER_CLASS = 'btnMatineeHeader';
+const TOOLBAR_CLASS = 'btnMatineeToolbar';
 
 /**
  * @param {Document} doc
- * @param {{label: string, classes: string, iconClasses: string, expanded: boolean, onClick: () => void}} o
+ * @param {{label: string, classes: string, iconClasses: string, expanded: boolean, onClick: (button: HTMLElement) => void}} o
  */
 function makeButton(doc, { label, classes, iconClasses, expanded, onClick }) {
   // Parsed from markup, as jellyfin-web makes its own buttons: its elements are registered
@@ -58,17 +68,18 @@ function makeButton(doc, { label, classes, iconClasses, expanded, onClick }) {
   button.addEventListener('click', (e) => {
     e.preventDefault();
     e.stopPropagation(); // a click on the OSD would also toggle play/pause
-    onClick();
+    onClick(button);
   });
   return button;
 }
 
 /**
- * @param {{document?: Document, label: string, onClick: () => void, expanded?: () => boolean,
+ * @param {{document?: Document, label: string, onClick: (button: HTMLElement) => void, expanded?: () => boolean,
  *   available?: () => boolean}} opts
  * @returns {{stop: () => void, refresh: () => void}}
  */
 export function watchVideoOsd({ document: doc = globalThis.document, label, onClick, expanded = () => false, available = () => true }) {
+  injectStyles(doc); // the toolbar button's shape, before any panel exists
   let scheduled = false;
   const check = () => {
     scheduled = false;
@@ -101,6 +112,19 @@ export function watchVideoOsd({ document: doc = globalThis.document, label, onCl
       // the OSD button is the one to use.
       const hide = !usable || Boolean(headerRight.closest('.osdHeader'));
       if (button.hidden !== hide) button.hidden = hide;
+    }
+    const search = doc.querySelector('.MuiToolbar-root a[href*="/search"]');
+    if (search?.parentElement) {
+      let button = /** @type {HTMLElement|null} */ (search.parentElement.querySelector(`:scope > .${TOOLBAR_CLASS}`));
+      if (!button) {
+        button = makeButton(doc, {
+          label, onClick, expanded: expanded(),
+          classes: `${BUTTON_CLASS} ${TOOLBAR_CLASS}`,
+          iconClasses: 'material-icons celebration',
+        });
+        search.before(button);
+      }
+      if (button.hidden !== !usable) button.hidden = !usable;
     }
   };
   const schedule = () => {

@@ -17,7 +17,9 @@
  *     remote      optional remote/remote-seats.js RemoteSeats: adds "Watch on…" (the member's
  *                 own Jellyfin sessions) and shows the remote seat in the member list
  *   .element          the panel's root element (insert it anywhere)
- *   .open() / .close() / .toggle() / .isOpen
+ *   .open(anchor?) / .close() / .toggle(anchor?) / .isOpen
+ *                     anchor: the button that opened it; the panel opens next to it, clear
+ *                     of jellyfin-web's bars, in the theme's colours (ui/placement.js)
  *   .showError(err)   shows a MatineeError-like {code, message} in the panel
  *   .destroy()
  *
@@ -26,6 +28,7 @@
 
 import { leftText, translator } from './i18n.js';
 import { injectStyles } from './styles.js';
+import { positionPanel } from './placement.js';
 import { h } from './dom.js';
 import { RemoteSection } from '../remote/panel-section.js';
 
@@ -45,6 +48,10 @@ export class WatchPartyPanel {
     this.inviteUrl = inviteUrl;
     this.copy = copy || ((text) => globalThis.navigator.clipboard.writeText(text));
     this.isOpen = false;
+    /** The button that opened the panel last. @type {Element|null} */
+    this._anchor = null;
+    /** Places the panel again when the window is resized, while open. @type {(() => void)|null} */
+    this._onResize = null;
     /** @type {string|null} */
     this.message = null;
     this.messageKind = 'error';
@@ -138,29 +145,45 @@ export class WatchPartyPanel {
     this.render();
   }
 
-  open() {
+  /** @param {Element|null} [anchor] the button that opened it */
+  open(anchor = null) {
+    if (anchor) this._anchor = anchor;
     // Give the focus back where it was when the panel closes (keyboard users).
     const active = this.doc.activeElement;
     if (!this.isOpen && active && !this.element.contains(active)) this._returnFocus = /** @type {HTMLElement} */ (active);
     this.isOpen = true;
     this.element.hidden = false;
     this.render();
+    this._place();
+    const view = this.doc.defaultView;
+    if (view && !this._onResize) {
+      this._onResize = () => this._place();
+      view.addEventListener('resize', this._onResize);
+    }
     this.onToggle(true);
     const first = /** @type {HTMLElement|null} */ (this.element.querySelector(this.m.room ? '.matinee-chat-input' : '.matinee-create'));
     first?.focus();
+  }
+
+  /** Next to the button that opened it, clear of jellyfin-web's bars (ui/placement.js). */
+  _place() {
+    if (this.isOpen) positionPanel(this.element, this._anchor || null, this.doc);
   }
 
   close() {
     const hadFocus = this.element.contains(this.doc.activeElement);
     this.isOpen = false;
     this.element.hidden = true;
+    if (this._onResize) this.doc.defaultView?.removeEventListener('resize', this._onResize);
+    this._onResize = null;
     this.onToggle(false);
     if (hadFocus && this._returnFocus?.isConnected) this._returnFocus.focus();
   }
 
-  toggle() {
+  /** @param {Element|null} [anchor] */
+  toggle(anchor = null) {
     if (this.isOpen) this.close();
-    else this.open();
+    else this.open(anchor);
   }
 
   /** @param {{code?: string, message?: string}} err */
@@ -340,6 +363,7 @@ export class WatchPartyPanel {
   }
 
   destroy() {
+    if (this.isOpen) this.close();
     for (const off of this._offs) off();
     this.remote?.destroy();
     this.element.remove();

@@ -19,30 +19,42 @@ const CSS = `
   --matinee-ok: #4caf50;
   --matinee-warn: #ffb300;
   --matinee-bad: #e53935;
-  position: fixed; right: 1em; bottom: 6em; z-index: 1100;
-  width: min(24em, calc(100vw - 2em)); max-height: calc(100vh - 8em); overflow: auto;
+  position: fixed; right: 12px; bottom: 12px; z-index: 1100;
+  width: min(24em, calc(100vw - 24px)); max-height: calc(100vh - 24px); overflow: auto;
   background: var(--matinee-bg); color: var(--matinee-fg);
   border-radius: 0.4em; box-shadow: 0 0.3em 1.5em rgba(0, 0, 0, 0.6);
   padding: 0.8em 1em; font-size: 0.95em; box-sizing: border-box;
 }
+.matinee-panel[data-theme="light"] {
+  --matinee-bg: rgba(248, 248, 248, 0.96);
+  --matinee-fg: #202020;
+  --matinee-muted: #5f5f5f;
+  --matinee-accent: #0080b0;
+  --matinee-ok: #2e7d32;
+  --matinee-warn: #a66a00;
+  box-shadow: 0 0.3em 1.5em rgba(0, 0, 0, 0.3);
+}
 .matinee-panel[hidden], .matinee-panel [hidden] { display: none !important; }
 .matinee-header { display: flex; align-items: center; gap: 0.6em; }
 .matinee-title { font-size: 1.2em; margin: 0; flex: 1; font-weight: 500; }
-.matinee-sync { font-size: 0.85em; padding: 0.15em 0.6em; border-radius: 1em; background: #444; white-space: nowrap; }
+.matinee-sync { font-size: 0.85em; padding: 0.15em 0.6em; border-radius: 1em; background: color-mix(in srgb, currentColor 18%, transparent); white-space: nowrap; }
 .matinee-sync::before { content: "●"; margin-right: 0.35em; }
 .matinee-sync[data-status="in_sync"] { background: rgba(76, 175, 80, 0.25); color: #a5d6a7; }
 .matinee-sync[data-status="syncing"] { background: rgba(255, 179, 0, 0.2); color: #ffe082; }
 .matinee-sync[data-status="waiting"] { background: rgba(229, 57, 53, 0.2); color: #ef9a9a; }
 .matinee-sync[data-status="blocked"] { background: rgba(229, 57, 53, 0.2); color: #ef9a9a; white-space: normal; }
+.matinee-panel[data-theme="light"] .matinee-sync[data-status="in_sync"] { color: #1b5e20; }
+.matinee-panel[data-theme="light"] .matinee-sync[data-status="syncing"] { color: #7a4f00; }
+.matinee-panel[data-theme="light"] .matinee-sync:is([data-status="waiting"], [data-status="blocked"]) { color: #b71c1c; }
 .matinee-close { background: none; border: 0; color: inherit; font-size: 1.1em; cursor: pointer; padding: 0.3em 0.5em; }
 .matinee-conn { color: var(--matinee-warn); font-size: 0.9em; margin: 0.4em 0; }
 .matinee-alert { margin: 0.5em 0; padding: 0.5em 0.7em; border-radius: 0.3em; background: rgba(229, 57, 53, 0.2); border-left: 3px solid var(--matinee-bad); }
 .matinee-alert[data-kind="info"] { background: rgba(0, 164, 220, 0.15); border-left-color: var(--matinee-accent); }
-.matinee-panel button { font: inherit; cursor: pointer; }
+.matinee-panel button { font: inherit; color: inherit; cursor: pointer; }
 .matinee-panel button:focus-visible, .matinee-panel input:focus-visible { outline: 2px solid var(--matinee-accent); outline-offset: 2px; }
-.matinee-panel .emby-button { margin: 0.2em 0.2em 0.2em 0; padding: 0.45em 0.9em; border-radius: 0.25em; border: 0; background: #303030; color: inherit; }
+.matinee-panel .emby-button { margin: 0.2em 0.2em 0.2em 0; padding: 0.45em 0.9em; border-radius: 0.25em; border: 0; background: color-mix(in srgb, currentColor 16%, transparent); color: inherit; }
 .matinee-panel .button-submit { background: var(--matinee-accent); color: #fff; }
-.matinee-panel .emby-input { font: inherit; padding: 0.45em 0.6em; border-radius: 0.25em; border: 1px solid #555; background: #222; color: inherit; min-width: 0; }
+.matinee-panel .emby-input { font: inherit; padding: 0.45em 0.6em; border-radius: 0.25em; border: 1px solid color-mix(in srgb, currentColor 35%, transparent); background: color-mix(in srgb, currentColor 6%, transparent); color: inherit; min-width: 0; }
 .matinee-lobby { display: flex; flex-direction: column; gap: 0.8em; margin-top: 0.6em; }
 .matinee-join { display: flex; gap: 0.4em; align-items: center; flex-wrap: wrap; }
 .matinee-join label { width: 100%; color: var(--matinee-muted); font-size: 0.9em; }
@@ -52,12 +64,12 @@ const CSS = `
 .matinee-room-code { font-size: 1.6em; letter-spacing: 0.18em; font-family: monospace; user-select: all; }
 .matinee-heading { font-size: 0.95em; color: var(--matinee-muted); margin: 0.9em 0 0.3em; font-weight: 500; }
 .matinee-members { list-style: none; margin: 0; padding: 0; }
-.matinee-member { display: grid; grid-template-columns: 1fr auto; align-items: center; column-gap: 0.5em; padding: 0.35em 0; border-bottom: 1px solid rgba(255, 255, 255, 0.08); }
+.matinee-member { display: grid; grid-template-columns: 1fr auto; align-items: center; column-gap: 0.5em; padding: 0.35em 0; border-bottom: 1px solid color-mix(in srgb, currentColor 10%, transparent); }
 .matinee-member-main { display: flex; align-items: center; flex-wrap: wrap; gap: 0.4em; min-width: 0; }
 .matinee-member-name { font-weight: 500; overflow-wrap: anywhere; }
 .matinee-member-actions { display: flex; gap: 0.2em; grid-row: span 2; }
 .matinee-member-stats { color: var(--matinee-muted); font-size: 0.82em; font-variant-numeric: tabular-nums; }
-.matinee-badge { font-size: 0.75em; padding: 0.05em 0.5em; border-radius: 1em; background: #444; }
+.matinee-badge { font-size: 0.75em; padding: 0.05em 0.5em; border-radius: 1em; background: color-mix(in srgb, currentColor 22%, transparent); }
 .matinee-badge-host { background: var(--matinee-accent); color: #fff; }
 .matinee-badge-buffering { background: var(--matinee-warn); color: #000; }
 .matinee-badge-away { background: var(--matinee-bad); color: #fff; }
@@ -69,12 +81,18 @@ const CSS = `
 .matinee-chat-input { flex: 1; }
 .matinee-reactions { display: flex; gap: 0.2em; margin: 0.5em 0; }
 .matinee-reaction { background: none; border: 0; font-size: 1.3em; padding: 0.1em 0.25em; border-radius: 0.25em; }
-.matinee-reaction:hover { background: rgba(255, 255, 255, 0.1); }
+.matinee-reaction:hover { background: color-mix(in srgb, currentColor 12%, transparent); }
 .matinee-leave { margin-top: 0.4em !important; }
 .matinee-float { position: fixed; right: 3em; bottom: 8em; pointer-events: none; }
 .matinee-float-emoji { display: block; font-size: 2.2em; animation: matinee-rise 2.5s ease-out forwards; }
 @keyframes matinee-rise { from { transform: translateY(0); opacity: 1; } to { transform: translateY(-8em); opacity: 0; } }
 @media (prefers-reduced-motion: reduce) { .matinee-float-emoji { animation: none; } }
+/* The Watch party button in jellyfin-web 12's modern toolbar (ui/osd.js): shaped like its
+   MUI IconButtons (size large: 12px padding around a 24px icon, round, the toolbar's colour). */
+.btnMatineeToolbar { background: none; border: 0; color: inherit; padding: 12px; border-radius: 50%; cursor: pointer; display: inline-flex; align-items: center; justify-content: center; font-size: 1.5rem; line-height: 1; }
+.btnMatineeToolbar:hover { background: color-mix(in srgb, currentColor 8%, transparent); }
+.btnMatineeToolbar[hidden] { display: none; }
+.btnMatineeToolbar .material-icons { font-size: 24px; }
 /* "Watch on…" (remote/panel-section.js) */
 .matinee-watch-on-row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4em; margin: 0.6em 0; }
 .matinee-watch-on-status { font-size: 0.9em; color: var(--matinee-muted, #aaa); flex-basis: 100%; }

@@ -10,40 +10,9 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ROOT, HLS_JS, launchBrowser, measure, settle, startSampling, until, results, sleep } from './harness.js';
-import { startStack } from './standin-harness.js';
+import { launchBrowser, measure, settle, until, results, sleep } from './harness.js';
+import { startStack, WEB, openJellyfin, expose } from './standin-harness.js';
 import { addRemoteSession } from '../../../testdata/jellyfin-standin/lib/remote-sessions.js';
-
-const WEB = join(ROOT, 'client-js', 'test', 'e2e', 'fixtures', 'web');
-const USERS = { Ann: 'ann-pw', Bob: 'bob-pw', Cleo: 'cleo-pw' };
-
-/** Opens the page shell as `user` (signed in through the stand-in); `query` adds to the URL. */
-async function openJellyfin(browser, stack, user, query = '', log = []) {
-  const context = await browser.newContext();
-  // hls.js, as jellyfin-web bundles it (the shell's <script defer src="hls.min.js">).
-  await context.route('**/web/hls.min.js', async (route) => route.fulfill({ body: await readFile(HLS_JS), contentType: 'text/javascript' }));
-  const page = await context.newPage();
-  page.on('pageerror', (e) => { log.push(`pageerror ${e.message}`); console.error(`[${user}] page error:`, e.message); });
-  page.on('console', (m) => { if (m.type() === 'error') console.error(`[${user}]`, m.text()); });
-  const q = new URLSearchParams({ user, pw: USERS[user] });
-  await page.goto(`${stack.jf.url}/web/index.html?${q}${query ? `&${query}` : ''}`);
-  await until(page, () => /** @type {any} */ (window).__jf?.ready === true);
-  return page;
-}
-
-/** The client's objects, for measuring (as the demo page exposes them). */
-async function expose(page) {
-  await until(page, () => Boolean(/** @type {any} */ (window).__jf.plugin?.app));
-  await page.evaluate(async () => {
-    const w = /** @type {any} */ (window);
-    const app = await w.__jf.plugin.app.ensure();
-    w.matinee = { manager: app.manager, panel: app.panel, player: app.manager.player, video: w.__jf.video() };
-  });
-  await until(page, () => /** @type {any} */ (window).matinee.manager.connection.status === 'open');
-  await startSampling(page);
-}
 
 const playingItem = (page) => page.evaluate(() => /** @type {any} */ (window).__jf.playbackManager.currentItem(/** @type {any} */ (window).__jf.player)?.Id ?? null);
 const position = (page) => page.evaluate(() => /** @type {any} */ (window).__jf.video()?.currentTime ?? null);

@@ -3,7 +3,9 @@
 // the session server fetches the plugin's JWKS from the stand-in (`jellyfin.url`) exactly as
 // it does from a real Jellyfin, and admits the stand-in's origin.
 
-import { spawnServer } from './harness.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ROOT, HLS_JS, launchBrowser, spawnServer, startSampling, until } from './harness.js';
 import { startStandin } from '../../../testdata/jellyfin-standin/server.js';
 
 /**
@@ -42,4 +44,62 @@ export async function startStack(opts = {}) {
       await jf.stop();
     },
   };
+}
+
+/** The page shell shaped like jellyfin-web's (fixtures/web/). */
+export const WEB = join(ROOT, 'client-js', 'test', 'e2e', 'fixtures', 'web');
+const USERS = { Ann: 'ann-pw', Bob: 'bob-pw', Cleo: 'cleo-pw' };
+
+/** Opens the page shell as `user` (signed in through the stand-in); `query` adds to the URL. */
+export async function openJellyfin(browser, stack, user, query = '', log = []) {
+  const context = await browser.newContext();
+  // hls.js, as jellyfin-web bundles it (the shell's <script defer src="hls.min.js">).
+  await context.route('**/web/hls.min.js', async (route) => route.fulfill({ body: await readFile(HLS_JS), contentType: 'text/javascript' }));
+  const page = await context.newPage();
+  page.on('pageerror', (e) => { log.push(`pageerror ${e.message}`); console.error(`[${user}] page error:`, e.message); });
+  page.on('console', (m) => { if (m.type() === 'error') console.error(`[${user}]`, m.text()); });
+  const q = new URLSearchParams({ user, pw: USERS[user] });
+  await page.goto(`${stack.jf.url}/web/index.html?${q}${query ? `&${query}` : ''}`);
+  await until(page, () => /** @type {any} */ (window).__jf?.ready === true);
+  return page;
+}
+
+/** The client's objects, for measuring (as the demo page exposes them). */
+export async function expose(page) {
+  await until(page, () => Boolean(/** @type {any} */ (window).__jf.plugin?.app));
+  await page.evaluate(async () => {
+    const w = /** @type {any} */ (window);
+    const app = await w.__jf.plugin.app.ensure();
+    w.matinee = { manager: app.manager, panel: app.panel, player: app.manager.player, video: w.__jf.video() };
+  });
+  await until(page, () => /** @type {any} */ (window).matinee.manager.connection.status === 'open');
+  await startSampling(page);
+}
+
+/**
+ * A stand-in stack and a browser for one test, both closed after it (`t.after`).
+ * @param {{after: (fn: () => Promise<void>) => void}} t
+ */
+export async function stackAndBrowser(t) {
+  const stack = await startStack({ webDir: WEB, version: '10.11.11' });
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await stack.stop();
+  });
+  return { stack, browser };
+}
+
+/**
+ * Opens the page shell as `user` playing The Clock, and creates a room from the video OSD's
+ * Watch party button. Returns the page and the room code.
+ * @param {any} browser @param {any} stack @param {string} user @param {string} [query]
+ */
+export async function hostFromOsd(browser, stack, user, query = '') {
+  const page = await openJellyfin(browser, stack, user, `autoplay=${stack.jf.item('The Clock').id}${query ? `&${query}` : ''}`);
+  await until(page, () => /** @type {any} */ (window).__jf.video()?.currentTime > 0.5);
+  await page.click('.osdControls .btnMatineeWatchParty');
+  await page.click('.matinee-create');
+  await until(page, () => /^[A-Z0-9]{6}$/.test(document.querySelector('.matinee-room-code')?.textContent || ''));
+  return { page, code: await page.textContent('.matinee-room-code') || '' };
 }

@@ -187,8 +187,8 @@ export class SimPlayer {
     return () => this.handlers[event].delete(fn);
   }
 
-  _emit(event) {
-    for (const fn of this.handlers[event] || []) fn();
+  _emit(event, ...args) {
+    for (const fn of this.handlers[event] || []) fn(...args);
   }
 
   // --- the generic player interface ---
@@ -231,6 +231,10 @@ export class SimPlayer {
 
   // --- the person in front of it ---
   userPause() { this._advance(); this.paused = true; this._emit('pause'); }
+  /** A speed picked in the player's own menu (what JellyfinPlayer emits as 'rate'). */
+  userPicksRate(r) { this._emit('rate', r); }
+  /** The rate the player's menu shows (JellyfinPlayer.showRate). */
+  showRate(r) { this.shownRate = r; }
   userPlay() { this._advance(); this.paused = false; this._emit('play'); }
   userSeek(s) { this._advance(); this.pos = s; this._emit('seeking'); this._emit('seeked'); }
 }

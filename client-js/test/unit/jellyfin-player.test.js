@@ -87,3 +87,34 @@ test('jellyfin: following the host\'s item from the start does not play its intr
   assert.equal(plays[0].serverId, 'srv');
   assert.equal(plays[1].startPositionTicks, 425_000_000);
 });
+
+test('in a room the speed menu (playbackManager.set/getPlaybackRate, on its prototype as in jellyfin-web) is the room\'s; out of it, jellyfin-web\'s own again', () => {
+  const video = { playbackRate: 1, preservesPitch: true, addEventListener() {}, removeEventListener() {} };
+  const player = { setPlaybackRate(r) { video.playbackRate = r; }, getPlaybackRate() { return video.playbackRate; }, pause() {}, paused: () => false };
+  const saved = [];
+  // PlaybackManager is a class: setPlaybackRate / getPlaybackRate live on its prototype.
+  class PlaybackManager {
+    getCurrentPlayer() { return player; }
+    setPlaybackRate(value, p = player) { p.setPlaybackRate(value); saved.push(value); }
+    getPlaybackRate(p = player) { return p.getPlaybackRate(); }
+  }
+  const pm = new PlaybackManager();
+  const events = { on() {}, off() {} };
+  const jp = new JellyfinPlayer({ playbackManager: pm, events, document: /** @type {any} */ ({ querySelector: () => video }) });
+  const picked = [];
+  jp.on('rate', (r) => picked.push(r));
+  jp.showRate(1.5);
+  jp.setRate(1.53); // a nudge
+  assert.equal(pm.getPlaybackRate(player), 1.5, 'the menu shows the room\'s rate, not the nudge');
+  pm.setPlaybackRate('2', player); // the menu's pick
+  assert.deepEqual(picked, [2]);
+  assert.equal(video.playbackRate, 1.53, 'not applied: the room decides');
+  assert.deepEqual(saved, [], 'not saved as the user\'s own speed');
+  jp.showRate(null);
+  assert.equal(Object.hasOwn(pm, 'setPlaybackRate'), false, 'the prototype\'s methods are back');
+  pm.setPlaybackRate(1.25, player);
+  assert.equal(video.playbackRate, 1.25);
+  assert.deepEqual(saved, [1.25]);
+  assert.deepEqual(picked, [2]);
+  jp.destroy();
+});

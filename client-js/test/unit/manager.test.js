@@ -403,3 +403,42 @@ test('while in a room, reconnects back off at most reconnectMaxInRoomMs; out of 
   assert.ok(conn.backoffMs(10) > DEFAULT_SETTINGS.reconnectMaxInRoomMs * 2);
   ctx.m.stop();
 });
+
+test('a speed picked in the player\'s menu is the room\'s rate: play{rate} while playing, with the next play while paused; refused to a guest', async () => {
+  const ctx = setup();
+  const s = await connected(ctx);
+  s.serverSend(ctx.roomMsg({ state: ctx.state({ playing: true, position: 10, reason: 'play' }) }));
+  assert.equal(ctx.player.shownRate, 1, 'the menu shows the room\'s rate');
+  ctx.player.userPicksRate(1.5);
+  const [play] = s.sentOfType('play');
+  assert.equal(play.rate, 1.5);
+  assert.ok(Math.abs(play.position - 10) < 0.1, `from where the room is (${play.position})`);
+  ctx.player.userPicksRate(1); // the room's rate still: nothing to ask
+  assert.equal(s.sentOfType('play').length, 1);
+
+  s.serverSend({ type: 'state', ...ctx.state({ playing: false, position: 12, seq: 2, rate: 1.5 }) });
+  assert.equal(ctx.player.shownRate, 1.5);
+  ctx.player.userPicksRate(2);
+  assert.equal(s.sentOfType('play').length, 1, 'a pause carries no rate: nothing sent yet');
+  assert.equal(ctx.player.shownRate, 2, 'the menu shows the pick meanwhile');
+  s.serverSend({ type: 'state', ...ctx.state({ playing: false, position: 20, seq: 3, rate: 1.5, reason: 'seek' }) });
+  assert.equal(ctx.player.shownRate, 2, 'a seek while paused keeps the pick');
+  ctx.m.play();
+  assert.equal(s.sentOfType('play')[1].rate, 2);
+  ctx.m.play();
+  assert.equal(s.sentOfType('play')[2].rate, undefined, 'once');
+
+  s.serverSend({ type: 'state', ...ctx.state({ playing: false, position: 20, seq: 4, rate: 1.5, reason: 'waiting', waiting_for: ['b'] }) });
+  ctx.player.userPicksRate(1.75);
+  assert.equal(s.sentOfType('play')[3].rate, 1.75, 'a room waiting for a member means to play: sent now');
+
+  s.serverSend({ type: 'state', ...ctx.state({ playing: true, position: 12, seq: 5, rate: 2 }) });
+  s.serverSend({ type: 'members', host: 'b', list: [] });
+  ctx.player.userPicksRate(1.25);
+  assert.equal(s.sentOfType('play').length, 4, 'a guest in a host-controlled room cannot');
+  assert.ok(ctx.events.some(([e, err]) => e === 'notice' && err.code === 'host_only'));
+  assert.equal(ctx.player.shownRate, 2);
+  ctx.m.leaveRoom();
+  assert.equal(ctx.player.shownRate, null, 'out of the room the menu is the player\'s own');
+  ctx.m.stop();
+});

@@ -516,3 +516,15 @@ test('a pre-start seek that outlasts the lead catches up like a late joiner, not
   assert.ok(Math.abs(core.seekLatencyMs() - 1200) < 50, `learned ${core.seekLatencyMs()} ms from the paused seek`);
   core.stop();
 });
+
+test('keepPitchAt: the pitch is free only for small nudges around a room rate of 1', async () => {
+  const { keepPitchAt } = await import('../../src/core/playback.js');
+  assert.equal(keepPitchAt(1, 1), true, 'at the room\'s rate');
+  assert.equal(keepPitchAt(1.005, 1), false);
+  assert.equal(keepPitchAt(0.96, 1), false);
+  assert.equal(keepPitchAt(1.045, 1), false);
+  assert.equal(keepPitchAt(1.1, 1), true, 'a large catch-up keeps the pitch');
+  assert.equal(keepPitchAt(0.9, 1), true);
+  assert.equal(keepPitchAt(1.53, 1.5), true, 'never around another rate: 1.5× speech resampled is a chipmunk\'s');
+  assert.equal(keepPitchAt(1.02, 1, { pitchFreeMaxNudge: 0.01 }), true, 'the bound is a setting');
+});

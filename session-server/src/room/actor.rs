@@ -685,6 +685,7 @@ impl RoomTask {
         let candidates = self.seats.iter().map(Seat::candidate);
         [
             self.seats.next_expiry(self.params.resume_window),
+            self.seats.host_handover_at(self.params.host_grace),
             self.waiting.deadline(self.wait_active(), candidates),
             self.members.deadline(now),
         ]
@@ -697,6 +698,15 @@ impl RoomTask {
         // Seats whose resume window has passed are freed.
         while let Some(idx) = self.seats.expired(self.params.resume_window, now) {
             self.remove_member(idx, now);
+        }
+        // A host whose connection has not come back within the grace hands the role over
+        // (docs/protocol.md, "Host away"); a reload resumes before it.
+        if self
+            .seats
+            .hand_over_if_host_away(self.params.host_grace, now)
+        {
+            tracing::debug!(room = %self.code, "host away: role handed over");
+            self.members.note(Change::Visible);
         }
         // The waiting rule.
         let active = self.wait_active();
@@ -1095,7 +1105,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn seats_expire_after_the_resume_window_and_the_host_moves() {
+    async fn the_host_role_moves_after_the_grace_and_the_seat_after_the_window() {
         let (tx, mut peers, _sd) = room_with(3).await;
         let host = peers[0].id.clone();
         tx.send(Cmd::Disconnected {
@@ -1104,31 +1114,36 @@ mod tests {
         })
         .await
         .unwrap();
-        tokio::time::sleep(Duration::from_millis(29_000)).await;
-        let (reply, r) = oneshot::channel();
-        tx.send(Cmd::Snapshot {
-            who: Who::Seat(peers[1].id.clone()),
-            reply,
-        })
-        .await
-        .unwrap();
-        let snap = r.await.unwrap().unwrap();
-        assert_eq!(snap.host, host, "the seat is kept within the window");
-        assert!(!snap.members[0].connected);
-        tokio::time::sleep(Duration::from_millis(1_100)).await;
-        let (reply, r) = oneshot::channel();
-        tx.send(Cmd::Snapshot {
-            who: Who::Seat(peers[1].id.clone()),
-            reply,
-        })
-        .await
-        .unwrap();
-        let snap = r.await.unwrap().unwrap();
-        assert_eq!(snap.members.len(), 2);
+        let snapshot = |who: String| {
+            let tx = tx.clone();
+            async move {
+                let (reply, r) = oneshot::channel();
+                tx.send(Cmd::Snapshot {
+                    who: Who::Seat(who),
+                    reply,
+                })
+                .await
+                .unwrap();
+                r.await.unwrap().unwrap()
+            }
+        };
+        tokio::time::sleep(Duration::from_millis(4_900)).await;
+        let snap = snapshot(peers[1].id.clone()).await;
+        assert_eq!(snap.host, host, "within the host grace the role waits");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let snap = snapshot(peers[1].id.clone()).await;
         assert_eq!(
             snap.host, peers[1].id,
-            "the longest-present connected member is host"
+            "after it: the longest-present connected member"
         );
+        tokio::time::sleep(Duration::from_millis(23_900)).await;
+        let snap = snapshot(peers[1].id.clone()).await;
+        assert_eq!(snap.members.len(), 3, "the seat is kept within the window");
+        assert!(!snap.members[0].connected);
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        let snap = snapshot(peers[1].id.clone()).await;
+        assert_eq!(snap.members.len(), 2);
+        assert_eq!(snap.host, peers[1].id);
         // The last two leave: the room closes and refuses further commands.
         op(&tx, &peers[1], Op::Leave).await.unwrap();
         op(&tx, &peers[2], Op::Leave).await.unwrap();

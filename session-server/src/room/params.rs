@@ -14,6 +14,8 @@ pub struct RoomParams {
     pub max_chat_chars: usize,
     /// Seat kept after a disconnect.
     pub resume_window: Duration,
+    /// The host role waits this long for the host's connection to come back.
+    pub host_grace: Duration,
     /// Buffering longer than this (while playing) starts waiting.
     pub buffering_grace: Duration,
     /// Longest wait.
@@ -32,6 +34,7 @@ impl From<&Config> for RoomParams {
             max_members: c.limits.max_members,
             max_chat_chars: c.limits.max_chat_chars,
             resume_window: Duration::from_millis(c.rooms.resume_window_ms),
+            host_grace: Duration::from_millis(c.rooms.host_grace_ms),
             buffering_grace: Duration::from_millis(c.rooms.buffering_grace_ms),
             wait_cap: Duration::from_millis(c.rooms.wait_cap_ms),
             members_interval: Duration::from_millis(c.rooms.members_interval_ms),

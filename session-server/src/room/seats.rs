@@ -257,6 +257,27 @@ impl<C: Endpoint> Seats<C> {
         }
     }
 
+    /// When the host role is to move because the host's connection ended `grace` ago and
+    /// another member is connected to take it (None while the host is connected or nobody
+    /// else is). A reload resumes within the grace and keeps the role; a closed page does not.
+    pub fn host_handover_at(&self, grace: Duration) -> Option<Instant> {
+        let host = self.list.iter().find(|s| s.id() == self.host)?;
+        let away = host.disconnected_at?;
+        self.list
+            .iter()
+            .any(|s| s.conn.is_some())
+            .then_some(away + grace)
+    }
+
+    /// The host role moves when `host_handover_at` has come by `now`; returns whether it moved.
+    /// The old host's seat stays resumable for the resume window, without the role.
+    pub fn hand_over_if_host_away(&mut self, grace: Duration, now: Instant) -> bool {
+        match self.host_handover_at(grace) {
+            Some(at) if at <= now => self.migrate_host(),
+            _ => false,
+        }
+    }
+
     /// A seat whose resume window has passed at `now`.
     pub fn expired(&self, window: Duration, now: Instant) -> Option<usize> {
         self.list
@@ -341,6 +362,40 @@ mod tests {
         s.remove(1);
         assert_eq!(s.host(), "m2", "nobody connected: the longest-present seat");
         assert!(s.transfer_host("m2").is_err(), "not connected");
+    }
+
+    #[test]
+    fn the_host_role_moves_a_grace_after_the_host_left_while_the_seat_stays() {
+        let t0 = Instant::now();
+        let grace = Duration::from_secs(5);
+        let mut s = Seats::new(String::new());
+        s.add(seat("m1", "u1", 1));
+        s.add(seat("m2", "u2", 2));
+        s.add(seat("m3", "u3", 3));
+        assert_eq!(s.host_handover_at(grace), None, "the host is connected");
+        s.get_mut(1).detach(t0);
+        assert_eq!(
+            s.host_handover_at(grace),
+            None,
+            "a guest left, not the host"
+        );
+        s.get_mut(0).detach(t0 + Duration::from_secs(1));
+        assert_eq!(s.host_handover_at(grace), Some(t0 + Duration::from_secs(6)));
+        assert!(!s.hand_over_if_host_away(grace, t0 + Duration::from_millis(5999)));
+        assert_eq!(s.host(), "m1", "within the grace (a reload) the role waits");
+        assert!(s.hand_over_if_host_away(grace, t0 + Duration::from_secs(6)));
+        assert_eq!(s.host(), "m3", "the longest-present connected member");
+        assert_eq!(
+            s.position("m1"),
+            Some(0),
+            "the old host's seat is still resumable"
+        );
+        assert_eq!(s.host_handover_at(grace), None);
+        // Nobody connected to take it: the role stays where it is.
+        s.get_mut(2).detach(t0 + Duration::from_secs(7));
+        assert_eq!(s.host_handover_at(grace), None);
+        assert!(!s.hand_over_if_host_away(grace, t0 + Duration::from_secs(60)));
+        assert_eq!(s.host(), "m3");
     }
 
     #[test]

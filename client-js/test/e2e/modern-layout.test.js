@@ -1,0 +1,42 @@
+// @ts-check
+// jellyfin-web 12's modern layout ("Auto" in 12) hides the legacy header where the Watch party
+// button lived, so a guest could not join by code until something played. In the page shell's
+// modern layout (fixtures/web: ?layout=modern, the MUI toolbar with its Search link), the
+// button is in the toolbar, survives a re-render of it, and a guest joins from there.
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { until } from './harness.js';
+import { stackAndBrowser, hostFromOsd, openJellyfin, expose } from './standin-harness.js';
+
+const TOOLBAR_BUTTON = '.MuiToolbar-root .btnMatineeToolbar';
+
+test('modern layout: the Watch party button in the toolbar; a guest joins by code from it', { timeout: 120_000 }, async (t) => {
+  const { stack, browser } = await stackAndBrowser(t);
+  const clock = stack.jf.item('The Clock');
+  const { code } = await hostFromOsd(browser, stack, 'Ann');
+
+  const bob = await openJellyfin(browser, stack, 'Bob', 'layout=modern');
+  await until(bob, (sel) => document.querySelector(`${sel}:not([hidden])`) !== null, TOOLBAR_BUTTON);
+  assert.equal(await bob.evaluate((sel) => document.querySelector(sel)?.nextElementSibling?.getAttribute('href'), TOOLBAR_BUTTON), '#/search', 'just before Search');
+  assert.equal(await bob.isVisible('.skinHeader .btnMatineeHeader'), false, 'the legacy header is hidden in this layout');
+  assert.equal(await bob.isVisible(TOOLBAR_BUTTON), true);
+
+  // React renders the toolbar again (a route change): the button comes back.
+  await bob.evaluate(() => /** @type {any} */ (window).__jf.renderModernToolbar());
+  await until(bob, (sel) => document.querySelector(`${sel}:not([hidden])`) !== null, TOOLBAR_BUTTON);
+
+  await bob.click(TOOLBAR_BUTTON);
+  await until(bob, () => !(/** @type {HTMLElement} */ (document.querySelector('.matinee-panel'))).hidden);
+  const [panel, button] = await bob.evaluate((sel) => ['.matinee-panel', sel].map((s) => {
+    const r = /** @type {Element} */ (document.querySelector(s)).getBoundingClientRect();
+    return { top: r.top, bottom: r.bottom, right: r.right };
+  }), TOOLBAR_BUTTON);
+  assert.ok(panel.top >= button.bottom && panel.top - button.bottom < 24, 'hangs below the toolbar button');
+  assert.ok(Math.abs(panel.right - button.right) <= 1);
+  await bob.fill('.matinee-code-input', code);
+  await bob.click('.matinee-join-button');
+  await until(bob, (id) => /** @type {any} */ (window).__jf.playbackManager.currentItem(/** @type {any} */ (window).__jf.player)?.Id === id, clock.id, 20_000);
+  await expose(bob);
+  assert.equal(await bob.evaluate(() => /** @type {any} */ (window).matinee.manager.room.code), code);
+});
