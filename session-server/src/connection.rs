@@ -46,6 +46,8 @@ type Stream = SplitStream<WebSocket>;
 
 /// How long a close frame may take to reach a peer on shutdown.
 const SHUTDOWN_CLOSE_GRACE: Duration = Duration::from_millis(1500);
+/// Longest wait on shutdown for the rooms' handover before closing with 1001 anyway.
+const HANDOVER_WAIT: Duration = Duration::from_secs(3);
 /// How long a close frame may take otherwise; it may sit behind a full socket buffer that the
 /// peer is still draining (a slow reader closed with 4003 should still learn why).
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
@@ -174,6 +176,13 @@ pub async fn serve(ws: WebSocket, app: Arc<App>, _permit: OwnedSemaphorePermit) 
     let stop = conn.run(&mut sink, &mut stream, rx).await;
     let shutting_down = *app.shutdown.borrow();
     if let Stop::Close(code, reason) = stop {
+        if shutting_down && code == close::GOING_AWAY {
+            // Told to reconnect only once the rooms are handed over (`App::handed_over`), or
+            // after a bounded wait (a disk that hangs must not hold the 1001 past what a
+            // service manager grants a stop).
+            let mut handed_over = app.handed_over.clone();
+            let _ = tokio::time::timeout(HANDOVER_WAIT, handed_over.wait_for(|h| *h)).await;
+        }
         app.metrics.closed(close_label(code));
         let grace = if shutting_down {
             SHUTDOWN_CLOSE_GRACE

@@ -249,10 +249,19 @@ async fn a_stopped_instance_releases_its_rooms_at_once() {
         .unwrap()
         .success();
     assert!(ok);
+    let code = state["code"].as_str().unwrap();
     for m in members.iter_mut() {
         let (msgs, close) = drain_until_close(&mut m.ws).await;
         assert_eq!(close, Some(1001));
         assert!(msgs.iter().all(|v| v["type"] != "left"), "{msgs:?}");
+        // Told to reconnect only once the room is handed over: its lease already free (a
+        // resume elsewhere takes it over instead of being relayed to a room that has
+        // stopped) and its last state stored.
+        assert_eq!(
+            redis.get(&format!("matinee:lease:{code}")),
+            None,
+            "the lease is released before the members are told to reconnect"
+        );
     }
     let t0 = Instant::now();
     resume_all(b.addr, &mut members, &state).await;
