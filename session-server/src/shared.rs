@@ -284,15 +284,18 @@ impl RedisRooms {
     pub async fn run_leases<F: std::future::Future>(self: Arc<Self>, stop: F) {
         tokio::pin!(stop);
         let every = self.redis.lease() / 3;
+        // The alive mark on its own clock, not after the leases' work (one round trip per
+        // room, slower under load): a mark that lapsed while this instance was busy renewing
+        // would make the others take it for dead.
+        let beat = tokio::spawn(self.clone().run_heartbeat());
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let up = self.redis.heartbeat().await.is_ok();
-            if up != self.up.swap(up, Ordering::Relaxed) {
-                if up {
-                    tracing::info!("redis answers again");
-                } else {
-                    tracing::warn!("redis does not answer: rooms here go on, /readyz is 503");
-                }
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stop => break,
             }
+            let up = self.up.load(Ordering::Relaxed);
             if up {
                 for code in self.local.codes() {
                     match self.redis.renew(&code).await {
@@ -322,22 +325,43 @@ impl RedisRooms {
             if up {
                 self.check_remote_rooms().await;
             }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = &mut stop => break,
+        }
+        beat.abort();
+    }
+
+    /// Mark this instance alive every sixth of a lease (the mark lasts half a lease: two
+    /// beats may be late or lost before it lapses), and keep `up` (readiness) current.
+    async fn run_heartbeat(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(self.redis.lease() / 6);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let up = self.redis.heartbeat().await.is_ok();
+            if up != self.up.swap(up, Ordering::Relaxed) {
+                if up {
+                    tracing::info!("redis answers again");
+                } else {
+                    tracing::warn!("redis does not answer: rooms here go on, /readyz is 503");
+                }
             }
         }
     }
 
     /// Members here of rooms driven elsewhere: when that authority has stopped (it no longer
-    /// holds the lease, or no longer marks itself alive), tell them to reconnect (1001). They
-    /// resume at once, and the room is taken over (here, or wherever they land).
+    /// holds the lease, or it neither marks itself alive nor listens on its channel), tell
+    /// them to reconnect (1001). They resume at once, and the room is taken over (here, or
+    /// wherever they land). A lapsed mark alone proves nothing: a busy instance renews it
+    /// late, and its members would be sent away from a room that is still running.
     async fn check_remote_rooms(&self) {
         for (code, conns) in self.deliveries.by_room() {
             let owner = self.redis.owner(&code).await;
             let alive = match &owner {
                 Ok(Some(o)) if o != self.redis.instance() => {
                     self.redis.alive(o).await.unwrap_or(true)
+                        || !matches!(
+                            self.bus.push(o, json!({ "probe": true })).await,
+                            Err(matinee_store::bus::BusError::NoSuchInstance)
+                        )
                 }
                 Ok(_) => false,
                 Err(_) => true, // Redis trouble: nothing to conclude
@@ -482,7 +506,8 @@ impl RoomStore for RedisRooms {
     }
 
     fn ready(&self) -> BoxFuture<'_, bool> {
-        Box::pin(async move { self.redis.ping().await.is_ok() })
+        // Not ready while our channel is not subscribed: relayed calls would go unanswered.
+        Box::pin(async move { self.bus.listening() && self.redis.ping().await.is_ok() })
     }
 
     fn seat_for<'a>(
