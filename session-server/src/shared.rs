@@ -195,6 +195,7 @@ async fn serve_calls(rooms: Weak<RedisRooms>, mut calls: mpsc::Receiver<Incoming
             Incoming::Call { id, from, body } => {
                 let answer = match body.get("relay") {
                     Some(call) => {
+                        rooms.reclaim(call).await;
                         relay::serve(
                             &rooms.local,
                             &rooms.proxies,
@@ -376,6 +377,41 @@ impl RedisRooms {
         }
     }
 
+    /// A relayed call for a room that is not here but whose lease Redis says is ours: this
+    /// instance was restarted (same id) before its old lease ran out, and another instance,
+    /// seeing it live and listening, relays to it. Restore the room from its record now, so
+    /// that the call is served instead of refused (`unavailable`) until the lease runs out.
+    /// Only when no takeover is in progress (this runs in the loop that serves every call).
+    async fn reclaim(&self, call: &Value) {
+        let Some(code) = call.get("code").and_then(Value::as_str) else {
+            return;
+        };
+        if self.local.mailbox(code).is_some() {
+            return;
+        }
+        let Ok(_one) = self.taking.try_lock() else {
+            return;
+        };
+        if !matches!(self.redis.renew(code).await, Ok(true)) {
+            return;
+        }
+        let record = match self.redis.load(code).await {
+            Ok(Some(snap)) => from_snapshot(snap).ok(),
+            _ => None,
+        };
+        match record {
+            Some(record) => {
+                tracing::info!(room = %code, "room taken back from redis (this instance restarted)");
+                if let Err(f) = self.local.restore(record) {
+                    tracing::error!(room = %code, error = %f.message, "room not restored");
+                }
+            }
+            None => {
+                let _ = self.redis.release(code).await;
+            }
+        }
+    }
+
     /// Give up every lease we hold (graceful stop: another instance may take over at once).
     pub async fn release_all(&self, codes: Vec<String>) {
         for code in codes {
@@ -437,7 +473,11 @@ impl RedisRooms {
             )
         };
         loop {
-            if self.redis.acquire(code).await.map_err(down)? {
+            // Free, or held under our own id by this instance's previous life (restarted
+            // before its lease ran out): ours at once, rather than after the lease.
+            if self.redis.acquire(code).await.map_err(down)?
+                || self.redis.renew(code).await.map_err(down)?
+            {
                 break;
             }
             let waited = start.elapsed();
