@@ -8,7 +8,7 @@ TARGET_DIR := $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target)
 SERVER_BIN := $(TARGET_DIR)/debug/matinee-server
 
 .PHONY: run test test-rust test-js test-standin test-types test-browser test-plugin test-deploy test-bench-smoke \
-        lint lint-fmt lint-clippy build build-server node-deps bench-sync bench-load plugin plugin-repo release clean
+        lint lint-fmt lint-clippy build build-server node-deps bench-sync bench-load soak plugin plugin-repo release clean
 
 # Every suite runs through scripts/no-skips.sh: a skipped, ignored or todo test fails the run
 # (MATINEE_ALLOW_SKIPS=1 allows them explicitly and prints each with its reason).
@@ -81,6 +81,15 @@ bench-sync:
 bench-load:
 	$(CARGO) build --release -p matinee-server -p matinee-loadgen
 	bash scripts/bench-load.sh $(ARGS)
+
+## soak: the chaos soak, not part of `make test` (docs/performance.md): two instances sharing
+## rooms through a real redis-server, 50 rooms of 5 members playing for MINUTES (default 2);
+## one instance killed (-9 and SIGTERM in turn) and restarted every 30–60 s, Redis restarted
+## once. Prints kills survived, rooms lost (must be 0: the exit status says so), seats lost,
+## divergences, resume and fan-out times. MATINEE_SERVER_BIN picks another server binary.
+MINUTES ?= 2
+soak: build-server node-deps
+	MATINEE_SERVER_BIN=$${MATINEE_SERVER_BIN:-$(abspath $(SERVER_BIN))} $(NODE) client-js/bench/soak.mjs --minutes $(MINUTES) $(ARGS)
 
 ## plugin / plugin-repo: the Jellyfin plugin (needs the .NET SDK)
 plugin:

@@ -34,6 +34,10 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Becomes `true` when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// Becomes `true` once, during a shutdown, the rooms have stopped, their last state is
+    /// stored and (with Redis) their leases are released: only then are members told to
+    /// reconnect (1001), so that wherever they resume, the room is free to be taken over.
+    pub handed_over: watch::Receiver<bool>,
     /// One permit per open WebSocket (`server.max_connections`).
     pub permits: Arc<Semaphore>,
     conn_ids: AtomicU64,
@@ -47,6 +51,7 @@ impl App {
         rooms: Arc<dyn RoomStore>,
         metrics: Arc<Metrics>,
         shutdown: watch::Receiver<bool>,
+        handed_over: watch::Receiver<bool>,
         max_connections: usize,
     ) -> App {
         App {
@@ -57,6 +62,7 @@ impl App {
             restored: Restored::default(),
             metrics,
             shutdown,
+            handed_over,
             permits: Arc::new(Semaphore::new(max_connections)),
             conn_ids: AtomicU64::new(1),
         }

@@ -1,68 +1,54 @@
-//! One WebSocket connection: `hello`, then one `tokio::select!` loop over the next inbound
-//! frame, the outbound queue, the heartbeat tick, the kill switch and shutdown.
+//! One WebSocket connection after its handshake: one `tokio::select!` loop over the next
+//! inbound frame, the outbound queue, the heartbeat tick, the kill switch and shutdown, and the
+//! protocol's requests dispatched to the connection's room.
 //!
-//! The connection owns its limits (token bucket, status limit, failed joins) and talks to its
-//! room only through the room's mailbox. `ping` is answered here, not by the room, so `t1` and
-//! `t2` are taken as close to the socket as this layer can.
+//! Three layers, as mini-redis separates framing from commands: `socket` writes frames and
+//! says why a connection ends, `handshake` turns the first frame (`hello`) into a session and
+//! maybe a seat, and this module serves the connection from then on. The connection owns its
+//! limits (token bucket, status limit, failed joins) and talks to its room only through the
+//! room's mailbox. `ping` is answered here, not by the room, so `t1` and `t2` are taken as
+//! close to the socket as this layer can.
 
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
-use tokio_tungstenite::WebSocketStream;
-use warp::hyper::upgrade::Upgraded;
+use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 
-use matinee_auth::{AuthError, Credentials, Identity};
+use matinee_auth::Identity;
 
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::error::Failure;
+use crate::handshake::{self, Link};
 use crate::metrics::{fanout_index, FANOUT_KINDS};
 use crate::outbound::{ConnHandle, KillSwitch, Outbound};
 use crate::protocol::{
     close, parse_client, validate_media, ClientMsg, ErrorCode, Intent, Media, ServerMsg, Settings,
-    UserInfo, MAX_RATE, MIN_RATE, PROTOCOL_VERSION,
 };
 use crate::room::{Done, Op, StatusReport, Who};
 use crate::rooms::{normalize_code, RoomHandle};
 use crate::shutdown::until_shutdown;
-
-/// An upgraded `/ws` connection (see `routes::ws_upgrade`).
-pub type WebSocket = WebSocketStream<hyper_util::rt::TokioIo<Upgraded>>;
-type Sink = SplitSink<WebSocket, Message>;
-type Stream = SplitStream<WebSocket>;
+use crate::socket::{guarded, kill_reason, Sink, Stop, Stream, WebSocket, Writer};
 
 /// How long a close frame may take to reach a peer on shutdown.
 const SHUTDOWN_CLOSE_GRACE: Duration = Duration::from_millis(1500);
+/// Longest wait on shutdown for the rooms' handover before closing with 1001 anyway.
+const HANDOVER_WAIT: Duration = Duration::from_secs(3);
 /// How long a close frame may take otherwise; it may sit behind a full socket buffer that the
 /// peer is still draining (a slow reader closed with 4003 should still learn why).
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// Most queued frames written before one flush; bounds how long reading waits behind a burst.
 const MAX_BATCH: usize = 32;
-/// Longest wait for the authenticator before answering `unavailable`.
-const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Window in which dropped (rate-limited) messages are counted toward close 4008.
 const DROP_WINDOW: Duration = Duration::from_secs(10);
-
-/// Why the loop ends.
-enum Stop {
-    /// Send this close code and reason, then end.
-    Close(u16, &'static str),
-    /// The peer is gone or too slow to write to: just end.
-    Gone,
-}
 
 struct TokenBucket {
     tokens: f64,
@@ -93,12 +79,6 @@ impl TokenBucket {
             false
         }
     }
-}
-
-/// The seat this connection holds.
-struct Link {
-    room: RoomHandle,
-    member_id: String,
 }
 
 /// How a connection takes a seat: `create_room` or `join_room`.
@@ -174,6 +154,13 @@ pub async fn serve(ws: WebSocket, app: Arc<App>, _permit: OwnedSemaphorePermit) 
     let stop = conn.run(&mut sink, &mut stream, rx).await;
     let shutting_down = *app.shutdown.borrow();
     if let Stop::Close(code, reason) = stop {
+        if shutting_down && code == close::GOING_AWAY {
+            // Told to reconnect only once the rooms are handed over (`App::handed_over`), or
+            // after a bounded wait (a disk that hangs must not hold the 1001 past what a
+            // service manager grants a stop).
+            let mut handed_over = app.handed_over.clone();
+            let _ = tokio::time::timeout(HANDOVER_WAIT, handed_over.wait_for(|h| *h)).await;
+        }
         app.metrics.closed(close_label(code));
         let grace = if shutting_down {
             SHUTDOWN_CLOSE_GRACE
@@ -203,16 +190,6 @@ pub async fn serve(ws: WebSocket, app: Arc<App>, _permit: OwnedSemaphorePermit) 
     conn.cleanup().await;
     tracing::debug!(conn = conn_id, "connection closed");
     app.metrics.connections.fetch_sub(1, Ordering::Relaxed);
-}
-
-/// A seat for one of the user's devices (a TV their browser drives) is named after the user
-/// and the device, so that the others can tell it from the user's own seat. The user id stays
-/// the user's: resume and ownership rules are the user's.
-fn with_device(mut identity: Identity, device: Option<&str>) -> Identity {
-    if let Some(device) = device.and_then(matinee_auth::clean_name) {
-        identity.name = format!("{} — {device}", identity.name);
-    }
-    identity
 }
 
 fn close_label(code: u16) -> &'static str {
@@ -262,7 +239,7 @@ impl Conn {
                     self.last_seen = Instant::now();
                     match frame {
                         Some(Ok(msg)) => self.inbound(sink, msg, t1).await,
-                        Some(Err(e)) => Err(self.read_error(e)),
+                        Some(Err(e)) => Err(self.out().read_error(e)),
                         None => Err(Stop::Gone),
                     }
                 }
@@ -271,7 +248,7 @@ impl Conn {
                         self.app.metrics.closed("dead_peer");
                         Err(Stop::Gone)
                     } else {
-                        self.write(sink, Message::Ping(Bytes::new()), None).await
+                        self.out().write(sink, Message::Ping(Bytes::new()), None).await
                     }
                 }
             };
@@ -281,60 +258,9 @@ impl Conn {
         }
     }
 
-    fn read_error(&self, e: WsError) -> Stop {
-        // A frame or message over the transport cap (`routes::ws_config`).
-        if matches!(e, WsError::Capacity(_)) {
-            self.app.metrics.error(ErrorCode::TooLarge.as_str());
-            Stop::Close(close::TOO_LARGE, "frame too large")
-        } else {
-            Stop::Gone
-        }
-    }
-
-    /// Write one frame, giving up when the peer does not take it within the dead-peer time,
-    /// or when the connection is told to close meanwhile.
-    async fn write(
-        &self,
-        sink: &mut Sink,
-        msg: Message,
-        kind: Option<&'static str>,
-    ) -> Result<(), Stop> {
-        let send = std::pin::pin!(async { sink.send(msg).await.map_err(|_| Stop::Gone) });
-        guarded(&self.app, &self.kill, send).await?;
-        if let Some(kind) = kind {
-            self.app.metrics.msg_out(kind);
-        }
-        Ok(())
-    }
-
-    async fn send(&self, sink: &mut Sink, msg: &ServerMsg, id: Option<&Value>) -> Result<(), Stop> {
-        if let ServerMsg::Error { code, .. } = msg {
-            self.app.metrics.error(code.as_str());
-        }
-        self.write(sink, Message::text(msg.to_text(id)), Some(msg.kind()))
-            .await
-    }
-
-    async fn error(
-        &self,
-        sink: &mut Sink,
-        code: ErrorCode,
-        message: impl Into<String>,
-        id: Option<&Value>,
-    ) -> Result<(), Stop> {
-        self.send(
-            sink,
-            &ServerMsg::Error {
-                code,
-                message: message.into(),
-            },
-            id,
-        )
-        .await
-    }
-
-    async fn fail(&self, sink: &mut Sink, f: Failure, id: Option<&Value>) -> Result<(), Stop> {
-        self.error(sink, f.code, f.message, id).await
+    /// Writes to this connection's socket.
+    fn out(&self) -> Writer<'_> {
+        Writer::new(&self.app, &self.kill)
     }
 
     /// Write `first` and every frame already queued behind it (at most `MAX_BATCH`), then
@@ -398,223 +324,15 @@ impl Conn {
         guarded(app, &self.kill, work).await
     }
 
+    /// The handshake (`handshake::greet`), then `welcome`.
     async fn hello(&mut self, sink: &mut Sink, stream: &mut Stream) -> Result<(), Stop> {
-        let limits = &self.app.config.limits;
-        let wait = Duration::from_millis(limits.hello_timeout_ms);
-        let mut shutdown = self.app.shutdown.clone();
-        let frame = tokio::select! {
-            r = tokio::time::timeout(wait, stream.next()) => r,
-            _ = until_shutdown(&mut shutdown) => return Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
-        };
-        let text = match frame {
-            Err(_) => {
-                self.app.metrics.auth_failure("hello_timeout");
-                // Its own text, so that a client (and the load bench) can tell a server too
-                // busy to read the hello in time from a bad token; the close code is 4001.
-                let message = format!(
-                    "hello_timeout: no hello within {} ms",
-                    limits.hello_timeout_ms
-                );
-                self.error(sink, ErrorCode::Unauthorized, message, None)
-                    .await?;
-                return Err(Stop::Close(close::UNAUTHORIZED, "hello_timeout"));
-            }
-            Ok(None) => return Err(Stop::Gone),
-            Ok(Some(Err(e))) => return Err(self.read_error(e)),
-            Ok(Some(Ok(Message::Text(t)))) => t,
-            Ok(Some(Ok(m))) if m.is_close() => return Err(Stop::Gone),
-            Ok(Some(Ok(_))) => {
-                self.app.metrics.msg_in("binary");
-                self.error(
-                    sink,
-                    ErrorCode::BadRequest,
-                    "the first frame must be a hello text frame",
-                    None,
-                )
-                .await?;
-                return Err(Stop::Close(close::PROTOCOL, "expected hello"));
-            }
-        };
-        if text.len() > limits.max_frame_bytes {
-            self.error(sink, ErrorCode::TooLarge, "frame too large", None)
-                .await?;
-            return Err(Stop::Close(close::TOO_LARGE, "frame too large"));
-        }
-        let parsed = parse_client(&text);
-        self.app.metrics.msg_in(parsed.kind);
-        let id = parsed.id.clone();
-        let (protocol, token, resume, name, device) = match parsed.msg {
-            Ok(ClientMsg::Hello {
-                protocol,
-                token,
-                resume,
-                name,
-                client: _,
-                device,
-            }) => (protocol, token, resume, name, device),
-            Ok(_) => {
-                self.error(
-                    sink,
-                    ErrorCode::BadRequest,
-                    "the first message must be hello",
-                    id.as_ref(),
-                )
-                .await?;
-                return Err(Stop::Close(close::PROTOCOL, "expected hello"));
-            }
-            Err(m) => {
-                self.error(sink, ErrorCode::BadRequest, m, id.as_ref())
-                    .await?;
-                return Err(Stop::Close(close::PROTOCOL, "expected hello"));
-            }
-        };
-        if protocol != PROTOCOL_VERSION {
-            self.error(
-                sink,
-                ErrorCode::UnsupportedProtocol,
-                format!("this server speaks protocol {PROTOCOL_VERSION}"),
-                id.as_ref(),
-            )
-            .await?;
-            return Err(Stop::Close(close::PROTOCOL, "unsupported protocol"));
-        }
-        let creds = Credentials {
-            token: token.as_deref(),
-            name: name.as_deref(),
-        };
-        // A backend that hangs must not hold the connection (and its permit) past a shutdown,
-        // which promises every client a 1001 within seconds.
-        let auth = tokio::select! {
-            r = tokio::time::timeout(AUTH_TIMEOUT, self.app.auth.authenticate(creds)) => {
-                r.unwrap_or(Err(AuthError::Unavailable {
-                    reason: "auth_timeout",
-                }))
-            }
-            _ = until_shutdown(&mut shutdown) => {
-                return Err(Stop::Close(close::GOING_AWAY, "server shutting down"));
-            }
-        };
-        let identity = match auth {
-            Ok(identity) => with_device(identity, device.as_deref()),
-            Err(e) => {
-                self.app.metrics.auth_failure(e.reason());
-                tracing::info!(conn = self.conn_id, reason = e.reason(), "hello refused");
-                let code = match e {
-                    AuthError::Unauthorized { .. } => ErrorCode::Unauthorized,
-                    AuthError::Unavailable { .. } => ErrorCode::Unavailable,
-                };
-                self.error(
-                    sink,
-                    code,
-                    format!("authentication failed: {}", e.reason()),
-                    id.as_ref(),
-                )
-                .await?;
-                // Both close with 4001: the connection cannot proceed without an identity;
-                // `unavailable` tells the client that retrying later may work.
-                return Err(Stop::Close(close::UNAUTHORIZED, e.reason()));
-            }
-        };
-        let mut resumed = false;
-        // A live session, or a seat the store kept (after a restart, or from a dead instance).
-        let found = match resume.as_deref() {
-            Some(s) => match self.app.session(s).await {
-                Ok(x) => x.map(|x| (s, x)),
-                Err(f) => {
-                    // The seat exists but its room is not reachable right now: the client
-                    // keeps its secret and retries (as after `unavailable` from auth).
-                    self.fail(sink, f, id.as_ref()).await?;
-                    return Err(Stop::Close(close::UNAUTHORIZED, "room store unavailable"));
-                }
-            },
-            None => None,
-        };
-        let (secret, session_id, identity) = match found {
-            Some((secret, session)) => {
-                // A seat belongs to a user: the secret must come with the same user, except for
-                // an anonymous seat, which only the secret can prove. An anonymous hello never
-                // takes over an authenticated user's seat.
-                if !session.identity.anonymous && identity.user_id != session.identity.user_id {
-                    self.app.metrics.auth_failure("resume_other_user");
-                    self.error(
-                        sink,
-                        ErrorCode::Unauthorized,
-                        "this session belongs to another user",
-                        id.as_ref(),
-                    )
-                    .await?;
-                    return Err(Stop::Close(close::UNAUTHORIZED, "resume refused"));
-                }
-                self.app.sessions.attach(secret, self.handle.clone());
-                if let Some((code, member_id)) = session.seat.clone() {
-                    match self.resume_seat(&code, &member_id).await {
-                        Ok(Some(room)) => {
-                            self.link = Some(Link { room, member_id });
-                            resumed = true;
-                        }
-                        Ok(None) => self.app.sessions.set_seat(secret, None),
-                        Err(f) => {
-                            self.fail(sink, f, id.as_ref()).await?;
-                            return Err(Stop::Close(close::UNAUTHORIZED, "room unavailable"));
-                        }
-                    }
-                }
-                (secret.to_owned(), session.session_id, session.identity)
-            }
-            None => {
-                let (secret, session_id) = self
-                    .app
-                    .sessions
-                    .create(identity.clone(), self.handle.clone());
-                (secret, session_id, identity)
-            }
-        };
-        self.secret = Some(secret.clone());
-        let user = UserInfo {
-            id: identity.user_id.clone(),
-            name: identity.name.clone(),
-        };
-        self.identity = Some(identity);
-        let l = &self.app.config.limits;
-        let welcome = ServerMsg::Welcome {
-            protocol: PROTOCOL_VERSION,
-            session: session_id,
-            resume: secret,
-            user,
-            server_time: now_ms(),
-            limits: crate::protocol::Limits {
-                max_frame_bytes: l.max_frame_bytes,
-                messages_per_second: l.messages_per_second,
-                burst: l.burst,
-                max_chat_chars: l.max_chat_chars,
-                max_members: l.max_members,
-                status_per_second: l.status_per_second,
-                hello_timeout_ms: l.hello_timeout_ms,
-                resume_window_ms: self.app.config.rooms.resume_window_ms,
-                min_rate: MIN_RATE,
-                max_rate: MAX_RATE,
-            },
-            resumed,
-        };
-        self.send(sink, &welcome, id.as_ref()).await
-    }
-
-    /// The seat's room, resumed; `Ok(None)` when the seat or its room is gone. `Err` when the
-    /// room exists but cannot be reached now (`unavailable`: its instance or Redis): the seat
-    /// is kept for the client to retry.
-    async fn resume_seat(
-        &self,
-        code: &str,
-        member_id: &str,
-    ) -> Result<Option<RoomHandle>, Failure> {
-        let Some(room) = self.app.rooms.get(code).await else {
-            return Ok(None);
-        };
-        match room.resume(member_id.to_owned(), self.handle.clone()).await {
-            Ok(()) => Ok(Some(room)),
-            Err(f) if f.code == ErrorCode::Unavailable => Err(f),
-            Err(_) => Ok(None),
-        }
+        let out = Writer::new(&self.app, &self.kill);
+        let g = handshake::greet(&self.app, self.conn_id, &self.handle, out, sink, stream).await?;
+        let welcome = handshake::welcome(&self.app, &g);
+        self.link = g.link;
+        self.secret = Some(g.secret);
+        self.identity = Some(g.identity);
+        out.send(sink, &welcome, g.id.as_ref()).await
     }
 
     async fn inbound(&mut self, sink: &mut Sink, msg: Message, t1: f64) -> Result<(), Stop> {
@@ -631,6 +349,7 @@ impl Conn {
                 return self.rate_limited(sink, None).await;
             }
             return self
+                .out()
                 .error(
                     sink,
                     ErrorCode::BadRequest,
@@ -643,13 +362,14 @@ impl Conn {
             return Ok(()); // a raw frame is never read, only written
         };
         if text.len() > limits.max_frame_bytes {
-            self.error(
-                sink,
-                ErrorCode::TooLarge,
-                format!("frames are limited to {} bytes", limits.max_frame_bytes),
-                None,
-            )
-            .await?;
+            self.out()
+                .error(
+                    sink,
+                    ErrorCode::TooLarge,
+                    format!("frames are limited to {} bytes", limits.max_frame_bytes),
+                    None,
+                )
+                .await?;
             return Err(Stop::Close(close::TOO_LARGE, "frame too large"));
         }
         let parsed = parse_client(&text);
@@ -662,6 +382,7 @@ impl Conn {
             Ok(m) => m,
             Err(m) => {
                 return self
+                    .out()
                     .error(sink, ErrorCode::BadRequest, m, id.as_ref())
                     .await
             }
@@ -669,17 +390,20 @@ impl Conn {
         let idr = id.as_ref();
         match msg {
             ClientMsg::Hello { .. } => {
-                self.error(
-                    sink,
-                    ErrorCode::BadRequest,
-                    "hello was already received",
-                    idr,
-                )
-                .await
+                self.out()
+                    .error(
+                        sink,
+                        ErrorCode::BadRequest,
+                        "hello was already received",
+                        idr,
+                    )
+                    .await
             }
             ClientMsg::Ping { t0 } => {
                 let t2 = now_ms();
-                self.send(sink, &ServerMsg::Pong { t0, t1, t2 }, idr).await
+                self.out()
+                    .send(sink, &ServerMsg::Pong { t0, t1, t2 }, idr)
+                    .await
             }
             ClientMsg::CreateRoom { media, settings } => {
                 self.enter(sink, Entry::Create { media, settings }, id)
@@ -694,7 +418,7 @@ impl Conn {
                     }
                     Ok(()) // the room queues `left` for us, after everything it sent before
                 }
-                Err(f) => self.fail(sink, f, idr).await,
+                Err(f) => self.out().fail(sink, f, idr).await,
             },
             ClientMsg::Play { position, rate } => {
                 self.intent(sink, Intent::Play { position, rate }, id).await
@@ -726,6 +450,7 @@ impl Conn {
                 }
                 let Some(link) = &self.link else {
                     return self
+                        .out()
                         .error(sink, ErrorCode::Forbidden, "not in a room", idr)
                         .await;
                 };
@@ -775,13 +500,14 @@ impl Conn {
                 "rate limit exceeded repeatedly",
             ));
         }
-        self.error(
-            sink,
-            ErrorCode::RateLimited,
-            "too many messages; slow down",
-            id,
-        )
-        .await
+        self.out()
+            .error(
+                sink,
+                ErrorCode::RateLimited,
+                "too many messages; slow down",
+                id,
+            )
+            .await
     }
 
     async fn room_op(&mut self, op: Op, req_id: Option<Value>) -> Result<Done, Failure> {
@@ -803,7 +529,7 @@ impl Conn {
     async fn simple_op(&mut self, sink: &mut Sink, op: Op, id: Option<Value>) -> Result<(), Stop> {
         match self.room_op(op, id.clone()).await {
             Ok(_) => Ok(()),
-            Err(f) => self.fail(sink, f, id.as_ref()).await,
+            Err(f) => self.out().fail(sink, f, id.as_ref()).await,
         }
     }
 
@@ -847,7 +573,7 @@ impl Conn {
                 if r.failed_join {
                     self.failed_joins.push_back(now);
                 }
-                self.fail(sink, r.failure, id.as_ref()).await
+                self.out().fail(sink, r.failure, id.as_ref()).await
             }
         }
     }
@@ -949,37 +675,5 @@ fn prepare(
             }
             (text, "left", None)
         }
-    }
-}
-
-/// Run a socket write to its end. Most writes finish at once (the socket has room): then
-/// nothing else is set up. One that has to wait is given up when the peer does not take it
-/// within the dead-peer time, when the connection is told to close or on shutdown. Arming
-/// those for every write cost a timer insert and removal and two notifier registrations
-/// per batch, one of them on the notifier that every connection shares.
-async fn guarded<F>(app: &App, kill: &KillSwitch, mut work: Pin<&mut F>) -> Result<(), Stop>
-where
-    F: Future<Output = Result<(), Stop>>,
-{
-    let first = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
-    if let Poll::Ready(r) = first {
-        return r;
-    }
-    let dead_after = Duration::from_millis(app.config.limits.dead_after_ms);
-    let mut shutdown = app.shutdown.clone();
-    tokio::select! {
-        r = work => r,
-        code = kill.wait() => Err(Stop::Close(code, kill_reason(code))),
-        _ = until_shutdown(&mut shutdown) => Err(Stop::Close(close::GOING_AWAY, "server shutting down")),
-        _ = tokio::time::sleep(dead_after) => Err(Stop::Gone),
-    }
-}
-
-fn kill_reason(code: u16) -> &'static str {
-    match code {
-        close::TOO_SLOW => "too slow to read",
-        close::NORMAL => "replaced by a newer connection",
-        close::GOING_AWAY => "server shutting down",
-        _ => "closed by the server",
     }
 }

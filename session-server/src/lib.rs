@@ -21,7 +21,10 @@
 //!   a dead instance's rooms, readiness.
 //! - [`sessions`] — resume secrets → sessions and their seats.
 //! - [`app`] — [`app::App`], what the transports share.
-//! - [`connection`] — one WebSocket: `hello`, then the select loop; per-connection limits.
+//! - [`socket`] — frames to one WebSocket peer: guarded writes, why a connection ends.
+//! - [`handshake`] — `hello`: protocol version, credentials, the session and seat resumed.
+//! - [`connection`] — one WebSocket after its handshake: the select loop, requests to the
+//!   room; per-connection limits.
 //! - [`routes`] — HTTP: `/ws` upgrade (origin check, connection permit), health, metrics,
 //!   REST API, demo files.
 //! - [`static_files`] — the demo page and client sources embedded at build time.
@@ -33,6 +36,7 @@ pub mod config;
 pub mod connection;
 pub mod durable;
 pub mod error;
+pub mod handshake;
 pub mod metrics;
 pub mod outbound;
 pub mod protocol;
@@ -44,6 +48,7 @@ pub mod server;
 pub mod sessions;
 pub mod shared;
 pub mod shutdown;
+pub mod socket;
 pub mod static_files;
 
 pub use config::Config;

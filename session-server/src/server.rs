@@ -4,7 +4,9 @@
 //! Shutdown follows mini-redis: one `watch` flag tells every connection and room to stop;
 //! each connection holds a permit of the connection semaphore, so "all permits are back"
 //! means every connection has sent its close 1001 and ended. Waiting is bounded by
-//! `server.shutdown_timeout_ms`.
+//! `server.shutdown_timeout_ms`. Between the two, the rooms are handed over (last state
+//! stored, leases released; bounded too), and a second flag lets the connections send
+//! their 1001: a member never reconnects to a room this instance still holds.
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -46,6 +48,7 @@ where
 {
     config.validate()?;
     let (sd_tx, sd_rx) = watch::channel(false);
+    let (handed_over_tx, handed_over_rx) = watch::channel(false);
     let metrics = Arc::new(Metrics::default());
     // The store first: a data directory that cannot be used stops the start, before anyone
     // connects.
@@ -82,6 +85,7 @@ where
         registry,
         metrics,
         sd_rx.clone(),
+        handed_over_rx,
         max_conns,
     ));
     // Rooms kept by the store come back before the first connection is accepted, each seat
@@ -142,23 +146,10 @@ where
     // write, so another instance can take them over at once instead of after a lease.
     let held = shared.as_ref().map(|s| s.local_codes()).unwrap_or_default();
     let _ = sd_tx.send(true);
-    let deadline = Duration::from_millis(app.config.server.shutdown_timeout_ms);
-    let permits = app.permits.clone();
-    let drained = tokio::time::timeout(deadline, async move {
-        let _ = server_task.await;
-        tracing::debug!("http server stopped");
-        // Every WebSocket holds a permit until it has closed.
-        let _ = permits.acquire_many(max_conns as u32).await;
-        tracing::debug!("connections drained");
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            open = app.metrics.connections.load(Ordering::Relaxed),
-            "shutdown deadline passed with connections still open"
-        );
-    }
-    let _ = sweeper.await;
+    // The handover, before any member is told to reconnect: connections stop reading at the
+    // flag but hold their close 1001 until `handed_over`. A member that reconnected sooner
+    // could reach another instance while this one still held its room's lease: that instance
+    // would relay its resume here, to a room that has just stopped, and it would be refused.
     if let Some(writer) = writer {
         // Rooms save their last record as they stop (right after the flag); give them a
         // moment to finish, then write everything once more and wait for the disk.
@@ -180,6 +171,24 @@ where
     if let Some(s) = &shared {
         let _ = tokio::time::timeout(Duration::from_secs(2), s.release_all(held)).await;
     }
+    let _ = handed_over_tx.send(true);
+    let deadline = Duration::from_millis(app.config.server.shutdown_timeout_ms);
+    let permits = app.permits.clone();
+    let drained = tokio::time::timeout(deadline, async move {
+        let _ = server_task.await;
+        tracing::debug!("http server stopped");
+        // Every WebSocket holds a permit until it has closed.
+        let _ = permits.acquire_many(max_conns as u32).await;
+        tracing::debug!("connections drained");
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            open = app.metrics.connections.load(Ordering::Relaxed),
+            "shutdown deadline passed with connections still open"
+        );
+    }
+    let _ = sweeper.await;
     tracing::debug!("stopped");
     Ok(())
 }

@@ -195,6 +195,7 @@ async fn serve_calls(rooms: Weak<RedisRooms>, mut calls: mpsc::Receiver<Incoming
             Incoming::Call { id, from, body } => {
                 let answer = match body.get("relay") {
                     Some(call) => {
+                        rooms.reclaim(call).await;
                         relay::serve(
                             &rooms.local,
                             &rooms.proxies,
@@ -284,15 +285,18 @@ impl RedisRooms {
     pub async fn run_leases<F: std::future::Future>(self: Arc<Self>, stop: F) {
         tokio::pin!(stop);
         let every = self.redis.lease() / 3;
+        // The alive mark on its own clock, not after the leases' work (one round trip per
+        // room, slower under load): a mark that lapsed while this instance was busy renewing
+        // would make the others take it for dead.
+        let beat = tokio::spawn(self.clone().run_heartbeat());
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let up = self.redis.heartbeat().await.is_ok();
-            if up != self.up.swap(up, Ordering::Relaxed) {
-                if up {
-                    tracing::info!("redis answers again");
-                } else {
-                    tracing::warn!("redis does not answer: rooms here go on, /readyz is 503");
-                }
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stop => break,
             }
+            let up = self.up.load(Ordering::Relaxed);
             if up {
                 for code in self.local.codes() {
                     match self.redis.renew(&code).await {
@@ -322,22 +326,43 @@ impl RedisRooms {
             if up {
                 self.check_remote_rooms().await;
             }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = &mut stop => break,
+        }
+        beat.abort();
+    }
+
+    /// Mark this instance alive every sixth of a lease (the mark lasts half a lease: two
+    /// beats may be late or lost before it lapses), and keep `up` (readiness) current.
+    async fn run_heartbeat(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(self.redis.lease() / 6);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let up = self.redis.heartbeat().await.is_ok();
+            if up != self.up.swap(up, Ordering::Relaxed) {
+                if up {
+                    tracing::info!("redis answers again");
+                } else {
+                    tracing::warn!("redis does not answer: rooms here go on, /readyz is 503");
+                }
             }
         }
     }
 
     /// Members here of rooms driven elsewhere: when that authority has stopped (it no longer
-    /// holds the lease, or no longer marks itself alive), tell them to reconnect (1001). They
-    /// resume at once, and the room is taken over (here, or wherever they land).
+    /// holds the lease, or it neither marks itself alive nor listens on its channel), tell
+    /// them to reconnect (1001). They resume at once, and the room is taken over (here, or
+    /// wherever they land). A lapsed mark alone proves nothing: a busy instance renews it
+    /// late, and its members would be sent away from a room that is still running.
     async fn check_remote_rooms(&self) {
         for (code, conns) in self.deliveries.by_room() {
             let owner = self.redis.owner(&code).await;
             let alive = match &owner {
                 Ok(Some(o)) if o != self.redis.instance() => {
                     self.redis.alive(o).await.unwrap_or(true)
+                        || !matches!(
+                            self.bus.push(o, json!({ "probe": true })).await,
+                            Err(matinee_store::bus::BusError::NoSuchInstance)
+                        )
                 }
                 Ok(_) => false,
                 Err(_) => true, // Redis trouble: nothing to conclude
@@ -348,6 +373,41 @@ impl RedisRooms {
                 for c in conns {
                     c.kill(crate::protocol::close::GOING_AWAY);
                 }
+            }
+        }
+    }
+
+    /// A relayed call for a room that is not here but whose lease Redis says is ours: this
+    /// instance was restarted (same id) before its old lease ran out, and another instance,
+    /// seeing it live and listening, relays to it. Restore the room from its record now, so
+    /// that the call is served instead of refused (`unavailable`) until the lease runs out.
+    /// Only when no takeover is in progress (this runs in the loop that serves every call).
+    async fn reclaim(&self, call: &Value) {
+        let Some(code) = call.get("code").and_then(Value::as_str) else {
+            return;
+        };
+        if self.local.mailbox(code).is_some() {
+            return;
+        }
+        let Ok(_one) = self.taking.try_lock() else {
+            return;
+        };
+        if !matches!(self.redis.renew(code).await, Ok(true)) {
+            return;
+        }
+        let record = match self.redis.load(code).await {
+            Ok(Some(snap)) => from_snapshot(snap).ok(),
+            _ => None,
+        };
+        match record {
+            Some(record) => {
+                tracing::info!(room = %code, "room taken back from redis (this instance restarted)");
+                if let Err(f) = self.local.restore(record) {
+                    tracing::error!(room = %code, error = %f.message, "room not restored");
+                }
+            }
+            None => {
+                let _ = self.redis.release(code).await;
             }
         }
     }
@@ -413,7 +473,11 @@ impl RedisRooms {
             )
         };
         loop {
-            if self.redis.acquire(code).await.map_err(down)? {
+            // Free, or held under our own id by this instance's previous life (restarted
+            // before its lease ran out): ours at once, rather than after the lease.
+            if self.redis.acquire(code).await.map_err(down)?
+                || self.redis.renew(code).await.map_err(down)?
+            {
                 break;
             }
             let waited = start.elapsed();
@@ -482,7 +546,8 @@ impl RoomStore for RedisRooms {
     }
 
     fn ready(&self) -> BoxFuture<'_, bool> {
-        Box::pin(async move { self.redis.ping().await.is_ok() })
+        // Not ready while our channel is not subscribed: relayed calls would go unanswered.
+        Box::pin(async move { self.bus.listening() && self.redis.ping().await.is_ok() })
     }
 
     fn seat_for<'a>(

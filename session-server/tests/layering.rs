@@ -35,6 +35,8 @@ const LAYERS: &[(&str, &str)] = &[
     ("shared", "shared.rs"),
     ("sessions", "sessions.rs"),
     ("app", "app.rs"),
+    ("socket", "socket.rs"),
+    ("handshake", "handshake.rs"),
     ("connection", "connection.rs"),
     ("routes", "routes.rs"),
     ("server", "server.rs"),

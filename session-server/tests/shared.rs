@@ -41,7 +41,10 @@ impl Instance {
             .env("MATINEE_STORE__REDIS__URL", redis.url())
             .env("MATINEE_STORE__REDIS__INSTANCE_ID", id)
             .env("MATINEE_STORE__REDIS__LEASE_MS", LEASE_MS.to_string())
-            .env("MATINEE_STORE__REDIS__TIMEOUT_MS", "300")
+            // Short, so that Redis going away is seen quickly, yet above what a Redis command
+            // may take on a loaded two-core machine (300 ms was not, once in 50 runs); it
+            // must stay below the lease.
+            .env("MATINEE_STORE__REDIS__TIMEOUT_MS", "600")
             .env("MATINEE_LOG__LEVEL", "info")
             .env_remove("RUST_LOG")
             .envs(env.iter().copied())
@@ -72,6 +75,19 @@ impl Instance {
 
     fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
+    }
+
+    /// Whether the log shows `needle` within 5 s: its lines are read by another thread,
+    /// which may lag behind what the instance has already done.
+    async fn logged(&self, needle: &str) -> bool {
+        let t0 = Instant::now();
+        while !self.log_text().contains(needle) {
+            if t0.elapsed() > Duration::from_secs(5) {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
     }
 
     async fn readyz(&self) -> u16 {
@@ -228,7 +244,7 @@ async fn a_killed_instance_hands_its_room_to_the_other_and_members_resume_there(
         t0.elapsed().as_secs_f64() * 1000.0
     );
     assert!(
-        b.log_text().contains("room taken over from redis"),
+        b.logged("room taken over from redis").await,
         "{}",
         b.log_text()
     );
@@ -249,10 +265,19 @@ async fn a_stopped_instance_releases_its_rooms_at_once() {
         .unwrap()
         .success();
     assert!(ok);
+    let code = state["code"].as_str().unwrap();
     for m in members.iter_mut() {
         let (msgs, close) = drain_until_close(&mut m.ws).await;
         assert_eq!(close, Some(1001));
         assert!(msgs.iter().all(|v| v["type"] != "left"), "{msgs:?}");
+        // Told to reconnect only once the room is handed over: its lease already free (a
+        // resume elsewhere takes it over instead of being relayed to a room that has
+        // stopped) and its last state stored.
+        assert_eq!(
+            redis.get(&format!("matinee:lease:{code}")),
+            None,
+            "the lease is released before the members are told to reconnect"
+        );
     }
     let t0 = Instant::now();
     resume_all(b.addr, &mut members, &state).await;
@@ -263,6 +288,46 @@ async fn a_stopped_instance_releases_its_rooms_at_once() {
     );
     still_works(&mut members, 800.0).await;
     drop(a);
+}
+
+#[tokio::test]
+async fn an_instance_restarted_before_its_lease_ran_out_takes_its_rooms_back_at_once() {
+    // A long lease, so that the restarted instance is up again while its old lease holds.
+    let redis = Redis::start();
+    let long = [("MATINEE_STORE__REDIS__LEASE_MS", "20000")];
+    let mut a = Instance::start_with(&redis, "a", &long);
+    let b = Instance::start_with(&redis, "b", &long);
+    a.wait_ready(200).await;
+    b.wait_ready(200).await;
+    let (mut members, state) = party(a.addr).await;
+    settle(&redis, 3, &state).await;
+
+    let _ = a.child.kill(); // kill -9, and back at once with the same id
+    let _ = a.child.wait();
+    let a = Instance::start_with(&redis, "a", &long);
+    a.wait_ready(200).await;
+    let t0 = Instant::now();
+    // Through the other instance, which sees "a" live and relays to it: the restarted "a"
+    // holds the room's lease from its previous life and restores the room at once (it used
+    // to answer `unavailable` until the lease ran out).
+    resume_all(b.addr, &mut members[..1], &state).await;
+    let host = members[0].id.clone();
+    for m in members.iter_mut().skip(1) {
+        let (mut w, welcome) = hello(a.addr, &m.name, Some(&m.secret)).await;
+        assert_eq!(welcome["resumed"], true, "{} resumed: {welcome}", m.name);
+        let room = recv_type(&mut w, "room").await;
+        assert_eq!((&room["you"], &room["host"]), (&json!(m.id), &json!(host)));
+        assert_eq!(room["state"]["seq"], state["seq"], "{room}");
+        m.ws = w;
+    }
+    let took = t0.elapsed();
+    assert!(took < Duration::from_secs(10), "took {took:?}, lease 20 s");
+    assert!(
+        a.logged("room taken back from redis").await,
+        "{}",
+        a.log_text()
+    );
+    still_works(&mut members, 900.0).await;
 }
 
 #[tokio::test]

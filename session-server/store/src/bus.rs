@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::redis_store::{RedisStore, StoreError};
 
@@ -86,6 +86,9 @@ pub struct Bus {
     store: Arc<RedisStore>,
     next_id: AtomicU64,
     pending: Mutex<HashMap<u64, oneshot::Sender<Value>>>,
+    /// Whether this instance's channel is subscribed right now: answers sent while it is
+    /// not are lost (pub/sub keeps nothing), so a call waits for it first.
+    listening: watch::Receiver<bool>,
     /// Dropped with the bus: its listening task ends and unsubscribes.
     _stop: oneshot::Sender<()>,
 }
@@ -96,12 +99,14 @@ impl Bus {
     /// here); answers are matched to their calls inside.
     pub fn start(store: Arc<RedisStore>, capacity: usize) -> (Arc<Bus>, mpsc::Receiver<Incoming>) {
         let channel = store.instance_channel(store.instance());
-        let mut raw = store.subscribe(vec![channel], capacity, Duration::from_millis(200));
+        let (mut raw, listening) =
+            store.subscribe_watched(vec![channel], capacity, Duration::from_millis(200));
         let (stop_tx, mut stop_rx) = oneshot::channel();
         let bus = Arc::new(Bus {
             store,
             next_id: AtomicU64::new(1),
             pending: Mutex::new(HashMap::new()),
+            listening,
             _stop: stop_tx,
         });
         let (tx, rx) = mpsc::channel(capacity);
@@ -161,8 +166,23 @@ impl Bus {
         }
     }
 
+    /// Whether this instance's channel is subscribed (it can receive answers and calls).
+    pub fn listening(&self) -> bool {
+        *self.listening.borrow()
+    }
+
     /// Call instance `to` and wait at most `timeout` for its answer.
     pub async fn call(&self, to: &str, body: Value, timeout: Duration) -> Result<Value, BusError> {
+        // Our own channel first: an answer published before we listen reaches nobody, and
+        // the call would wait out its whole timeout (an instance just started, or one whose
+        // subscription is reconnecting).
+        let mut listening = self.listening.clone();
+        if tokio::time::timeout(timeout, listening.wait_for(|l| *l))
+            .await
+            .map_or(true, |r| r.is_err())
+        {
+            return Err(BusError::Down("not listening on our own channel".into()));
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         {

@@ -5,7 +5,7 @@
 //! - `room:<CODE>` — the room's [`RoomSnapshot`] (JSON), written by its authority
 //!   (coalesced like the local store), deleted when the room closes. Created with `NX`, so two
 //!   instances never create the same code.
-//! - `alive:<ID>` — set by instance `<ID>` for half a lease, renewed every third of one.
+//! - `alive:<ID>` — set by instance `<ID>` for half a lease, renewed every sixth of one.
 //! - `seat:<SHA-256 of a resume secret>` — the code of the room holding that seat, so a
 //!   client whose instance died finds its room from any other instance.
 //! - `lease:<CODE>` — the instance id of the room's authority, `SET NX PX lease_ms`, renewed
@@ -29,7 +29,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::config::RedisConfig;
 use crate::snapshot::{decode, encode, DecodeError, RoomSnapshot};
@@ -297,7 +297,7 @@ impl RedisStore {
         Ok(n == 1)
     }
 
-    /// Say this instance is alive, for half a lease (renewed every third of one): a dead
+    /// Say this instance is alive, for half a lease (renewed every sixth of one): a dead
     /// instance's mark vanishes before its leases do, so another instance can tell "driven
     /// elsewhere" (answer at once) from "its authority died" (wait for the lease).
     pub async fn heartbeat(&self) -> Result<(), StoreError> {
@@ -374,7 +374,20 @@ impl RedisStore {
         capacity: usize,
         retry: Duration,
     ) -> mpsc::Receiver<(String, Vec<u8>)> {
+        self.subscribe_watched(channels, capacity, retry).0
+    }
+
+    /// [`RedisStore::subscribe`], and whether the subscription is live right now (`true`
+    /// once Redis has confirmed it, `false` while it reconnects): a publish made meanwhile
+    /// reaches nobody, so whoever expects an answer on these channels waits for it.
+    pub fn subscribe_watched(
+        self: &Arc<Self>,
+        channels: Vec<String>,
+        capacity: usize,
+        retry: Duration,
+    ) -> (mpsc::Receiver<(String, Vec<u8>)>, watch::Receiver<bool>) {
         let (tx, rx) = mpsc::channel(capacity);
+        let (live_tx, live_rx) = watch::channel(false);
         let client = self.client.clone();
         let timeout = self.timeout;
         tokio::spawn(async move {
@@ -394,6 +407,7 @@ impl RedisStore {
                     }
                 };
                 let mut stream = ps.into_on_message();
+                live_tx.send_replace(true);
                 loop {
                     tokio::select! {
                         m = stream.next() => match m {
@@ -410,9 +424,10 @@ impl RedisStore {
                         _ = tx.closed() => return,
                     }
                 }
+                live_tx.send_replace(false);
                 tokio::time::sleep(retry).await;
             }
         });
-        rx
+        (rx, live_rx)
     }
 }
