@@ -54,6 +54,8 @@ export const ITEM2 = '5eed0000000000000000000000000002';
 const USER = { id: 'be7c0000000000000000000000000001', name: 'bench', token: 'bench-remote-token' };
 /** A TV counts as settled once inside its goal band for this long. */
 const CONV_HOLD_MS = 2000;
+/** The `late` figures: every playing sample from this long after each event to the next. */
+const LATE_MS = 10_000;
 
 /** Today's TV timings (the harness's profiles before tv-cmd). */
 const SLOW_TV = { commandLatencyMs: [60, 200], loadMs: [1500, 4000], seekStallMs: [300, 1200], unpauseMs: [30, 150] };
@@ -214,6 +216,10 @@ function remoteResult(run, state) {
     const steadyWin = conv.filter((c) => c.convergence_s !== null).map((c) => ({ from: c.from + Math.max(settleMs, c.convergence_s * 1000), until: c.until }));
     const inSteady = (g) => steadyWin.some((w) => g >= w.from && g < w.until);
     const steadySamples = s.samples.filter((x) => x.err !== null && x.ok && x.playing && inSteady(x.g));
+    // Settled or not: every sample while the room plays, from LATE_MS after each event to the
+    // next (a window that never settles counts here, and not in the steady figures).
+    const lateAll = s.samples.filter((x) => x.playing && conv.some((c) => x.g >= c.from + LATE_MS && x.g < c.until));
+    const late = lateAll.filter((x) => x.err !== null && x.ok).map((x) => Math.abs(/** @type {number} */ (x.err)));
     const errs = steadySamples.map((x) => Math.abs(/** @type {number} */ (x.err)));
     // How far the seat's belief is from the truth: what limits any threshold.
     const belief = steadySamples.filter((x) => x.believed !== null).map((x) => Math.abs(/** @type {number} */ (x.believed) - /** @type {number} */ (x.err)));
@@ -230,12 +236,24 @@ function remoteResult(run, state) {
       commands_per_min: round(s.device.commands.length / inRoomMin, 1),
       report_requests: s.device.commands.filter((c) => c.kind.startsWith('General:')).length,
       steady_abs_error: summarize(errs),
+      late_abs_error: summarize(late),
+      // Of those samples, the share where the TV was not playing the room's item at all.
+      late_not_playing_pct: lateAll.length ? round(100 * (1 - late.length / lateAll.length), 1) : null,
       estimate_abs_error: summarize(belief),
       events: conv.map(({ label, kind, convergence_s }) => ({ label, kind, convergence_s })),
       steady_minutes: round(steadyMs / 60_000, 2),
       steady_seeks: steadySeeks,
       seeks_per_min_steady: steadyMs > 0 ? round(steadySeeks / (steadyMs / 60_000), 2) : null,
       commands: s.device.commands.length,
+      // Every command with the TV's true error (ms) just before it, and each second's true
+      // error: how a figure above is read.
+      timeline: s.device.commands.map((c) => {
+        const g = c.t - performance.timeOrigin;
+        const before = s.samples.filter((x) => x.g <= g).at(-1);
+        return [round((g - run.t0) / 1000, 2), c.kind, before && before.err !== null ? round(before.err, 0) : null];
+      }),
+      errors_per_s: s.samples.filter((_, i) => i % Math.round(1000 / run.opts.sampleMs) === 0)
+        .map((x) => [round((x.g - run.t0) / 1000, 1), x.err === null ? null : round(x.err, 0), x.believed === null ? null : round(x.believed, 0)]),
       seeks_total: seeksAt.length,
       learned: {
         seek_ms: round(sync.seekMs, 0), unpause_ms: round(sync.unpauseMs, 0), load_ms: round(sync.loadMs, 0), report_period_ms: round(sync.reportPeriodMs, 0), report_delay_ms: round(sync.reportDelayMs, 1),
@@ -257,13 +275,13 @@ export function remoteTable(results) {
       const e = s.steady_abs_error;
       rows.push([`${r.name}/${s.label}`, s.goal_ms, s.join_s === null ? 'never' : s.join_s,
         s.events.filter((x) => x.kind !== 'join').map((x) => `${x.label}:${x.convergence_s === null ? 'never' : x.convergence_s}`).join(' '),
-        e.p50, e.p95, e.p99, e.max, s.commands_per_min, `${s.steady_seeks}/${s.seeks_total}`,
+        e.p50, e.p95, e.max, s.steady_minutes, s.late_abs_error.p50, s.late_abs_error.p95, s.commands_per_min, `${s.steady_seeks}/${s.seeks_total}`,
         `${s.estimate_abs_error.p50}/${s.estimate_abs_error.p95}`,
         Object.entries(s.learned).map(([k, v]) => `${k.replace(/_ms$/, '')} ${v}`).join(' ')]);
     }
   }
   if (!rows.length) return '';
-  const head = ['remote seat', 'band ms', 'join s', `settle s after each room event (|err| < band for ${CONV_HOLD_MS / 1000} s)`, 'p50', 'p95', 'p99', 'max', 'cmds/min', 'seeks st/all', 'belief−truth p50/p95', 'learned ms'];
+  const head = ['remote seat', 'band ms', 'join s', `settle s after each room event (|err| < band for ${CONV_HOLD_MS / 1000} s)`, 'p50', 'p95', 'max', 'steady min', `≥${LATE_MS / 1000}s p50`, `≥${LATE_MS / 1000}s p95`, 'cmds/min', 'seeks st/all', 'belief−truth p50/p95', 'learned ms'];
   const fmt = (x) => (x === null || x === undefined ? '—' : String(x));
   const widths = head.map((hd, i) => Math.max(hd.length, ...rows.map((r) => fmt(r[i]).length)));
   const line = (r) => r.map((c, i) => fmt(c).padEnd(widths[i])).join('  ');
