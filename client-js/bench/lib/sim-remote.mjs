@@ -24,8 +24,9 @@
  * load 1.5–4 s, seek rebuffer 0.3–1.2 s, unpause 30–150 ms. All: report → Jellyfin 5–40 ms,
  * Jellyfin's clock up to ±30 s off.
  *
- * Printed per seat: join time (seat started → |error| inside the profile's goal band and
- * doing what the room does, held 2 s), time to settle after each room event (same rule,
+ * Printed per seat: join time (seat started → on the room's item with |error| against the
+ * room's formula inside the profile's goal band, held 2 s), time to settle after each room
+ * event (same rule,
  * from the event), steady |error| p50/p95/p99/max (ms; playing, from max(settle, --settle-s)
  * after each event to the next), commands per minute (all of them, report requests
  * included, over the seat's time in the room), seeks per minute in steady state, and how
@@ -204,7 +205,10 @@ function remoteResult(run, state) {
   const settleMs = run.opts.settleS * 1000;
   const evs = state.events;
   const perSeat = state.seats.map((s) => {
-    const pts = s.samples.map((x) => ({ t: x.g, spreadMs: x.err === null ? Infinity : Math.abs(x.err), ok: x.ok }));
+    // Settled = on the room's item and within the band of the formula: a TV paused while the
+    // room plays (or the reverse) leaves the band within band-many ms, and one that starts a
+    // few ms after `at` is a few ms off, not "not playing".
+    const pts = s.samples.map((x) => ({ t: x.g, spreadMs: x.err === null ? Infinity : Math.abs(x.err), ok: x.err !== null }));
     // Events the seat lived through; joining is its own first event.
     const mine = [{ g: s.startG, label: 'join', kind: 'join' }, ...evs.filter((e) => e.g > s.startG)];
     const conv = mine.map((e, i) => {

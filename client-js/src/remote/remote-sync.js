@@ -155,10 +155,15 @@ export class RemoteSync {
     this._nextCommandAt = -Infinity;
     this._misses = 0;
     this._awaitingLanding = false;
+    /** The method of the last correction, and whether a learned-aim seek ever missed. */
+    this._lastMethod = 'seek';
+    this._seekMissed = false;
     /** Whether the last correction was aimed with learned latencies (≥ 2 samples). */
     this._provenAim = false;
     /** @type {number|null} the quickest pause seen reported (sent → report made), ms */
     this._pauseMs = null;
+    /** @type {{kind: LatencyKind, ms: number}|null} the latency the last moving command was aimed with */
+    this._aim = null;
     /** Whether the last moving command was aimed with a first guess of its latency. */
     this._guessedAim = false;
     /** @type {{rid: number, sign: number}|null} the report that first showed a small error
@@ -457,7 +462,17 @@ export class RemoteSync {
     }
     this._biases.push(ms);
     if (this._biases.length > this.s.latencyWindow) this._biases.shift();
+    const was = this.sync.biasMs ?? 0;
     this.sync.biasMs = median(this._biases);
+    // Latency samples taken from playing reports carried the old correction: move them by
+    // the change (a sample = report time − how far the picture moved − send time).
+    const d = this.sync.biasMs - was;
+    for (const kind of /** @type {LatencyKind[]} */ (['load', 'seek', 'unpause'])) {
+      const xs = this._samples[kind];
+      if (!xs.length) continue;
+      for (let i = 0; i < xs.length; i++) xs[i] = Math.max(0, xs[i] - d);
+      this._learn(kind, xs.pop(), false);
+    }
   }
 
   /** How far from a trajectory a report may be and still be on it, ms. */
@@ -514,7 +529,8 @@ export class RemoteSync {
     // With hysteresis: a few samples make noisy spreads, and each switch costs tries.
     const resyncSpread = resync ?? s.initialSpreadMs;
     let method = this.sync.method;
-    if (method === 'seek' && this.sync.spreadMs.seek !== null && resyncSpread < seek / 2) method = 'pause_seek_unpause';
+    if (this._seekMissed) method = 'pause_seek_unpause';
+    else if (method === 'seek' && this.sync.spreadMs.seek !== null && resyncSpread < seek / 2) method = 'pause_seek_unpause';
     else if (method === 'pause_seek_unpause' && seek !== null && seek < resyncSpread / 2) method = 'seek';
     // A new method deserves its own tries before the device is judged limited.
     if (method !== this.sync.method) this._misses = 0;
@@ -699,6 +715,13 @@ export class RemoteSync {
       if (this.sync.limitMs !== null) this.sync.limitMs = null; // it can do better after all
       return;
     }
+    // A seek aimed with a learned latency that misses by far: this device's seeks land loosely, and
+    // a pause, a seek while paused and a timed unpause will do better (from now on).
+    if (this._lastMethod === 'seek' && this._provenAim && !this._seekMissed && abs >= 2 * this.sync.thresholdMs) {
+      this._seekMissed = true;
+      this._updateThreshold();
+      return;
+    }
     // A miss by a first guess is how the guess is corrected; but a device whose corrections
     // all miss before anything is learned (they land nowhere near) is limited too, later.
     this._misses += this._provenAim ? 1 : 0.5;
@@ -707,6 +730,12 @@ export class RemoteSync {
       const extra = this._misses - s.limitAfterMisses;
       this._cooldownUntil = this.clock.now() + Math.min(s.maxSeekBackoffMs, s.seekCooldownMs * 2 ** extra);
     }
+  }
+
+  /** How far the last guessed aim was from the latency since learned, ms (0 if unknown). */
+  _guessOffMs() {
+    const a = this._aim;
+    return a && this._samples[a.kind].length ? Math.abs(this._latency(a.kind) - a.ms) : 0;
   }
 
   /** The device's error against the room now, ms, or null. */
@@ -830,7 +859,10 @@ export class RemoteSync {
     const beforeTraj = before && 'checkInMs' in before ? this._trajOf(before) : /** @type {Traj|null} */ (before);
     const effectAt = now + aimMs;
     const latencyKind = kind === 'play_now' ? 'load' : kind === 'unpause' ? 'unpause' : kind === 'seek' && o.moving ? 'seek' : null;
-    if (latencyKind) this._guessedAim = this._samples[latencyKind].length === 0;
+    if (latencyKind) {
+      this._guessedAim = this._samples[latencyKind].length === 0;
+      this._aim = { kind: latencyKind, ms: aimMs };
+    }
     /** @type {Traj} */
     let traj;
     if (kind === 'pause') traj = { p: beforeTraj ? /** @type {number} */ (at(beforeTraj, effectAt)) : target, t0: effectAt, moving: false };
@@ -895,6 +927,11 @@ export class RemoteSync {
     }, Math.max(0, when - this.clock.now()));
   }
 
+  /** Spacing of a correction's commands: three quick pauses' worth, within planStepMs. */
+  _stepMs() {
+    return this._pauseMs === null ? this.s.planStepMs : Math.min(this.s.planStepMs, Math.max(this.s.minPlanStepMs, 3 * this._pauseMs));
+  }
+
   /** Local time of a server time. @param {number} server */
   _localOf(server) {
     const now = this.clock.now();
@@ -920,7 +957,7 @@ export class RemoteSync {
       return;
     }
     // Seek while paused first, and leave it time to land (its latency, at least one step).
-    const u = Math.max(atLocal - unpauseMs, now + Math.max(s.planStepMs, this._latency('seek')));
+    const u = Math.max(atLocal - unpauseMs, now + Math.max(this._stepMs(), this._latency('seek')));
     const p = this._room(u + unpauseMs);
     this._send('seek', () => this.api.seek(this.sessionId, p), { target: p, track: false, correction });
     this._planAt('unpause', u, () => this._send('unpause', () => this.api.unpause(this.sessionId), { target: p, fromPosition: p, correction }));
@@ -1034,7 +1071,7 @@ export class RemoteSync {
     const limit = this.sync.limitMs;
     // Right after a command aimed with a first guess, now that its latency is known, the
     // error is mostly the guess's: worth one re-aim down to the estimate's own noise.
-    const reaim = this._guessedAim && limit === null && absErr >= s.minThresholdMs;
+    const reaim = this._guessedAim && limit === null && absErr >= s.minThresholdMs && this._guessOffMs() >= s.minThresholdMs;
     // A limited device gets one more try per room state (a person asked for something).
     const probe = limit !== null && absErr >= this.sync.thresholdMs && absErr < limit && this._probeSeq !== st.seq;
     if (absErr >= Math.max(this.sync.thresholdMs, limit ?? 0) || probe || reaim) {
@@ -1045,7 +1082,7 @@ export class RemoteSync {
       // An error under twice the threshold may be one report's noise (its trip to Jellyfin,
       // the clock mapping): it is acted on only once a second report shows it too (asked
       // for, where the device answers).
-      if (absErr < 2 * this.sync.thresholdMs && !reaim && !(this._localOf(st.at) > now)) {
+      if (absErr < 2 * this.sync.thresholdMs && !(this._localOf(st.at) > now)) {
         const rid = /** @type {Report} */ (this._beliefRep).checkInMs;
         if (!this._suspect || this._suspect.sign !== Math.sign(errMs)) this._suspect = { rid, sign: Math.sign(errMs) };
         if (this._suspect.rid === rid) {
@@ -1060,11 +1097,12 @@ export class RemoteSync {
       this._awaitingLanding = true;
       // A room that starts later (a seek scheduled `at` ahead): hold the new frame until then,
       // as every member does, rather than play through the lead from before it.
-      const holdForAt = this._localOf(st.at) - now > s.planStepMs + this._latency('unpause');
-      this._provenAim = this._samples[this.sync.method === 'seek' && !holdForAt ? 'seek' : 'unpause'].length >= 2;
+      const holdForAt = this._localOf(st.at) - now > this._stepMs() + this._latency('unpause');
+      this._lastMethod = this.sync.method === 'seek' && !holdForAt ? 'seek' : 'pause_seek_unpause';
+      this._provenAim = this._samples[this._lastMethod === 'seek' ? 'seek' : 'unpause'].length >= 2;
       if (this.sync.method === 'pause_seek_unpause' || holdForAt) {
         this._send('pause', () => this.api.pause(id), { target: /** @type {number} */ (est), track: false, correction: true });
-        this._planAt('seek', now + s.planStepMs, () => this._planStart(/** @type {number} */ (this.estimate()), true));
+        this._planAt('seek', now + this._stepMs(), () => this._planStart(/** @type {number} */ (this.estimate()), true));
       } else {
         const aim = this._room(now + this._latency('seek'), false);
         this.sync.correctionSeeks += 1;

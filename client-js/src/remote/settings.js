@@ -74,8 +74,11 @@ export const REMOTE_SETTINGS = Object.freeze({
    *  position). It is counted, not used, and a fresh report is asked for. */
   reportToleranceMs: 60,
   /** Spacing of the commands of one correction (Pause, Seek, Unpause): commands may overtake
-   *  each other on their way to the device when sent closer than their latency spread. */
+   *  each other on their way to the device when sent closer than their latency spread. Once a
+   *  pause has been seen reported, three times that (the command's trip plus the report's),
+   *  within [minPlanStepMs, planStepMs]: a TV that obeys in 5 ms freezes for tens of ms. */
   planStepMs: 250,
+  minPlanStepMs: 30,
   /** Corrections in a row that leave the error over the threshold before the seat stops
    *  correcting inside the error it reached (status `limited`, shown in the member list):
    *  a device whose corrections land badly must not be corrected every few seconds. */
