@@ -453,7 +453,10 @@ export class RemoteSync {
    */
   _measureBias(rep) {
     const prev = this._beliefRep;
-    if (!rep.paused || !prev || prev.paused || prev.itemId !== rep.itemId || this._pauseCount !== this._cmdCount || this._acceptedSinceCmd !== 0) return;
+    // (The playing report must be the course the pause interrupted: accepted after every
+    // command before the pause, and nothing sent since the pause.)
+    if (!rep.paused || !prev || prev.paused || prev.itemId !== rep.itemId || this._pauseCount !== this._cmdCount
+      || this._cmdCountAtBelief !== this._pauseCount - 1 || this._acceptedSinceCmd !== 0) return;
     const t = this._reportLocal(rep);
     const ms = (rep.p - /** @type {number} */ (at(this._trajOf(prev), t))) * 1000 + (this.sync.biasMs ?? 0);
     if (ms < -this._toleranceMs() || ms > this.s.maxBiasMs) {
