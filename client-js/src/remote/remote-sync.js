@@ -140,6 +140,8 @@ export class RemoteSync {
     this._moveCmd = null;
     /** Commands sent so far (a residual between two reports counts only with none between). */
     this._cmdCount = 0;
+    /** The room state the last command was sent for. */
+    this._lastCmdSeq = -1;
     this._cmdCountAtBelief = -1;
     /** The command count at the last pause sent (a bias sample needs nothing sent after it). */
     this._pauseCount = -1;
@@ -160,12 +162,12 @@ export class RemoteSync {
     this._seekMissed = false;
     /** Whether the last correction was aimed with learned latencies (≥ 2 samples). */
     this._provenAim = false;
-    /** @type {number|null} the quickest pause seen reported (sent → report made), ms */
-    this._pauseMs = null;
     /** @type {{kind: LatencyKind, ms: number}|null} the latency the last moving command was aimed with */
     this._aim = null;
     /** Whether the last moving command was aimed with a first guess of its latency. */
     this._guessedAim = false;
+    /** @type {number|null} the quickest pause seen reported (sent → report made), ms */
+    this._pauseMs = null;
     /** @type {{rid: number, sign: number}|null} the report that first showed a small error
      *  worth a correction, waiting for a second one to confirm it */
     this._suspect = null;
@@ -883,6 +885,7 @@ export class RemoteSync {
     this._expect = expect;
     this._moveCmd = null;
     this._cmdCount += 1;
+    this._lastCmdSeq = st.seq;
     this._acceptedSinceCmd = 0;
     if (kind === 'pause') this._pauseCount = this._cmdCount;
     this._settledAfter = effectAt;
@@ -1065,7 +1068,8 @@ export class RemoteSync {
       this._setStatus('not_responding');
       return;
     }
-    if (!fresh) {
+    // (A new room state is acted on at once: the last command's answer no longer matters.)
+    if (!fresh && this._lastCmdSeq === st.seq) {
       this._wantReport();
       this._setStatus('syncing');
       return;
@@ -1073,8 +1077,10 @@ export class RemoteSync {
     const absErr = Math.abs(errMs);
     const limit = this.sync.limitMs;
     // Right after a command aimed with a first guess, now that its latency is known, the
-    // error is mostly the guess's: worth one re-aim down to the estimate's own noise.
-    const reaim = this._guessedAim && limit === null && absErr >= s.minThresholdMs && this._guessOffMs() >= s.minThresholdMs;
+    // error is mostly the guess's: worth one re-aim down to the estimate's own noise — on a
+    // device whose seeks are quick (a latency of L ms cannot spread by much more than L).
+    const reaim = this._guessedAim && limit === null && absErr >= s.minThresholdMs && this._guessOffMs() >= s.minThresholdMs
+      && this._samples.seek.length > 0 && this._latency('seek') < this.sync.thresholdMs;
     // A limited device gets one more try per room state (a person asked for something).
     const probe = limit !== null && absErr >= this.sync.thresholdMs && absErr < limit && this._probeSeq !== st.seq;
     if (absErr >= Math.max(this.sync.thresholdMs, limit ?? 0) || probe || reaim) {
