@@ -526,7 +526,10 @@ export class RemoteSync {
   _updateThreshold() {
     const s = this.s;
     const spread = (k) => this.sync.spreadMs[k] ?? (this._samples[k].length ? s.initialSpreadMs : null);
-    const seek = spread('seek');
+    // A seek that takes L ms is mostly a rebuffer, and a rebuffer's length varies with the
+    // stream: taken to spread by L/2 at least until its samples say more.
+    const seekKnown = this._samples.seek.length > 0;
+    const seek = seekKnown ? Math.max(spread('seek') ?? 0, this._latency('seek') / 2) : null;
     const resync = spread('unpause');
     // Seek (one command, the shortest freeze) unless Pause/Seek/Unpause lands clearly tighter,
     // or seeks are known to be loose and the other has not been tried (then it is tried: its
@@ -535,7 +538,7 @@ export class RemoteSync {
     const resyncSpread = resync ?? s.initialSpreadMs;
     let method = this.sync.method;
     if (this._seekMissed) method = 'pause_seek_unpause';
-    else if (method === 'seek' && this.sync.spreadMs.seek !== null && resyncSpread < seek / 2) method = 'pause_seek_unpause';
+    else if (method === 'seek' && seek !== null && resyncSpread < seek / 2) method = 'pause_seek_unpause';
     else if (method === 'pause_seek_unpause' && seek !== null && seek < resyncSpread / 2) method = 'seek';
     // A new method deserves its own tries before the device is judged limited.
     if (method !== this.sync.method) this._misses = 0;

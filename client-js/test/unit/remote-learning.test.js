@@ -136,8 +136,10 @@ test('a TV whose seeks land loosely is corrected by pause, seek and a timed unpa
     await run(20_000);
   }
   assert.equal(sync.sync.method, 'pause_seek_unpause');
-  assert.ok(sync.sync.spreadMs.seek > 150, `seek spread ${sync.sync.spreadMs.seek}`);
-  assert.ok(sync.sync.thresholdMs < sync.sync.spreadMs.seek, `threshold ${sync.sync.thresholdMs} under the seek spread ${sync.sync.spreadMs.seek}`);
+  // Its seeks take 0.4–1.3 s (a rebuffer): they are taken to land within ± half that at best,
+  // and the threshold follows the tighter unpause instead.
+  assert.ok(sync.sync.seekMs > 300, `seek ${sync.sync.seekMs}`);
+  assert.ok(sync.sync.thresholdMs < sync.sync.seekMs / 2, `threshold ${sync.sync.thresholdMs} under half the seek latency ${sync.sync.seekMs}`);
   st = state(clock, { seq: 8, position: 3000, at: clock.serverNow() + 300, reason: 'seek' });
   sync.setState(st);
   await run(30_000);
