@@ -45,7 +45,7 @@ echo "bench-smoke: sync harness (3 clients, shortened scenarios)"
 $NODE client-js/bench/sync-harness.mjs --clients 3 --scenarios steady,seek,late-join --scale 0.3 \
     --settle-s 1 --out "$work/sync" | tee "$work/sync.out"
 
-echo "bench-smoke: sync harness, remote seats (2 clients + 2 simulated TVs, shortened)"
+echo "bench-smoke: sync harness, remote seats (2 clients + 3 simulated TVs, shortened)"
 $NODE client-js/bench/sync-harness.mjs --clients 2 --scenarios remote --scale 0.15 \
     --settle-s 1 --no-plot --out "$work/remote" | tee "$work/remote.out"
 
@@ -100,7 +100,7 @@ with open(os.path.join(work, "sync", "sync.png"), "rb") as f:
 with open(os.path.join(work, "remote", "sync.json")) as f:
     rem = json.load(f)["scenarios"][0].get("remote") or {}
 seats = rem.get("seats") or []
-check(len(seats) == 2, f"remote: {len(seats)} seats")
+check(len(seats) == 3, f"remote: {len(seats)} seats")
 for st in seats:
     check(st["commands"] >= 3 and st["requests"]["list"] >= 10, f"remote {st['label']}: {st['commands']} commands, {st['requests']['list']} listings")
     check(st["final_status"] not in ("refused", "signed_out", "gone"), f"remote {st['label']}: ended {st['final_status']}")

@@ -18,6 +18,14 @@
  *     (if the jump is large enough: jellyfin-apiclient's rule is 5 s off the expected
  *     position) a seek; positions floored to whole milliseconds as jellyfin-web's
  *     playbackmanager does (Math.floor(10000 * currentTime()) ticks of a ms-based time);
+ *   - event reports as each kind of client makes them (`eventReports`): 'default' as above;
+ *     'all' — a native client that reports at once after every command it obeys (a seek of
+ *     any size, and a SetRepeatMode general command, which jellyfin-web's playbackmanager
+ *     answers with a `repeatmodechange` progress report); 'none' — periodic reports only
+ *     (and PlaybackStart);
+ *   - reports that trail the true position (`reportTrailMs`: the player's position is read a
+ *     little before the report is made), and a report right after a Seek that sometimes still
+ *     carries the pre-seek position (`staleSeekReportProb`);
  *   - seeks and starts that land on a keyframe before the target (seekSnapS > 0: a
  *     transcode or a stream with sparse keyframes), so a correction may never get under the
  *     threshold;
@@ -36,9 +44,12 @@
  * API:
  *   new SimRemoteDevice({now, rng?, id, userId, userName, deviceName, client?, deviceId?,
  *     jfSkewMs?, commandLatencyMs?, reportPeriodMs?, reportJitterMs?, reportDelayMs?,
- *     loadMs?, seekStallMs?, unpauseMs?, seekReportJumpS?, seekSnapS?, ignores?, items?})
+ *     loadMs?, seekStallMs?, unpauseMs?, seekReportJumpS?, seekSnapS?, ignores?, items?,
+ *     eventReports?, reportTrailMs?, staleSeekReportProb?})
  *   .command(kind, args)     a command Jellyfin forwards now: 'PlayNow' {itemId, startTicks},
  *                            'Pause', 'Unpause', 'Seek' {seekTicks}; logged in .commands
+ *   .generalCommand(name, args)   a GeneralCommand (SetRepeatMode {RepeatMode}); logged in
+ *                            .commands as kind 'General:<name>'
  *   .truePosition(t?) / .isAdvancing(t?) / .trueItem(t?)    the god's-eye truth
  *   .toSessionInfoDto(t?)    what GET /Sessions says about it at t
  *   .stopResponding() / .resumeResponding()
@@ -71,6 +82,7 @@ export class SimRemoteDevice {
    *   reportDelayMs?: [number, number]|number, loadMs?: [number, number]|number,
    *   seekStallMs?: [number, number]|number, unpauseMs?: [number, number]|number,
    *   seekReportJumpS?: number, seekSnapS?: number, ignores?: string[], items?: Record<string, {name: string, runTimeTicks?: number}>,
+   *   eventReports?: 'default'|'all'|'none', reportTrailMs?: [number, number]|number, staleSeekReportProb?: number,
    *   serverId?: string}} o
    */
   constructor(o) {
@@ -95,6 +107,11 @@ export class SimRemoteDevice {
     this.unpauseMs = o.unpauseMs ?? [30, 150];
     this.seekReportJumpS = o.seekReportJumpS ?? 0;
     this.seekSnapS = o.seekSnapS ?? 0;
+    this.eventReports = o.eventReports ?? 'default';
+    this.reportTrailMs = o.reportTrailMs ?? 0;
+    this.staleSeekReportProb = o.staleSeekReportProb ?? 0;
+    /** PlayState.RepeatMode, what SetRepeatMode changes. */
+    this.repeatMode = 'RepeatNone';
     /** Commands this client accepts but does nothing with (some apps implement no Seek). */
     this.ignores = new Set(o.ignores ?? []);
     this.items = o.items ?? {};
@@ -184,11 +201,15 @@ export class SimRemoteDevice {
     }
   }
 
-  /** The device sends a progress report made at time x. */
-  _report(x) {
+  /**
+   * The device sends a progress report made at time x (with the position it read a little
+   * before, or `pos` when given: a stale one).
+   * @param {number} x @param {number} [pos]
+   */
+  _report(x, pos) {
     if (!this.responding) return;
     this.reportsMade += 1;
-    const pos = this._pos(x);
+    if (pos === undefined) pos = Math.max(0, this._pos(x) - (this.moving && x > this.resumeAt ? pick(this.rng, this.reportTrailMs) / 1000 : 0));
     this._inFlight.push({
       arrive: x + pick(this.rng, this.reportDelayMs),
       report: {
@@ -237,7 +258,7 @@ export class SimRemoteDevice {
         if (!this.item) return;
         this._rebase(x);
         this.moving = false;
-        this._report(x);
+        if (this.eventReports !== 'none') this._report(x);
       });
     } else if (kind === 'Unpause') {
       this._at(x, () => {
@@ -245,7 +266,7 @@ export class SimRemoteDevice {
         this._rebase(x);
         this.moving = true;
         this.resumeAt = x + pick(this.rng, this.unpauseMs);
-        this._report(x);
+        if (this.eventReports !== 'none') this._report(x);
       });
     } else if (kind === 'Seek') {
       const asked = (args.seekTicks ?? 0) / 1e7;
@@ -256,7 +277,12 @@ export class SimRemoteDevice {
         this._rebase(x);
         this.base = to;
         if (this.moving) this.resumeAt = x + pick(this.rng, this.seekStallMs);
-        if (Math.abs(to - expected) > this.seekReportJumpS) this._report(this.moving ? this.resumeAt : x);
+        const reportIt = this.eventReports === 'all' || (this.eventReports === 'default' && Math.abs(to - expected) > this.seekReportJumpS);
+        if (!reportIt) return;
+        const at = this.moving ? this.resumeAt : x;
+        // Some clients read the position before the player took the seek in.
+        if (this.rng() < this.staleSeekReportProb) this._report(at, expected);
+        else this._report(at);
       });
     } else if (kind === 'Stop') {
       this._at(x, () => {
@@ -266,6 +292,25 @@ export class SimRemoteDevice {
         this._reportStopped(x);
       });
     }
+  }
+
+  /**
+   * A GeneralCommand Jellyfin forwards now (SessionManager.SendGeneralCommand → the device's
+   * WebSocket `GeneralCommand` message). SetRepeatMode sets the repeat mode; a client that
+   * reports on every command reports at once (jellyfin-web: playbackmanager.setRepeatMode
+   * triggers `repeatmodechange`, answered by a progress report that is not throttled).
+   * @param {string} name @param {any} [args]
+   */
+  generalCommand(name, args = {}) {
+    const now = this.now();
+    this._advance(now);
+    this.commands.push({ t: now, kind: `General:${name}`, args });
+    if (!this.responding || this.ignores.has(name) || name !== 'SetRepeatMode') return;
+    const x = now + pick(this.rng, this.commandLatencyMs);
+    this._at(x, () => {
+      if (typeof args.RepeatMode === 'string') this.repeatMode = args.RepeatMode;
+      if (this.item && this.eventReports === 'all') this._report(x);
+    });
   }
 
   _reportStopped(x) {
@@ -306,13 +351,13 @@ export class SimRemoteDevice {
     const h = this.held;
     const item = h && h.itemId ? this.items[h.itemId] || { name: 'Item' } : null;
     /** @type {Record<string, any>} */
-    const playState = { CanSeek: Boolean(item), IsPaused: Boolean(h && h.itemId && h.isPaused), IsMuted: false, RepeatMode: 'RepeatNone', PlaybackOrder: 'Default' };
+    const playState = { CanSeek: Boolean(item), IsPaused: Boolean(h && h.itemId && h.isPaused), IsMuted: false, RepeatMode: this.repeatMode, PlaybackOrder: 'Default' };
     if (item) {
       playState.PositionTicks = h.positionTicks;
       playState.MediaSourceId = h.itemId;
       playState.PlayMethod = 'DirectPlay';
     }
-    const commands = ['DisplayMessage', 'SetVolume', 'VolumeUp', 'VolumeDown', 'Mute', 'Unmute', 'ToggleMute', 'SetAudioStreamIndex', 'SetSubtitleStreamIndex'];
+    const commands = ['DisplayMessage', 'SetVolume', 'VolumeUp', 'VolumeDown', 'Mute', 'Unmute', 'ToggleMute', 'SetAudioStreamIndex', 'SetSubtitleStreamIndex', 'SetRepeatMode'];
     /** @type {Record<string, any>} */
     const dto = {
       PlayState: playState,

@@ -17,6 +17,11 @@
  *        (GetSessionToRemoteControl throws ResourceNotFoundException); AssertCanControl
  *        checks nothing but existence, so ANY signed-in user may command ANY session — the
  *        reason the remote seat checks ownership itself.
+ *   POST /Sessions/{id}/Command  body GeneralCommand {Name, Arguments}          → 204
+ *   POST /Sessions/{id}/Command/{name}                                           → 204
+ *        SessionController.SendFullGeneralCommand / SendGeneralCommand → SessionManager.
+ *        SendGeneralCommand (AssertCanControl again); the device gets a `GeneralCommand`
+ *        message. A body that is not a GeneralCommand is 400.
  *   Anything without a valid `Authorization: MediaBrowser … Token="…"` is 401; unknown
  *   routes are 404 and logged.
  *
@@ -53,6 +58,16 @@ export async function startSimJellyfin({ users, devices }) {
   /** @type {{method: string, path: string, query: Record<string, string>, userId: string|null, status: number}[]} */
   const log = [];
   const server = http.createServer((req, res) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (c) => {
+      size += c.length;
+      if (size <= 65536) chunks.push(c);
+    });
+    req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
+  });
+  /** @param {http.IncomingMessage} req @param {http.ServerResponse} res @param {string} bodyText */
+  function handle(req, res, bodyText) {
     const url = new URL(req.url || '/', 'http://x');
     const query = Object.fromEntries(url.searchParams);
     const user = users.find((u) => u.token === tokenFrom(req.headers.authorization)) || null;
@@ -67,7 +82,6 @@ export async function startSimJellyfin({ users, devices }) {
       res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
       res.end(text);
     };
-    req.resume();
     if (!user) return send(401);
     // ASP.NET routing is case-insensitive.
     const path = url.pathname.replace(/\/+$/, '');
@@ -110,8 +124,22 @@ export async function startSimJellyfin({ users, devices }) {
       device.command(/** @type {any} */ (cmd), { seekTicks: q.seekpositionticks === undefined ? undefined : Number(q.seekpositionticks) });
       return send(204);
     }
+    const g = /^\/sessions\/([^/]+)\/command(?:\/([^/]+))?$/i.exec(path);
+    if (req.method === 'POST' && g) {
+      const device = devices.find((d) => d.id === decodeURIComponent(g[1]));
+      let cmd;
+      if (g[2]) {
+        cmd = { Name: decodeURIComponent(g[2]), Arguments: {} };
+      } else {
+        try { cmd = JSON.parse(bodyText); } catch { cmd = null; }
+        if (!cmd || typeof cmd.Name !== 'string') return send(400, { title: 'One or more validation errors occurred.', status: 400 });
+      }
+      if (!device) return send(404);
+      device.generalCommand(cmd.Name, cmd.Arguments && typeof cmd.Arguments === 'object' ? cmd.Arguments : {});
+      return send(204);
+    }
     return send(404);
-  });
+  }
   await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
   const addr = /** @type {import('node:net').AddressInfo} */ (server.address());
   return {

@@ -8,22 +8,30 @@
  * clock, RemoteSync, SessionsApi). The god's-eye clock knows each TV's true position, so the
  * errors below are the truth, not what the seat believes.
  *
- * Timeline (× --scale): the host sets item 1 and plays at 1 s; seeks at 31 and 56 s; pauses
- * at 76 s and plays at 81 s; seeks at 101 s; switches to item 2 (and plays) at 126 s; seeks
- * at 156 s; ends at 180 s: several windows of steady play per seat, each after corrections
- * that land where they land. Profiles:
- *   tv-native  reports every 2 s (native apps), seeks reported as they happen
- *   tv-web     reports every 10 s, seeks only when they jump > 5 s (jellyfin-apiclient's
- *              throttle, as jellyfin-web or Jellyfin Media Player on a TV do)
- * both: command latency 60–200 ms, PlayNow load 1.5–4 s, seek rebuffer 0.3–1.2 s, report →
- * Jellyfin 5–40 ms, Jellyfin's clock up to ±30 s off.
+ * Timeline (× --scale): the host sets item 1 and plays at 1 s; the TVs join the playing room
+ * at 3 s; seeks at 31 and 56 s; pauses at 76 s and plays at 81 s; seeks at 101 s; switches to
+ * item 2 (and plays) at 126 s; seeks at 156 s; ends at 180 s: several windows of steady play
+ * per seat. Profiles (one TV each):
+ *   tv-cmd   a native cast-target client as measured against a real one: item load ~120 ms,
+ *            Pause/Unpause/Seek obeyed within ~5 ms, progress every 5 s and at once after
+ *            every command (SetRepeatMode included), positions trailing the truth by
+ *            1–45 ms, and the report right after a Seek carrying the pre-seek position
+ *            one time in three; goal band 100 ms
+ *   tv-2s    reports every 2 s, seeks reported as they happen; goal band 250 ms
+ *   tv-10s   reports every 10 s, seeks only when they jump > 5 s (jellyfin-apiclient's
+ *            throttle), no report on request; goal band 250 ms
+ * tv-2s and tv-10s (the harness's profiles before tv-cmd): command latency 60–200 ms, PlayNow
+ * load 1.5–4 s, seek rebuffer 0.3–1.2 s, unpause 30–150 ms. All: report → Jellyfin 5–40 ms,
+ * Jellyfin's clock up to ±30 s off.
  *
- * Printed per seat: steady |error| p50/p95/p99/max (ms), convergence (s) after play, seek
- * and item change (|error| under the seat's seek threshold — the band in which it stops
- * acting — and doing what the room does, held 2 s),
- * seeks per minute in steady state, and how far the seat's own error estimate is from the
- * truth (|believed − true|, ms). MATINEE_REMOTE_SET="key=value,…" overrides remote-seat
- * settings (src/remote/settings.js) — how the seek threshold earned its value.
+ * Printed per seat: join time (seat started → on the room's item with |error| against the
+ * room's formula inside the profile's goal band, held 2 s), time to settle after each room
+ * event (same rule,
+ * from the event), steady |error| p50/p95/p99/max (ms; playing, from max(settle, --settle-s)
+ * after each event to the next), commands per minute (all of them, report requests
+ * included, over the seat's time in the room), seeks per minute in steady state, and how
+ * far the seat's own error estimate is from the truth (|believed − true|, ms).
+ * MATINEE_REMOTE_SET="key=value,…" overrides remote-seat settings (src/remote/settings.js).
  *
  * API (used by sync-harness.mjs):
  *   remoteScript(run, n, {god, serverTimeAt, sleep, waitFor, timers})   the scenario
@@ -45,12 +53,24 @@ import { convergenceMs, summarize } from './stats.mjs';
 export const ITEM1 = '5eed0000000000000000000000000001';
 export const ITEM2 = '5eed0000000000000000000000000002';
 const USER = { id: 'be7c0000000000000000000000000001', name: 'bench', token: 'bench-remote-token' };
-/** A TV counts as converged once inside its seek threshold for this long. */
+/** A TV counts as settled once inside its goal band for this long. */
 const CONV_HOLD_MS = 2000;
+/** The `late` figures: every playing sample from this long after each event to the next. */
+const LATE_MS = 10_000;
 
-const PROFILES = [
-  { label: 'tv-native', reportPeriodMs: 2000, reportJitterMs: 200, seekReportJumpS: 0 },
-  { label: 'tv-web', reportPeriodMs: 10_000, reportJitterMs: 500, seekReportJumpS: 5 },
+/** Today's TV timings (the harness's profiles before tv-cmd). */
+const SLOW_TV = { commandLatencyMs: [60, 200], loadMs: [1500, 4000], seekStallMs: [300, 1200], unpauseMs: [30, 150] };
+
+export const PROFILES = [
+  {
+    label: 'tv-cmd', goalMs: 100,
+    device: {
+      reportPeriodMs: 5000, reportJitterMs: 100, eventReports: 'all', commandLatencyMs: [1, 5], loadMs: [100, 140],
+      seekStallMs: [0, 3], unpauseMs: [0, 3], reportTrailMs: [1, 45], staleSeekReportProb: 1 / 3,
+    },
+  },
+  { label: 'tv-2s', goalMs: 250, device: { ...SLOW_TV, reportPeriodMs: 2000, reportJitterMs: 200, seekReportJumpS: 0 } },
+  { label: 'tv-10s', goalMs: 250, device: { ...SLOW_TV, reportPeriodMs: 10_000, reportJitterMs: 500, seekReportJumpS: 5 } },
 ];
 
 /** Remote-seat setting overrides from MATINEE_REMOTE_SET ("seekThresholdMs=500,pollMs=500"). */
@@ -84,8 +104,7 @@ export async function remoteScript(run, n, h) {
     return new SimRemoteDevice({
       now: epochNow, rng: () => rng(), id: `bench-${p.label}`, userId: USER.id, userName: USER.name,
       deviceName: p.label, deviceId: `bench-dev-${i}`, jfSkewMs: (rng() * 2 - 1) * 30_000,
-      commandLatencyMs: [60, 200], loadMs: [1500, 4000], seekStallMs: [300, 1200], unpauseMs: [30, 150], reportDelayMs: [5, 40],
-      reportPeriodMs: p.reportPeriodMs, reportJitterMs: p.reportJitterMs, seekReportJumpS: p.seekReportJumpS,
+      reportDelayMs: [5, 40], ...p.device,
       items: { [ITEM1]: { name: 'Bench 1' }, [ITEM2]: { name: 'Bench 2' } },
     });
   });
@@ -108,21 +127,15 @@ export async function remoteScript(run, n, h) {
       random: () => rng(), settings: makeSettings(run.opts.set), remoteSettings,
       client: { name: 'matinee-sync-harness-remote', version: '1' },
     });
-    return { label: p.label, device: devices[i], seat, api, samples: /** @type {{g: number, err: number|null, ok: boolean, playing: boolean, believed: number|null}[]} */ ([]) };
+    return { label: p.label, goalMs: p.goalMs, device: devices[i], seat, api, startG: 0, samples: /** @type {{g: number, err: number|null, ok: boolean, playing: boolean, believed: number|null}[]} */ ([]) };
   });
   /** @type {{g: number, label: string, kind: string}[]} */
   const events = [];
   const state = { jf, seats, events, sampler: /** @type {any} */ (null), t0: run.t0 };
   run.remote = {
     state,
-    result: () => remoteResult(run, state, remoteSettings),
+    result: () => remoteResult(run, state),
   };
-  // The server sees the seats as members (anonymous names in the harness).
-  for (const s of seats) {
-    await s.api.listOwn(); // what the panel does first; it also marks the session as ours
-    s.seat.start();
-  }
-  await h.waitFor(() => seats.every((s) => s.seat.memberId), 10_000, 'remote seats in the room');
   const sample = () => {
     const g = god();
     const st = run.truth.state;
@@ -148,6 +161,15 @@ export async function remoteScript(run, n, h) {
     await run.at(1);
     ev('play', 'play');
     host()?.play();
+    await run.at(3);
+    // The TVs join the playing room (anonymous names in the harness): what the panel does
+    // first lists the sessions, which also marks each as the user's own.
+    for (const s of seats) {
+      await s.api.listOwn();
+      s.startG = god();
+      s.seat.start();
+    }
+    await h.waitFor(() => seats.every((s) => s.seat.memberId), 10_000, 'remote seats in the room');
     for (const [t, pos] of [[31, 600], [56, 1200]]) {
       await run.at(t);
       ev(`seek ${pos}s`, 'seek');
@@ -178,23 +200,30 @@ export async function remoteScript(run, n, h) {
   }
 }
 
-/**
- * @param {any} run @param {any} state @param {import('../../src/remote/settings.js').RemoteSettings} rs
- */
-function remoteResult(run, state, rs) {
+/** @param {any} run @param {any} state */
+function remoteResult(run, state) {
   const settleMs = run.opts.settleS * 1000;
   const evs = state.events;
   const perSeat = state.seats.map((s) => {
-    const pts = s.samples.map((x) => ({ t: x.g, spreadMs: x.err === null ? Infinity : Math.abs(x.err), ok: x.ok }));
-    const conv = evs.map((e, i) => {
-      const until = i + 1 < evs.length ? evs[i + 1].g : Infinity;
-      const c = convergenceMs(pts, e.g, { thresholdMs: rs.seekThresholdMs, holdMs: CONV_HOLD_MS, untilT: until });
+    // Settled = on the room's item and within the band of the formula: a TV paused while the
+    // room plays (or the reverse) leaves the band within band-many ms, and one that starts a
+    // few ms after `at` is a few ms off, not "not playing".
+    const pts = s.samples.map((x) => ({ t: x.g, spreadMs: x.err === null ? Infinity : Math.abs(x.err), ok: x.err !== null }));
+    // Events the seat lived through; joining is its own first event.
+    const mine = [{ g: s.startG, label: 'join', kind: 'join' }, ...evs.filter((e) => e.g > s.startG)];
+    const conv = mine.map((e, i) => {
+      const until = i + 1 < mine.length ? mine[i + 1].g : Infinity;
+      const c = convergenceMs(pts, e.g, { thresholdMs: s.goalMs, holdMs: CONV_HOLD_MS, untilT: until });
       return { label: e.label, kind: e.kind, convergence_s: c === null ? null : round(c / 1000, 2), from: e.g, until };
     });
     // Steady: from max(convergence, settle) after an event until the next one, while playing.
     const steadyWin = conv.filter((c) => c.convergence_s !== null).map((c) => ({ from: c.from + Math.max(settleMs, c.convergence_s * 1000), until: c.until }));
     const inSteady = (g) => steadyWin.some((w) => g >= w.from && g < w.until);
     const steadySamples = s.samples.filter((x) => x.err !== null && x.ok && x.playing && inSteady(x.g));
+    // Settled or not: every sample while the room plays, from LATE_MS after each event to the
+    // next (a window that never settles counts here, and not in the steady figures).
+    const lateAll = s.samples.filter((x) => x.playing && conv.some((c) => x.g >= c.from + LATE_MS && x.g < c.until));
+    const late = lateAll.filter((x) => x.err !== null && x.ok).map((x) => Math.abs(/** @type {number} */ (x.err)));
     const errs = steadySamples.map((x) => Math.abs(/** @type {number} */ (x.err)));
     // How far the seat's belief is from the truth: what limits any threshold.
     const belief = steadySamples.filter((x) => x.believed !== null).map((x) => Math.abs(/** @type {number} */ (x.believed) - /** @type {number} */ (x.err)));
@@ -203,40 +232,60 @@ function remoteResult(run, state, rs) {
     const seeksAt = s.device.commands.filter((c) => c.kind === 'Seek').map((c) => c.t - performance.timeOrigin);
     const steadySeeks = seeksAt.filter(inSteady).length;
     const sync = s.seat.sync;
+    const inRoomMin = Math.max(1e-9, (last - s.startG) / 60_000);
     return {
       label: s.label,
+      goal_ms: s.goalMs,
+      join_s: conv[0].convergence_s,
+      commands_per_min: round(s.device.commands.length / inRoomMin, 1),
+      report_requests: s.device.commands.filter((c) => c.kind.startsWith('General:')).length,
       steady_abs_error: summarize(errs),
+      late_abs_error: summarize(late),
+      // Of those samples, the share where the TV was not playing the room's item at all.
+      late_not_playing_pct: lateAll.length ? round(100 * (1 - late.length / lateAll.length), 1) : null,
       estimate_abs_error: summarize(belief),
       events: conv.map(({ label, kind, convergence_s }) => ({ label, kind, convergence_s })),
       steady_minutes: round(steadyMs / 60_000, 2),
       steady_seeks: steadySeeks,
       seeks_per_min_steady: steadyMs > 0 ? round(steadySeeks / (steadyMs / 60_000), 2) : null,
       commands: s.device.commands.length,
+      // Every command with the TV's true error (ms) just before it, and each second's true
+      // error: how a figure above is read.
+      timeline: s.device.commands.map((c) => {
+        const g = c.t - performance.timeOrigin;
+        const before = s.samples.filter((x) => x.g <= g).at(-1);
+        return [round((g - run.t0) / 1000, 2), c.kind, before && before.err !== null ? round(before.err, 0) : null];
+      }),
+      errors_per_s: s.samples.filter((_, i) => i % Math.round(1000 / run.opts.sampleMs) === 0)
+        .map((x) => [round((x.g - run.t0) / 1000, 1), x.err === null ? null : round(x.err, 0), x.believed === null ? null : round(x.believed, 0)]),
       seeks_total: seeksAt.length,
-      learned: { seek_ms: round(sync.seekMs, 0), unpause_ms: round(sync.unpauseMs, 0), load_ms: round(sync.loadMs, 0), report_period_ms: round(sync.reportPeriodMs, 0), report_delay_ms: round(sync.reportDelayMs, 1) },
+      learned: {
+        seek_ms: round(sync.seekMs, 0), unpause_ms: round(sync.unpauseMs, 0), load_ms: round(sync.loadMs, 0), report_period_ms: round(sync.reportPeriodMs, 0), report_delay_ms: round(sync.reportDelayMs, 1),
+        ...(typeof sync.thresholdMs === 'number' ? { threshold_ms: round(sync.thresholdMs, 0) } : {}),
+      },
       final_status: sync.status,
       requests: { list: s.api.sent.list, command: s.api.sent.command },
     };
   });
-  return { seek_threshold_ms: rs.seekThresholdMs, seats: perSeat };
+  return { seats: perSeat };
 }
 
-/** @param {any[]} results the harness's scenario results */
+/** @param {an/** @param {any[]} results the harness's scenario results */
 export function remoteTable(results) {
   const rows = [];
   for (const r of results) {
     if (!r.remote) continue;
     for (const s of r.remote.seats) {
       const e = s.steady_abs_error;
-      rows.push([`${r.name}/${s.label}`, e.p50, e.p95, e.p99, e.max,
-        s.events.map((x) => `${x.label}:${x.convergence_s === null ? 'never' : x.convergence_s}`).join(' '),
-        s.seeks_per_min_steady, `${s.steady_seeks}/${s.seeks_total}`, `${s.estimate_abs_error.p50}/${s.estimate_abs_error.p95}`,
-        `seek ${s.learned.seek_ms} unpause ${s.learned.unpause_ms} load ${s.learned.load_ms} period ${s.learned.report_period_ms}`]);
+      rows.push([`${r.name}/${s.label}`, s.goal_ms, s.join_s === null ? 'never' : s.join_s,
+        s.events.filter((x) => x.kind !== 'join').map((x) => `${x.label}:${x.convergence_s === null ? 'never' : x.convergence_s}`).join(' '),
+        e.p50, e.p95, e.max, s.steady_minutes, s.late_abs_error.p50, s.late_abs_error.p95, s.commands_per_min, `${s.steady_seeks}/${s.seeks_total}`,
+        `${s.estimate_abs_error.p50}/${s.estimate_abs_error.p95}`,
+        Object.entries(s.learned).map(([k, v]) => `${k.replace(/_ms$/, '')} ${v}`).join(' ')]);
     }
   }
   if (!rows.length) return '';
-  const th = results.find((r) => r.remote)?.remote.seek_threshold_ms;
-  const head = ['remote seat', 'p50', 'p95', 'p99', 'max', `convergence s (|err|<${th} ms for ${CONV_HOLD_MS / 1000} s)`, 'seeks/min steady', 'seeks st/all', 'belief−truth p50/p95', 'learned ms'];
+  const head = ['remote seat', 'band ms', 'join s', `settle s after each room event (|err| < band for ${CONV_HOLD_MS / 1000} s)`, 'p50', 'p95', 'max', 'steady min', `≥${LATE_MS / 1000}s p50`, `≥${LATE_MS / 1000}s p95`, 'cmds/min', 'seeks st/all', 'belief−truth p50/p95', 'learned ms'];
   const fmt = (x) => (x === null || x === undefined ? '—' : String(x));
   const widths = head.map((hd, i) => Math.max(hd.length, ...rows.map((r) => fmt(r[i]).length)));
   const line = (r) => r.map((c, i) => fmt(c).padEnd(widths[i])).join('  ');
@@ -256,12 +305,20 @@ export function remoteSummary(results) {
     return cs.some((c) => c === null) ? null : Math.max(0, ...cs);
   });
   return {
+    remote_join_s: worst((s) => s.join_s),
     remote_steady_p50_ms: worst((s) => s.steady_abs_error.p50),
     remote_steady_p95_ms: worst((s) => s.steady_abs_error.p95),
     remote_steady_p99_ms: worst((s) => s.steady_abs_error.p99),
     remote_conv_play_s: conv('play'),
+    remote_conv_pause_s: conv('pause'),
     remote_conv_seek_s: conv('seek'),
     remote_conv_item_s: conv('media'),
+    remote_cmds_per_min: worst((s) => s.commands_per_min),
     remote_seeks_per_min_steady: worst((s) => s.seeks_per_min_steady),
+    // Per profile, the two figures the goals are about.
+    ...Object.fromEntries(seats.flatMap((s) => {
+      const k = s.label.replace(/\W/g, '_');
+      return [[`remote_${k}_join_s`, s.join_s], [`remote_${k}_steady_p95_ms`, s.steady_abs_error.p95]];
+    })),
   };
 }

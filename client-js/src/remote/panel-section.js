@@ -26,6 +26,7 @@ const STATUS_KEYS = {
   idle: 'remoteStatusIdle', loading: 'remoteStatusLoading', syncing: 'remoteStatusSyncing', in_sync: 'remoteStatusInSync',
   close: 'remoteStatusClose', not_responding: 'remoteStatusNotResponding', gone: 'remoteStatusGone',
   refused: 'remoteStatusRefused', signed_out: 'remoteStatusSignedOut', bad_item: 'remoteStatusBadItem',
+  limited: 'remoteStatusLimited',
 };
 
 export class RemoteSection {
@@ -94,10 +95,19 @@ export class RemoteSection {
     this.listEl.hidden = true;
   }
 
-  /** @param {string} status @param {number|null} errorMs */
-  _statusText(status, errorMs) {
-    const text = this.t(STATUS_KEYS[status] || 'remoteStatusSyncing');
-    if (typeof errorMs === 'number' && Number.isFinite(errorMs) && ['in_sync', 'close', 'syncing'].includes(status)) {
+  /**
+   * The status in words; a `limited` TV (one whose corrections cannot land closer) says how
+   * close it gets.
+   * @param {string} status @param {number|null} [limitMs]
+   */
+  _stateText(status, limitMs) {
+    return this.t(STATUS_KEYS[status] || 'remoteStatusSyncing', { ms: Math.round(limitMs ?? 0) });
+  }
+
+  /** @param {string} status @param {number|null} errorMs @param {number|null} [limitMs] */
+  _statusText(status, errorMs, limitMs) {
+    const text = this._stateText(status, limitMs);
+    if (typeof errorMs === 'number' && Number.isFinite(errorMs) && ['in_sync', 'limited', 'syncing'].includes(status)) {
       return `${text} (${this.t('drift', { ms: (errorMs >= 0 ? '+' : '') + Math.round(errorMs) })})`;
     }
     return text;
@@ -109,7 +119,7 @@ export class RemoteSection {
     this.stopButton.hidden = !seat;
     this.element.dataset.remote = seat ? seat.sync.status : 'none';
     this.statusEl.textContent = seat && target
-      ? this.t('watchingOn', { device: target.deviceName, status: this._statusText(seat.sync.status, seat.sync.errorMs) })
+      ? this.t('watchingOn', { device: target.deviceName, status: this._statusText(seat.sync.status, seat.sync.errorMs, seat.sync.limitMs) })
       : '';
     if (seat && ['refused', 'signed_out'].includes(seat.sync.status)) {
       this.onError({ code: seat.sync.error === 'not_your_session' ? 'not_your_session' : 'remote_signed_out' });
@@ -120,7 +130,7 @@ export class RemoteSection {
   memberInfo(memberId) {
     const info = this.remote.describe(memberId);
     if (!info) return null;
-    return { label: info.label, status: info.status, stateText: this.t(STATUS_KEYS[info.status] || 'remoteStatusSyncing'), statusText: this._statusText(info.status, info.errorMs) };
+    return { label: info.label, status: info.status, stateText: this._stateText(info.status, info.limitMs), statusText: this._statusText(info.status, info.errorMs, info.limitMs) };
   }
 
   destroy() {

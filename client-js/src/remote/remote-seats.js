@@ -13,7 +13,8 @@
  *   .listTargets() → Promise<RemoteTarget[]>    the user's own sessions (SessionsApi.listOwn)
  *   .watchOn(target) / .stop()                  start a seat on that session / stop it
  *   .target, .seat                              the current ones, or null
- *   .describe(memberId) → {label, status, errorMs}|null   for the member list
+ *   .describe(memberId) → {label, status, errorMs, limitMs}|null   for the member list
+ *                                               (limitMs: the error a `limited` TV is left within)
  *   .on('change', fn) → off                     (core/emitter.js) after start/stop and each
  *                                               seat status change
  *   remoteSeatsFor({manager, apiClient, version?}) → RemoteSeats|null   inside jellyfin-web
@@ -88,7 +89,7 @@ export class RemoteSeats extends Emitter {
   describe(memberId) {
     if (!this.seat || !this.target || this.seat.memberId !== memberId) return null;
     const sync = this.seat.sync;
-    return { label: this.target.deviceName, status: sync.status, errorMs: sync.errorMs };
+    return { label: this.target.deviceName, status: sync.status, errorMs: sync.errorMs, limitMs: sync.limitMs ?? null };
   }
 }
 

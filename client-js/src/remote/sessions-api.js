@@ -29,6 +29,18 @@
  * plugin.js, getTargets: ControllableByUserId = current user, minus its own DeviceId) but
  * keeps other users' sessions; we do not.
  *
+ * Asking a client to report now (requestReport): Jellyfin has no "report your position"
+ * message. But `POST /Sessions/{id}/Command` with a GeneralCommand (SessionController.
+ * SendFullGeneralCommand → SessionManager.SendGeneralCommand, the `GeneralCommand` message on
+ * the client's WebSocket) reaches the client's player, and jellyfin-web answers SetRepeatMode
+ * (src/scripts/serverNotifications.js processGeneralCommand → playbackmanager.setRepeatMode,
+ * which triggers `repeatmodechange`) with a progress report at once: playbackmanager's
+ * onRepeatModeChange → sendProgressUpdate(player, 'repeatmodechange'), and jellyfin-apiclient's
+ * reportPlaybackProgress throttles only `timeupdate` events. Sent with the repeat mode the
+ * session already reports (PlayState.RepeatMode), it changes nothing on the TV. Only sessions
+ * that list SetRepeatMode in SupportedCommands are asked; whether a client does answer is
+ * for the caller to learn.
+ *
  * The access token travels only in the `Authorization: MediaBrowser …, Token="…"` header
  * (DESIGN §3a: the one form every version accepts), never in a URL, never in an error text.
  *
@@ -43,6 +55,7 @@
  *   .listOwn() → Promise<RemoteTarget[]>    own controllable sessions (not this browser's)
  *   .snapshot(sessionId) → Promise<{session: RemoteSnapshot|null, sendLocal, recvLocal}>
  *             null: the session is not in the listing any more
+ *   .requestReport(id, repeatMode) → Promise<void>   SetRepeatMode to the mode it has (above)
  *   .playNow(id, itemId, seconds) / .pause(id) / .unpause(id) / .seek(id, seconds)
  *             → Promise<void>; each lists the sessions again first and throws
  *             RemoteError('not_your_session') without sending when the id is not the user's
@@ -62,7 +75,7 @@ export const TICKS_PER_SECOND = 10_000_000;
  *   deviceId: string|null, userName: string|null}} RemoteTarget
  * @typedef {{id: string, userId: string, deviceId: string|null, deviceName: string,
  *   itemId: string|null, positionS: number|null, paused: boolean,
- *   checkInMs: number|null}} RemoteSnapshot
+ *   checkInMs: number|null, repeatMode: string|null, canRequestReport: boolean}} RemoteSnapshot
  */
 
 /** An error a person can be shown; `code` picks the text (remote_* keys in ui/i18n.js). */
@@ -89,6 +102,16 @@ export function sameId(a, b) {
 /** A Guid that is all zeros (Guid.Empty: a session with no user) or missing. */
 function emptyId(id) {
   return typeof id !== 'string' || /^[0-]*$/.test(id);
+}
+
+/**
+ * Whether a session lists a GeneralCommand as supported (SessionInfoDto.SupportedCommands, or
+ * Capabilities.SupportedCommands).
+ * @param {any} s @param {string} name
+ */
+function supports(s, name) {
+  const list = Array.isArray(s.SupportedCommands) ? s.SupportedCommands : s.Capabilities?.SupportedCommands;
+  return Array.isArray(list) && list.includes(name);
 }
 
 /** Header value: quotes and backslashes cannot be escaped in it, so they are dropped. */
@@ -151,14 +174,21 @@ export class SessionsApi {
   }
 
   /**
-   * @param {string} method @param {string} path with its query
+   * @param {string} method @param {string} path with its query @param {any} [body] sent as JSON
    * @returns {Promise<any>}
    */
-  async _request(method, path) {
+  async _request(method, path, body) {
+    /** @type {Record<string, string>} */
     const headers = this._headers();
+    /** @type {RequestInit} */
+    const init = { method, headers, credentials: 'omit', cache: 'no-store' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
     let res;
     try {
-      res = await this.fetch(`${this.baseUrl}${path}`, { method, headers, credentials: 'omit', cache: 'no-store' });
+      res = await this.fetch(`${this.baseUrl}${path}`, init);
     } catch (e) {
       throw new RemoteError('remote_unreachable', `Jellyfin did not answer (${/** @type {any} */ (e)?.message || e}).`);
     }
@@ -235,6 +265,8 @@ export class SessionsApi {
         positionS: item && ticks !== null ? ticks / TICKS_PER_SECOND : null,
         paused: Boolean(ps.IsPaused),
         checkInMs: parseJellyfinDate(s.LastPlaybackCheckIn),
+        repeatMode: typeof ps.RepeatMode === 'string' ? ps.RepeatMode : null,
+        canRequestReport: supports(s, 'SetRepeatMode'),
       },
       sendLocal,
       recvLocal,
@@ -258,9 +290,9 @@ export class SessionsApi {
    * Every command is preceded by a fresh listing: the session's user may have changed since
    * the last poll (up to a second ago), and commands are rare enough (a person's actions,
    * corrections with backoff) that one more GET each costs nothing.
-   * @param {string} sessionId @param {string} rest
+   * @param {string} sessionId @param {string} rest @param {any} [body]
    */
-  async _command(sessionId, rest) {
+  async _command(sessionId, rest, body) {
     this._assertOwn(sessionId);
     const list = await this._list();
     if (!list.some((x) => x && x.Id === sessionId)) {
@@ -269,7 +301,20 @@ export class SessionsApi {
     }
     this._assertOwn(sessionId);
     this.sent.command += 1;
-    await this._request('POST', `/Sessions/${encodeURIComponent(sessionId)}/Playing${rest}`);
+    await this._request('POST', `/Sessions/${encodeURIComponent(sessionId)}${rest}`, body);
+  }
+
+  /**
+   * Asks the client for a progress report now: SetRepeatMode with the mode it already has
+   * (see the module's comment). Refused without sending for a mode that is not one of
+   * Jellyfin's RepeatMode values (it would change something on the TV).
+   * @param {string} sessionId @param {string} repeatMode
+   */
+  requestReport(sessionId, repeatMode) {
+    if (!['RepeatNone', 'RepeatAll', 'RepeatOne'].includes(repeatMode)) {
+      return Promise.reject(new TypeError(`not a RepeatMode: ${String(repeatMode)}`));
+    }
+    return this._command(sessionId, '/Command', { Name: 'SetRepeatMode', Arguments: { RepeatMode: repeatMode } });
   }
 
   /** @param {number} seconds */
@@ -282,17 +327,17 @@ export class SessionsApi {
     if (typeof itemId !== 'string' || !/^[0-9a-fA-F-]{32,36}$/.test(itemId)) {
       return Promise.reject(new RemoteError('remote_bad_item', 'That is not a Jellyfin item: a TV can only play items of this server.'));
     }
-    return this._command(sessionId, `?playCommand=PlayNow&itemIds=${encodeURIComponent(itemId)}&startPositionTicks=${SessionsApi.ticks(seconds)}`);
+    return this._command(sessionId, `/Playing?playCommand=PlayNow&itemIds=${encodeURIComponent(itemId)}&startPositionTicks=${SessionsApi.ticks(seconds)}`);
   }
 
   /** @param {string} sessionId */
-  pause(sessionId) { return this._command(sessionId, '/Pause'); }
+  pause(sessionId) { return this._command(sessionId, '/Playing/Pause'); }
 
   /** @param {string} sessionId */
-  unpause(sessionId) { return this._command(sessionId, '/Unpause'); }
+  unpause(sessionId) { return this._command(sessionId, '/Playing/Unpause'); }
 
   /** @param {string} sessionId @param {number} seconds */
   seek(sessionId, seconds) {
-    return this._command(sessionId, `/Seek?seekPositionTicks=${SessionsApi.ticks(seconds)}`);
+    return this._command(sessionId, `/Playing/Seek?seekPositionTicks=${SessionsApi.ticks(seconds)}`);
   }
 }

@@ -15,7 +15,9 @@
 /** @typedef {typeof REMOTE_SETTINGS} RemoteSettings */
 
 export const REMOTE_SETTINGS = Object.freeze({
-  /** Decision loop period: commands are decided from the latest report, no HTTP involved. */
+  /** Decision loop period: commands are decided from the latest report, no HTTP involved.
+   *  Commands due at an instant (an unpause one learned latency before `at`) are not sent on
+   *  a tick but on their own timer, to the millisecond. */
   tickMs: 100,
   /** GET /Sessions period in steady state. One small request a second is nothing for
    *  Jellyfin, and a report (LastPlaybackCheckIn) is then seen at most ~1 s after it was
@@ -23,42 +25,83 @@ export const REMOTE_SETTINGS = Object.freeze({
   pollMs: 1000,
   /** Poll period for a while after each command: the device usually reports right after a
    *  pause, unpause or seek (jellyfin-web's playbackmanager sends progress on `pause`,
-   *  `unpause`, and on a `timeupdate` that jumps), and an early sighting of that report is
-   *  what measures the command latency. */
+   *  `unpause`, and on a `timeupdate` that jumps; native clients on every command), and an
+   *  early sighting of that report is what lets the next decision come early. */
   fastPollMs: 250,
   /** How long fast polling lasts after a command. */
   fastPollForMs: 4000,
-  /** |error| from which the seat corrects by a seek. A seek on a TV app freezes its picture
-   *  while it rebuffers, and lands only within the spread of the TV's seek latency (about
-   *  ±0.5 s in the sync harness's TVs), so a threshold below that spread buys each lower
-   *  error with more seeks. Sync harness `remote` scenario (docs/performance.md, "Remote
-   *  seats"): 750 ms — about one seek per event, 1 correction seek in 14 steady minutes,
-   *  steady p50 250–390 ms, p95 510–730 ms, convergence in seconds; 500 ms — 18 % more seeks,
-   *  slower and sometimes no convergence; 350 ms — half the error for twice the seeks. */
-  seekThresholdMs: 750,
-  /** While the room is paused, a device further than this from the paused position is
-   *  re-seeked (once, with the same backoff): it will start from there. */
-  pausedToleranceMs: 750,
+  /** Poll period right after a command or a report request, for `burstForMs`: a device that
+   *  reports at once is seen within this, and each such sighting bounds the mapping of
+   *  Jellyfin's clock to ours to within it (the estimate's precision starts there). */
+  burstPollMs: 25,
+  burstForMs: 400,
+  /** Correction threshold before the device has shown how precisely it lands (|error| from
+   *  which the seat corrects). Once it has: `precisionFactor` × the device's proven landing
+   *  spread and report noise, never under `minThresholdMs`. */
+  initialThresholdMs: 100,
+  /** Under this the estimate itself is the noise (report positions trail the picture by up to
+   *  ~45 ms on a native client, the clock mapping adds a few): nothing to correct. */
+  minThresholdMs: 40,
+  /** Threshold = this × max(landing spread of the chosen correction, report noise p90): a
+   *  correction is worth it only when the error clearly exceeds where corrections land. Sync
+   *  harness `remote` (docs/performance.md, "Remote seats"). */
+  precisionFactor: 1.5,
+  /** Landing spread assumed for a correction method with fewer than two latency samples:
+   *  small, so that a method is tried (and its spread learned) before it is judged. */
+  initialSpreadMs: 40,
+  /** Latency samples kept per command kind: aims use their median, precision their spread. */
+  latencyWindow: 8,
+  /** Consecutive-report residuals kept (reports with no command between): the report noise. */
+  noiseWindow: 16,
   /** First guess of a seek's latency on the device (command sent → media moving again at
    *  the new position): HTTP to Jellyfin, Jellyfin's WebSocket to the device, the device's
-   *  own seek and rebuffer. Learned from the first seek on. */
+   *  own seek and rebuffer. Capped by the learned load latency (a seek is at most a reload),
+   *  replaced by the first sample. */
   initialSeekLatencyMs: 1000,
-  /** First guess of Unpause latency (command sent → media moving). */
+  /** First guess of Unpause latency (command sent → media moving); capped like the seek's. */
   initialUnpauseLatencyMs: 400,
   /** First guess of PlayNow latency (command sent → the item playing at the start position):
    *  a TV app loads the item, fetches a stream, maybe starts a transcode: seconds. */
   initialLoadLatencyMs: 3000,
-  /** EMA weight of a new latency sample (the first replaces the guess whole). */
-  latencyAlpha: 0.5,
   /** Largest accepted latency sample: anything slower is a device that did something else. */
   maxLatencyMs: 15000,
-  /** Correction seeks in a row that did not bring the error under the threshold before the
-   *  seat backs off: a device whose seeks land badly must not be seeked every few seconds. */
-  backoffAfterSeeks: 2,
-  /** Wait after a correction seek before the next one may be sent; doubled per correction
-   *  seek in a row beyond `backoffAfterSeeks`, up to `maxSeekBackoffMs`. */
+  /** Largest accepted lag of a playing device's reports behind its picture (measured when it
+   *  pauses): more is a pause somewhere else than where it was going. */
+  maxBiasMs: 300,
+  /** A report further than this (or 2 × the report noise, if larger) from what the last
+   *  command should have produced, and within it of what the device did before, is stale:
+   *  made before the command took effect (some clients report a seek with the pre-seek
+   *  position). It is counted, not used, and a fresh report is asked for. */
+  reportToleranceMs: 60,
+  /** Spacing of the commands of one correction (Pause, Seek, Unpause): commands may overtake
+   *  each other on their way to the device when sent closer than their latency spread. Once a
+   *  pause has been seen reported, three times that (the command's trip plus the report's),
+   *  within [minPlanStepMs, planStepMs]: a TV that obeys in 5 ms freezes for tens of ms. */
+  planStepMs: 250,
+  minPlanStepMs: 30,
+  /** Corrections in a row that leave the error over the threshold before the seat stops
+   *  correcting inside the error it reached (status `limited`, shown in the member list):
+   *  a device whose corrections land badly must not be corrected every few seconds. */
+  limitAfterMisses: 2,
+  /** The threshold of a limited device: this × the error its last correction left. */
+  limitFactor: 1.25,
+  /** After more misses than that, corrections wait this long, doubled per further miss, up to
+   *  `maxSeekBackoffMs` (a new room state resets it: a person asked). */
   seekCooldownMs: 4000,
   maxSeekBackoffMs: 60000,
+  /** Asking for a fresh report (SetRepeatMode to the mode it has, see sessions-api.js): once
+   *  a command should have taken effect and no report made after that has been seen for this
+   *  long, or right after a stale report. */
+  requestAfterMs: 150,
+  /** At most one request per this long (a GET and a POST to Jellyfin, a report back). */
+  requestSpacingMs: 250,
+  /** A request counts as answered by a report made within this long after it (a client
+   *  that answers does so in a LAN round trip or two; a longer window would take periodic
+   *  reports for answers). */
+  requestWaitMs: 400,
+  /** Unanswered requests after which a device that answers no more often than its periodic
+   *  reports would by chance is not asked again. */
+  maxUnansweredRequests: 2,
   /** A command no report has answered within this long (or 1.5 reporting periods, if
    *  longer) is resent, with the wait doubled each time: jellyfin-apiclient throttles
    *  `timeupdate` progress to one per 10 s, so a device may legitimately be silent 10 s. */
@@ -79,9 +122,6 @@ export const REMOTE_SETTINGS = Object.freeze({
   clockWindow: 24,
   /** `status` period to the session server: under its 2 per second. */
   statusIntervalMs: 550,
-  /** |error| shown as "in sync" for a remote seat: half the seek threshold; between that and
-   *  the threshold the seat is "close" (nothing to do, nothing worth a seek). */
-  inSyncThresholdMs: 375,
 });
 
 /**

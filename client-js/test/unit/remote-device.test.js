@@ -105,3 +105,48 @@ test('a device that stops responding neither reports nor obeys, but stays listed
 test('jellyfinDate writes seven fractional digits and reads back', () => {
   assert.equal(jellyfinDate(Date.UTC(2024, 0, 2, 3, 4, 5, 678) + 0.5), '2024-01-02T03:04:05.6785000Z');
 });
+
+test('a native client reports after every command, SetRepeatMode included; a periodic one never does', () => {
+  for (const eventReports of /** @type {const} */ (['all', 'none'])) {
+    const { d, at } = device({ reportPeriodMs: 60_000, eventReports });
+    d.command('PlayNow', { itemId: ITEM, startTicks: 0 });
+    at(3000);
+    const checkIn = () => d.toSessionInfoDto().LastPlaybackCheckIn;
+    const start = checkIn(); // PlaybackStart: every client sends it
+    assert.notEqual(start, NEVER);
+    d.generalCommand('SetRepeatMode', { RepeatMode: 'RepeatNone' });
+    at(200);
+    const afterRequest = checkIn();
+    d.command('Seek', { seekTicks: 10_000_000 }); // 1 s: a small seek
+    at(1000);
+    const afterSeek = checkIn();
+    d.command('Pause');
+    at(200);
+    if (eventReports === 'all') {
+      assert.notEqual(afterRequest, start, 'answers SetRepeatMode');
+      assert.notEqual(afterSeek, afterRequest, 'reports a small seek');
+      assert.notEqual(checkIn(), afterSeek, 'reports the pause');
+    } else {
+      assert.deepEqual([afterRequest, afterSeek, checkIn()], [start, start, start]);
+    }
+    assert.equal(d.commands.find((c) => c.kind === 'General:SetRepeatMode')?.args.RepeatMode, 'RepeatNone');
+  }
+});
+
+test('reports trail the picture, and a seek may be reported with its pre-seek position', () => {
+  const { d, at } = device({ reportPeriodMs: 1000, reportTrailMs: 30, eventReports: 'all', staleSeekReportProb: 1, seekStallMs: 0 });
+  d.command('PlayNow', { itemId: ITEM, startTicks: 0 });
+  at(2100 + 5000);
+  // The latest periodic report (made 20 ms before Jellyfin stamped it): 30 ms behind the
+  // truth of the moment it was made. Playing from 0 at 2100 ms, the truth is the elapsed time.
+  const dto = d.toSessionInfoDto();
+  assert.equal(dto.PlayState.IsPaused, false);
+  const truth = (d.heldAt - 20 - (1_000_000 + 2100)) / 1000;
+  assert.ok(Math.abs(dto.PlayState.PositionTicks / 1e7 - (truth - 0.03)) < 0.002, `${dto.PlayState.PositionTicks / 1e7} vs ${truth}`);
+  const before = d.truePosition();
+  d.command('Seek', { seekTicks: 600_000_000 });
+  at(150);
+  assert.ok(Math.abs(d.truePosition() - 60.05) < 0.002);
+  // …but the report it made says where it was before the seek.
+  assert.ok(Math.abs(d.toSessionInfoDto().PlayState.PositionTicks / 1e7 - (before + 0.1)) < 0.002);
+});

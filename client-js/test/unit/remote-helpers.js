@@ -51,34 +51,90 @@ export function apiFor(url, user, clock, extra = {}) {
   return new SessionsApi({ baseUrl: url, userId: user.id, token: () => user.token, now: clock.now, ...extra });
 }
 
+/**
+ * How close to the room a seat claims its device is once settled: its threshold (or the limit
+ * of a device that cannot do better), plus the tolerance of its estimate.
+ * @param {RemoteSync} sync
+ */
+export function within(sync) {
+  return Math.max(sync.sync.thresholdMs, sync.sync.limitMs ?? 0) + sync._toleranceMs();
+}
+
 /** A room state. */
 export function state(clock, o = {}) {
   return { media: { id: ITEM }, playing: true, position: 100, rate: 1, at: clock.serverNow(), seq: 1, reason: 'play', by: null, ...o };
 }
 
 /**
- * A RemoteSync on the virtual clock, with a driver that runs both of its loops.
+ * Timers on the virtual clock: a callback runs when `run` reaches its due time, to the ms.
+ * @param {ReturnType<typeof virtualClock>} clock
+ */
+export function virtualTimers(clock) {
+  /** @type {Map<number, {due: number, fn: () => void}>} */
+  const queue = new Map();
+  let next = 1;
+  return {
+    queue,
+    setTimeout: (fn, ms) => { const id = next++; queue.set(id, { due: clock.now() + Math.max(0, ms), fn }); return id; },
+    clearTimeout: (id) => { queue.delete(id); },
+    setInterval: () => 0,
+    clearInterval: () => {},
+    /** The earliest timer due by `until`, removed from the queue, or null. @param {number} until */
+    take(until) {
+      let best = null;
+      for (const [id, x] of queue) if (x.due <= until && (!best || x.due < best[1].due)) best = [id, x];
+      if (!best) return null;
+      queue.delete(best[0]);
+      return best[1];
+    },
+  };
+}
+
+/**
+ * A RemoteSync on the virtual clock, with a driver that runs both of its loops (decide every
+ * tick, poll on its own schedule) and its one-off timers, each at its due time.
  * @param {any} api @param {string} sessionId @param {ReturnType<typeof virtualClock>} clock
  */
 export function driven(api, sessionId, clock, settings = {}) {
-  const noTimers = { setTimeout: () => 0, clearTimeout: () => {}, setInterval: () => 0, clearInterval: () => {} };
-  const sync = new RemoteSync({ api, sessionId, clock, timers: noTimers, settings: makeRemoteSettings(settings) });
+  const timers = virtualTimers(clock);
+  const sync = new RemoteSync({ api, sessionId, clock, timers, settings: makeRemoteSettings(settings) });
   let nextPoll = clock.now();
-  /** Runs `ms` of virtual time in ticks, polling when the sync's schedule says so. */
+  let nextTick = clock.now() + sync.s.tickMs;
+  const settleDown = async () => {
+    await sync.idle();
+    // A command or a report request was just sent: the seat's own loop polls soon after.
+    nextPoll = Math.min(nextPoll, clock.now() + sync._nextPollMs());
+  };
+  /** Runs `ms` of virtual time: ticks, polls and timers in the order they fall due. */
   async function run(ms, onTick) {
     const end = clock.now() + ms;
     while (clock.now() < end) {
-      clock.advance(sync.s.tickMs);
-      if (clock.now() >= nextPoll) {
-        await sync.poll();
-        nextPoll = clock.now() + sync._nextPollMs();
+      const timer = timers.take(Math.min(nextTick, nextPoll));
+      if (timer) {
+        clock.t = Math.max(clock.t, timer.due);
+        const before = sync.sync.commands + sync.sync.requests;
+        timer.fn();
+        if (sync.sync.commands + sync.sync.requests !== before) await settleDown();
+        else await sync.idle();
+        continue;
       }
-      const before = sync.sync.commands;
+      if (nextPoll < nextTick) {
+        clock.t = Math.max(clock.t, nextPoll);
+        const before = sync.sync.commands + sync.sync.requests;
+        await sync.poll(); // (a new report is decided on at once: it may send a command)
+        nextPoll = clock.now() + sync._nextPollMs();
+        if (sync.sync.commands + sync.sync.requests !== before) await settleDown();
+        else await sync.idle();
+        continue;
+      }
+      clock.t = Math.max(clock.t, nextTick);
+      nextTick += sync.s.tickMs;
+      const before = sync.sync.commands + sync.sync.requests;
       sync.tick();
-      await sync.idle();
-      if (sync.sync.commands !== before) nextPoll = Math.min(nextPoll, clock.now() + sync.s.fastPollMs);
+      if (sync.sync.commands + sync.sync.requests !== before) await settleDown();
+      else await sync.idle();
       if (onTick) onTick();
     }
   }
-  return { sync, run };
+  return { sync, run, timers };
 }

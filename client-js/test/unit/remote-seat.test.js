@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expectedPosition } from '../../src/core/protocol.js';
 import { SessionsApi } from '../../src/remote/sessions-api.js';
-import { ALICE, BOB, ITEM, ITEM2, apiFor, driven, jellyfin, state, tv, virtualClock } from './remote-helpers.js';
+import { ALICE, BOB, ITEM, ITEM2, apiFor, driven, jellyfin, state, tv, virtualClock, within } from './remote-helpers.js';
 
 const posts = (jf) => jf.log.filter((r) => r.method === 'POST');
 
@@ -99,10 +99,10 @@ test('PlayNow carries the room\'s item and its position at the expected start, i
   const { sync, run } = driven(api, dev.id, clock);
   const st = state(clock, { position: 100, at: clock.serverNow() - 2000 }); // playing for 2 s
   sync.setState(st);
-  let sentAt = null;
-  await run(300, () => { if (sentAt === null && dev.commands.length) sentAt = clock.now(); });
+  await run(300);
   assert.equal(dev.commands.length, 1);
   const [cmd] = dev.commands;
+  const sentAt = cmd.t; // (the virtual clock stands still while a request is in flight)
   assert.equal(cmd.kind, 'PlayNow');
   assert.equal(cmd.args.itemId, ITEM);
   // Aimed at where the room will be once the TV has loaded (the first guess of load time).
@@ -128,8 +128,8 @@ test('play, pause, seek and item change reach the device; it ends up where the r
   await run(20_000);
   assert.equal(dev.trueItem(), ITEM);
   assert.ok(dev.isAdvancing());
-  assert.ok(Math.abs(trueErrMs()) < sync.s.seekThresholdMs, `after play: ${trueErrMs()} ms`);
-  assert.ok(['in_sync', 'close'].includes(sync.sync.status), sync.sync.status);
+  assert.ok(Math.abs(trueErrMs()) < within(sync), `after play: ${trueErrMs()} ms`);
+  assert.ok(['in_sync', 'limited'].includes(sync.sync.status), sync.sync.status);
   assert.ok(Math.abs(sync.sync.errorMs - trueErrMs()) < 150, `estimate ${sync.sync.errorMs} vs truth ${trueErrMs()}`);
 
   // Pause at 130 s.
@@ -138,7 +138,7 @@ test('play, pause, seek and item change reach the device; it ends up where the r
   await run(8_000);
   assert.ok(dev.commands.some((c) => c.kind === 'Pause'));
   assert.equal(dev.isAdvancing(), false);
-  assert.ok(Math.abs(dev.truePosition() - 130) <= sync.s.pausedToleranceMs / 1000, `paused at ${dev.truePosition()}`);
+  assert.ok(Math.abs(dev.truePosition() - 130) <= within(sync) / 1000, `paused at ${dev.truePosition()}`);
 
   // Play again, scheduled 300 ms ahead.
   st = state(clock, { seq: 3, playing: true, position: 130, at: clock.serverNow() + 300, reason: 'play' });
@@ -146,7 +146,7 @@ test('play, pause, seek and item change reach the device; it ends up where the r
   await run(10_000);
   assert.ok(dev.commands.some((c) => c.kind === 'Unpause'));
   assert.ok(dev.isAdvancing());
-  assert.ok(Math.abs(trueErrMs()) < sync.s.seekThresholdMs, `after resume: ${trueErrMs()} ms`);
+  assert.ok(Math.abs(trueErrMs()) < within(sync), `after resume: ${trueErrMs()} ms`);
 
   // The room seeks to 600 s.
   st = state(clock, { seq: 4, playing: true, position: 600, at: clock.serverNow() + 200, reason: 'seek' });
@@ -154,14 +154,14 @@ test('play, pause, seek and item change reach the device; it ends up where the r
   await run(12_000);
   const seek = dev.commands.filter((c) => c.kind === 'Seek').at(-1);
   assert.ok(seek && Math.abs(seek.args.seekTicks / 1e7 - 600) < 5, 'a seek near 600 s reached the TV');
-  assert.ok(Math.abs(trueErrMs()) < sync.s.seekThresholdMs, `after seek: ${trueErrMs()} ms`);
+  assert.ok(Math.abs(trueErrMs()) < within(sync), `after seek: ${trueErrMs()} ms`);
 
   // The host switches to another item.
   st = state(clock, { seq: 5, media: { id: ITEM2 }, playing: true, position: 0, at: clock.serverNow() + 200, reason: 'media' });
   sync.setState(st);
   await run(15_000);
   assert.equal(dev.trueItem(), ITEM2);
-  assert.ok(Math.abs(trueErrMs()) < sync.s.seekThresholdMs, `after item change: ${trueErrMs()} ms`);
+  assert.ok(Math.abs(trueErrMs()) < within(sync), `after item change: ${trueErrMs()} ms`);
   // Learned from what the device did, not the first guesses.
   assert.notEqual(sync.sync.loadMs, sync.s.initialLoadLatencyMs);
   assert.notEqual(sync.sync.seekMs, sync.s.initialSeekLatencyMs);
@@ -175,11 +175,12 @@ test('in steady play, no seek is spent on errors below the threshold', async (t)
   t.after(() => jf.stop());
   const { sync, run } = driven(apiFor(jf.url, ALICE, clock), dev.id, clock);
   sync.setState(state(clock, { position: 10, at: clock.serverNow() + 300 }));
-  await run(30_000);
+  // A report every 10 s: a few of them to load, correct and learn how corrections land.
+  await run(90_000);
   const seeks = dev.commands.filter((c) => c.kind === 'Seek').length;
   await run(300_000); // five minutes
   assert.equal(dev.commands.filter((c) => c.kind === 'Seek').length, seeks, 'no seek in steady state');
-  assert.ok(['in_sync', 'close'].includes(sync.sync.status));
+  assert.ok(['in_sync', 'limited'].includes(sync.sync.status));
   assert.ok(sync.sync.reportPeriodMs > 9000 && sync.sync.reportPeriodMs < 11_000, `period ${sync.sync.reportPeriodMs}`);
 });
 
@@ -191,7 +192,7 @@ test('a device that stops reporting is marked, and retried with backoff, not spa
   const { sync, run } = driven(apiFor(jf.url, ALICE, clock), dev.id, clock);
   sync.setState(state(clock, { at: clock.serverNow() + 300 }));
   await run(20_000);
-  assert.ok(['in_sync', 'close'].includes(sync.sync.status));
+  assert.ok(['in_sync', 'limited'].includes(sync.sync.status));
 
   dev.stopResponding();
   const from = dev.commands.length;

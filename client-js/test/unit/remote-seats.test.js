@@ -100,7 +100,7 @@ test('"Watch on…" runs one seat in the member\'s room and stops it when the me
   remote.watchOn(target);
   assert.equal(made.length, 1);
   assert.deepEqual([made[0].sessionId, made[0].code, made[0].name, made[0].started], ['sess-tv', 'ABCDEF', 'alice — Living room TV', true]);
-  assert.deepEqual(remote.describe('tv1'), { label: 'Living room TV', status: 'in_sync', errorMs: 120 });
+  assert.deepEqual(remote.describe('tv1'), { label: 'Living room TV', status: 'in_sync', errorMs: 120, limitMs: null });
   assert.equal(remote.describe('a'), null);
   // A second choice replaces the first.
   remote.watchOn(target);

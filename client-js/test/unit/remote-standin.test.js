@@ -13,6 +13,7 @@ import { expectedPosition } from '../../src/core/protocol.js';
 import { SessionsApi } from '../../src/remote/sessions-api.js';
 import { RemoteSync } from '../../src/remote/remote-sync.js';
 import { makeRemoteSettings } from '../../src/remote/settings.js';
+import { within } from './remote-helpers.js';
 
 const AUTH = (device) => `MediaBrowser Client="Jellyfin Web", Device="Chrome", DeviceId="browser-${device}", Version="10.11.11"`;
 const now = () => performance.timeOrigin + performance.now();
@@ -33,7 +34,6 @@ async function until(pred, what, ms = 8000) {
 const FAST = makeRemoteSettings({
   pollMs: 200, fastPollMs: 50, fastPollForMs: 1500, ackTimeoutMs: 600, maxRetryMs: 2400,
   seekCooldownMs: 800, maxSeekBackoffMs: 4000, staleReportMs: 3000, pollBackoffMs: 200, maxPollBackoffMs: 1000,
-  seekThresholdMs: 500, pausedToleranceMs: 500, inSyncThresholdMs: 250,
   initialSeekLatencyMs: 300, initialLoadLatencyMs: 600,
 });
 const DEVICE = { commandLatencyMs: [15, 40], loadMs: [400, 700], seekStallMs: [100, 250], unpauseMs: [20, 60], reportPeriodMs: 400, reportJitterMs: 50, reportDelayMs: [1, 5] };
@@ -119,8 +119,8 @@ test('stand-in: PlayNow at the right ticks; pause, seek and item change reach th
   // Aimed where the room will be once the TV has loaded (the first guess of load latency).
   const aimed = expectedPosition(st, clock.serverNow(plays[0].at + FAST.initialLoadLatencyMs));
   assert.ok(Math.abs(plays[0].seconds - aimed) < 0.05, `${plays[0].seconds} vs ${aimed}`);
-  await until(() => ['in_sync', 'close'].includes(sync.sync.status) && bobTv.device.isAdvancing(), 'playing in sync');
-  assert.ok(Math.abs(err()) < FAST.seekThresholdMs, `after start: ${err()} ms`);
+  await until(() => ['in_sync', 'limited'].includes(sync.sync.status) && bobTv.device.isAdvancing(), 'playing in sync');
+  assert.ok(Math.abs(err()) < within(sync), `after start: ${err()} ms`);
   // The stand-in shows what the TV reported.
   const listed = (await bobApi.snapshot(bobTv.session.id)).session;
   assert.equal(listed?.itemId, clockItem.id);
@@ -132,13 +132,13 @@ test('stand-in: PlayNow at the right ticks; pause, seek and item change reach th
 
   st = room({ media: { id: clockItem.id }, seq: 3, position: 45, reason: 'seek' });
   sync.setState(st);
-  await until(() => bobTv.device.isAdvancing() && Math.abs(err()) < FAST.seekThresholdMs && ['in_sync', 'close'].includes(sync.sync.status), 'playing again at 45 s');
+  await until(() => bobTv.device.isAdvancing() && Math.abs(err()) < within(sync) && ['in_sync', 'limited'].includes(sync.sync.status), 'playing again at 45 s');
   assert.ok(commands.some(([, d]) => d.Command === 'Seek' && Math.abs(d.SeekPositionTicks / 1e7 - 45) < 2));
   assert.ok(commands.some(([, d]) => d.Command === 'Unpause'));
 
   st = room({ media: { id: returns.id }, seq: 4, position: 5, reason: 'media' });
   sync.setState(st);
-  await until(() => bobTv.device.trueItem() === returns.id && Math.abs(err()) < FAST.seekThresholdMs && ['in_sync', 'close'].includes(sync.sync.status), 'the other film, in sync');
+  await until(() => bobTv.device.trueItem() === returns.id && Math.abs(err()) < within(sync) && ['in_sync', 'limited'].includes(sync.sync.status), 'the other film, in sync');
   assert.ok(commands.filter(([, d]) => d.PlayCommand === 'PlayNow').length >= 2);
 });
 
@@ -146,17 +146,20 @@ test('stand-in: a TV that stops reporting is marked and retried with backoff, no
   const { jf, bobTv, bobApi, commands } = await setup(t);
   const sync = seat(bobApi, bobTv.session.id, t);
   sync.setState(room({ media: { id: jf.item('The Clock').id }, position: 10 }));
-  await until(() => ['in_sync', 'close'].includes(sync.sync.status) && bobTv.device.isAdvancing(), 'in sync');
+  await until(() => ['in_sync', 'limited'].includes(sync.sync.status) && bobTv.device.isAdvancing(), 'in sync');
   bobTv.device.stopResponding();
   const from = commands.length;
   const t0 = now();
   sync.setState(room({ media: { id: jf.item('The Clock').id }, seq: 2, playing: false, position: 30, reason: 'pause' }));
   await until(() => sync.sync.status === 'not_responding', 'not responding', 3000);
   await sleep(9000 - (now() - t0));
-  const sent = commands.slice(from).filter(([id]) => id === bobTv.session.id);
+  const mine = commands.slice(from).filter(([id]) => id === bobTv.session.id);
+  const sent = mine.filter(([, d]) => d.Name !== 'SetRepeatMode');
   // ack 600 ms, doubling to 2.4 s: 0, 0.6, 1.8, 4.2, 6.6, 9.0 s → at most 6 in 9 s (every
   // 100 ms tick would be 90).
   assert.ok(sent.length >= 3 && sent.length <= 6, `${sent.length} commands in 9 s`);
+  // Asked to report a few times at most: it does not answer.
+  assert.ok(mine.length - sent.length <= 3, `${mine.length - sent.length} report requests in 9 s`);
   assert.equal(sync.sync.status, 'not_responding');
   bobTv.device.resumeResponding();
   await until(() => sync.sync.status === 'in_sync' && !bobTv.device.isAdvancing(), 'back and paused', 6000);

@@ -125,17 +125,17 @@ test('a device that ignores seeks is not seeked in a loop: the retries back off 
   assert.equal(dev.commands[from]?.kind, 'Pause');
 });
 
-test('correction seeks that land off back off exponentially, and a person\'s seek resets that', async (t) => {
+test('corrections that keep missing make the device limited: they stop, it says so, a person\'s seek still goes out', async (t) => {
   const clock = virtualClock();
   const dev = tv(clock, { reportPeriodMs: 1000, seekStallMs: 500 });
   const jf = await jellyfin([dev]);
   t.after(() => jf.stop());
   const { sync, run } = driven(apiFor(jf.url, ALICE, clock), dev.id, clock);
-  const s = sync.s;
   sync.setState(state(clock, { position: 100, at: clock.serverNow() + 300 }));
-  await run(20_000);
-  assert.ok(['in_sync', 'close'].includes(sync.sync.status));
-  // From now on every seek lands 1.5 s short of where it was aimed (and no learning can
+  await run(40_000);
+  assert.equal(sync.sync.status, 'in_sync');
+  assert.equal(sync.sync.limitMs, null);
+  // From now on every seek lands 1.5 or 3 s short of where it was aimed (and no learning can
   // know that it will): each one is answered, none gets under the threshold.
   const realCommand = dev.command.bind(dev);
   dev.command = (kind, args = {}) => realCommand(kind, kind === 'Seek' ? { seekTicks: args.seekTicks - 15_000_000 * (1 + (dev.commands.length % 2)) } : args);
@@ -143,14 +143,13 @@ test('correction seeks that land off back off exponentially, and a person\'s see
   sync.setState(state(clock, { seq: 2, position: 500, at: clock.serverNow() + 300, reason: 'seek' }));
   await run(300_000);
   const seeks = dev.commands.slice(from).filter((c) => c.kind === 'Seek');
-  const gaps = seeks.slice(1).map((c, i) => c.t - seeks[i].t);
-  assert.ok(seeks.length >= 4 && seeks.length <= 14, `${seeks.length} seeks in five minutes: ${gaps.map((g) => (g / 1000).toFixed(1)).join(', ')}`);
-  // One per cooldown would be 75; the learned latency sometimes absorbs a miss (the seat
-  // then rests in sync for a while), so the gaps need not grow every time, but misses in a
-  // row do reach the cap.
-  assert.ok(Math.max(...gaps) >= s.maxSeekBackoffMs - 2 * s.tickMs, `reaches the cap: ${gaps.map((g) => (g / 1000).toFixed(1)).join(', ')}`);
-  assert.ok(Math.min(...gaps) >= s.seekCooldownMs - 2 * s.tickMs, `never closer than the cooldown: ${gaps.join(', ')}`);
-  // The room seeks: the next seek goes out at once.
+  // A correction every few seconds would be a hundred; it tries a few, then stops.
+  assert.ok(seeks.length >= 2 && seeks.length <= 8, `${seeks.length} seeks in five minutes`);
+  const last = seeks.at(-1);
+  assert.ok(last && clock.now() - last.t > 200_000, 'none in the last 200 s');
+  assert.equal(sync.sync.status, 'limited');
+  assert.ok(sync.sync.limitMs >= 1500, `limited to ±${sync.sync.limitMs} ms`);
+  // The room seeks: a seek goes out at once all the same.
   const before = dev.commands.length;
   sync.setState(state(clock, { seq: 3, position: 900, at: clock.serverNow() + 300, reason: 'seek' }));
   await run(500);

@@ -5,8 +5,8 @@
 //   - it logs in (Sessions.open: a session with its own token and id) and posts its
 //     capabilities (SupportsMediaControl, as native clients do through /Sessions/Capabilities/Full);
 //   - Jellyfin's messages to it (`Play`: PlayRequest {ItemIds, StartPositionTicks, PlayCommand},
-//     `Playstate`: PlaystateRequest {Command, SeekPositionTicks}; MediaBrowser.Model/Session/
-//     PlayRequest.cs, PlaystateRequest.cs) reach the model through the session's controller,
+//     `Playstate`: PlaystateRequest {Command, SeekPositionTicks}, `GeneralCommand`: {Name,
+//     Arguments}; MediaBrowser.Model/Session/PlayRequest.cs, PlaystateRequest.cs, GeneralCommand.cs) reach the model through the session's controller,
 //     as SessionManager.SendMessageToSession hands them to a session's WebSocket;
 //   - the model's reports are applied the moment they reach "Jellyfin" with Sessions.report
 //     (`start` on a new item, `progress`, `stopped`), which sets LastPlaybackCheckIn then, as
@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { SimRemoteDevice } from '../../../client-js/bench/lib/sim-remote-device.mjs';
 
 /** What a native TV client declares it supports (a subset of GeneralCommandType). */
-const COMMANDS = ['DisplayMessage', 'SetVolume', 'VolumeUp', 'VolumeDown', 'Mute', 'Unmute', 'ToggleMute', 'SetAudioStreamIndex', 'SetSubtitleStreamIndex', 'Play', 'Playstate'];
+const COMMANDS = ['DisplayMessage', 'SetVolume', 'VolumeUp', 'VolumeDown', 'Mute', 'Unmute', 'ToggleMute', 'SetAudioStreamIndex', 'SetSubtitleStreamIndex', 'SetRepeatMode', 'Play', 'Playstate'];
 
 /**
  * @param {import('./sessions.js').Sessions} sessions
@@ -42,6 +42,8 @@ export function addRemoteSession(sessions, o) {
         device.command('PlayNow', { itemId: String(data.ItemIds[0]).replace(/-/g, '').toLowerCase(), startTicks: data.StartPositionTicks ?? 0 });
       } else if (messageType === 'Playstate' && typeof data.Command === 'string') {
         device.command(/** @type {any} */ (data.Command), { seekTicks: data.SeekPositionTicks });
+      } else if (messageType === 'GeneralCommand' && typeof data.Name === 'string') {
+        device.generalCommand(data.Name, data.Arguments || {});
       }
     },
   });
@@ -60,7 +62,7 @@ export function addRemoteSession(sessions, o) {
     }
     const kind = r.itemId === lastItem ? 'progress' : 'start';
     lastItem = r.itemId;
-    sessions.report(session, kind, { ItemId: r.itemId, PositionTicks: r.positionTicks, IsPaused: r.isPaused, CanSeek: true, PlayMethod: 'DirectPlay', MediaSourceId: r.itemId });
+    sessions.report(session, kind, { ItemId: r.itemId, PositionTicks: r.positionTicks, IsPaused: r.isPaused, CanSeek: true, PlayMethod: 'DirectPlay', MediaSourceId: r.itemId, RepeatMode: device.repeatMode });
   }, pumpMs);
   pump.unref?.();
   return {

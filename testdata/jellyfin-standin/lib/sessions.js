@@ -261,6 +261,25 @@ export class Sessions {
       this.send(target, 'Playstate', data);
       return { status: 204 };
     });
+    // General commands (SessionController.SendFullGeneralCommand / SendGeneralCommand →
+    // SessionManager.SendGeneralCommand, AssertCanControl only): a `GeneralCommand` message
+    // {Name, Arguments, ControllingUserId}. A remote seat sends SetRepeatMode with the mode the
+    // session already has to make the client report its position at once.
+    const general = (ctx, name, args) => {
+      const target = this.get(ctx.params.sessionId);
+      if (!target) throw new HttpError(404, 'session not found');
+      const data = { Name: name, Arguments: args, ControllingUserId: ctx.user.id };
+      this.emit('command', target, data);
+      this.send(target, 'GeneralCommand', data);
+      return { status: 204 };
+    };
+    router.add('POST', '/Sessions/{sessionId}/Command', (ctx) => {
+      const b = ctx.body;
+      if (!b || typeof b !== 'object' || typeof b.Name !== 'string' || !b.Name) throw new HttpError(400, 'a GeneralCommand needs a Name');
+      const args = b.Arguments && typeof b.Arguments === 'object' ? b.Arguments : {};
+      return general(ctx, b.Name, args);
+    });
+    router.add('POST', '/Sessions/{sessionId}/Command/{command}', (ctx) => general(ctx, ctx.params.command, {}));
     router.add('POST', '/Sessions/{sessionId}/Playing', (ctx) => {
       const target = this.get(ctx.params.sessionId);
       if (!target) throw new HttpError(404, 'session not found');

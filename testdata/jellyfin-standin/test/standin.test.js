@@ -202,6 +202,14 @@ test('sessions: playing reports, remote playstate over /socket, unknown endpoint
     { Command: 'Unpause', ControllingUserId: ann.User.Id },
     { Command: 'Seek', SeekPositionTicks: 90_000_000, ControllingUserId: bob.User.Id },
   ]);
+  // A general command (what a remote seat sends to ask for a report) reaches the socket too.
+  assert.equal((await post(bob.AccessToken, `/Sessions/${sid}/Command`, { Name: 'SetRepeatMode', Arguments: { RepeatMode: 'RepeatNone' } })).status, 204);
+  assert.equal((await post(bob.AccessToken, `/Sessions/${sid}/Command`, { Arguments: {} })).status, 400, 'a GeneralCommand needs a Name');
+  assert.equal((await post(bob.AccessToken, '/Sessions/no-such-session/Command', { Name: 'SetRepeatMode', Arguments: {} })).status, 404);
+  await until(() => messages.some((m) => m.MessageType === 'GeneralCommand'));
+  assert.deepEqual(messages.filter((m) => m.MessageType === 'GeneralCommand').map((m) => m.Data), [
+    { Name: 'SetRepeatMode', Arguments: { RepeatMode: 'RepeatNone' }, ControllingUserId: bob.User.Id },
+  ]);
   const unauthorized = new WebSocket(`${jf.url.replace('http', 'ws')}/socket?api_key=wrong`);
   await new Promise((r) => { unauthorized.once('error', r); unauthorized.once('unexpected-response', r); });
 
