@@ -575,7 +575,8 @@ export class RemoteSync {
     if (mc && !rep.paused && t >= mc.sentLocal) {
       const moved = (this._posOf(rep) - mc.from) * 1000;
       const ms = (t - moved) - mc.sentLocal;
-      if ((rep.p - mc.from) * 1000 >= 1 && ms >= -this._toleranceMs() && ms <= t - mc.sentLocal + this._toleranceMs() && ms <= this.s.maxLatencyMs) {
+      const still = Math.abs(rep.p - mc.from) * 1000 < 1; // made before the picture moved: says nothing yet
+      if (!still && ms >= -this._toleranceMs() && ms <= t - mc.sentLocal + this._toleranceMs() && ms <= this.s.maxLatencyMs) {
         if (mc.provisional) {
           mc.sum = 0;
           mc.n = 0;
@@ -584,7 +585,7 @@ export class RemoteSync {
         mc.sum += Math.max(0, ms);
         mc.n += 1;
         this._learn(mc.kind, mc.sum / mc.n, true);
-      } else if ((rep.p - mc.from) * 1000 >= 1) {
+      } else if (!still) {
         // Not on that command's course any more (someone used the TV's own remote): its
         // sample stays as it was.
         this.sync.offTarget += 1;

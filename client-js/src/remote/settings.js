@@ -76,9 +76,9 @@ export const REMOTE_SETTINGS = Object.freeze({
   /** Spacing of the commands of one correction (Pause, Seek, Unpause): commands may overtake
    *  each other on their way to the device when sent closer than their latency spread. Once a
    *  pause has been seen reported, three times that (the command's trip plus the report's),
-   *  within [minPlanStepMs, planStepMs]: a TV that obeys in 5 ms freezes for tens of ms. */
+   *  within [minPlanStepMs, planStepMs]: a TV that obeys in 5 ms freezes for well under a second. */
   planStepMs: 250,
-  minPlanStepMs: 30,
+  minPlanStepMs: 60,
   /** Corrections in a row that leave the error over the threshold before the seat stops
    *  correcting inside the error it reached (status `limited`, shown in the member list):
    *  a device whose corrections land badly must not be corrected every few seconds. */
