@@ -325,7 +325,7 @@ fi
 for spec in "compose deploy/compose.yaml" "traefik deploy/proxy/traefik-compose.yaml deploy/proxy/traefik-dynamic.yaml" "release .github/workflows/release.yml"; do
     # shellcheck disable=SC2086
     out="$(python3 deploy/test/structure_check.py $spec 2>&1)"; rc=$?
-    what="structure of ${spec#* } (YAML parsed; Traefik itself is not installable here)"
+    what="structure of ${spec#* } (YAML parsed; neither Traefik nor GitHub Actions runs here)"
     case $rc in
         0) pass "$what" ;;
         3) skip "$what: PyYAML not available (not counted)" ;;
