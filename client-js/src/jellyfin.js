@@ -128,6 +128,19 @@ function followHostItem(manager) {
   });
 }
 
+/**
+ * Where a member's own audio and subtitle choice is kept: localStorage, per Jellyfin user, so
+ * that it survives reloads and applies in the tab an invite link opens.
+ * @param {any} apiClient
+ */
+function trackStoreFor(apiClient) {
+  const key = () => `matinee.tracks.${apiClient.getCurrentUserId?.() || 'anonymous'}`;
+  return {
+    get: () => { try { return localStorage.getItem(key()); } catch { return null; } },
+    set: (/** @type {string} */ v) => { try { localStorage.setItem(key(), v); } catch { /* storage off */ } },
+  };
+}
+
 /** The room this tab is in, kept across reloads (sessionStorage: per tab, gone with it). */
 const storedRoom = {
   get() {
@@ -231,6 +244,8 @@ function makeApp({ getApiClient, makePlayer, lang, version, notify = (text) => c
       // "Watch on…": the user's own TV apps, through Jellyfin's Sessions API with the user's
       // own credentials (remote/remote-seats.js).
       remote: remoteSeatsFor({ manager, apiClient, version }),
+      // The chat key (`c`) works over jellyfin-web's video player only, not on its other pages.
+      chatKeyActive: () => Boolean(document.querySelector('video.htmlvideoplayer')),
     });
     // Keys typed in the panel are not jellyfin-web's shortcuts (space would pause the video):
     // its video OSD listens on document, in the bubbling phase.
@@ -308,7 +323,12 @@ export function createPluginClass({ version = '0.0.0' } = {}) {
         try { locale = globalize?.getCurrentLocale?.() || navigator.language; } catch { /* fallback */ }
         const getApiClient = () => ServerConnections?.currentApiClient?.() || /** @type {any} */ (window).ApiClient || null;
         const makePlayer = (apiClient) => (playbackManager && events
-          ? new JellyfinPlayer({ playbackManager, events, serverId: () => apiClient.serverId?.() ?? null })
+          ? new JellyfinPlayer({
+            playbackManager, events, serverId: () => apiClient.serverId?.() ?? null,
+            // The item a room switches to, for its MediaStreams (own audio and subtitles).
+            fetchItem: (id) => apiClient.getJSON(apiClient.getUrl(`Users/${apiClient.getCurrentUserId()}/Items/${id}`)),
+            trackStore: trackStoreFor(apiClient),
+          })
           : fallbackPlayer());
         // jellyfin-web's toast (src/components/toast/toast.js|ts) takes a string in 10.10 and 10.11.
         const notify = typeof toast === 'function' ? (text) => toast(text) : undefined;

@@ -16,11 +16,14 @@
  *     onToggle    (isOpen) => void, e.g. to keep the opener's aria-expanded right
  *     remote      optional remote/remote-seats.js RemoteSeats: adds "Watch on…" (the member's
  *                 own Jellyfin sessions) and shows the remote seat in the member list
+ *     chatKeyActive  () => boolean: whether the chat key opens the input over the video now
+ *                    (default: whenever in a room; inside jellyfin-web: while a video shows)
  *   .element          the panel's root element (insert it anywhere)
  *   .open(anchor?) / .close() / .toggle(anchor?) / .isOpen
  *                     anchor: the button that opened it; the panel opens next to it, clear
  *                     of jellyfin-web's bars, in the theme's colours (ui/placement.js)
  *   .showError(err)   shows a MatineeError-like {code, message} in the panel
+ *   .overlay          the party over the video (ui/overlay.js): notices, chat, reactions
  *   .destroy()
  *
  * @module ui/panel
@@ -31,6 +34,7 @@ import { injectStyles } from './styles.js';
 import { positionPanel } from './placement.js';
 import { h } from './dom.js';
 import { RemoteSection } from '../remote/panel-section.js';
+import { PartyOverlay } from './overlay.js';
 
 const REACTIONS = ['👍', '😂', '😮', '😢', '❤️', '👏'];
 
@@ -38,9 +42,10 @@ export class WatchPartyPanel {
   /**
    * @param {{manager: import('../core/manager.js').Manager, document?: Document, lang?: string,
    *   inviteUrl: (code: string) => string, copy?: (text: string) => Promise<void>,
-   *   onToggle?: (isOpen: boolean) => void, remote?: import('../remote/remote-seats.js').RemoteSeats|null}} deps
+   *   onToggle?: (isOpen: boolean) => void, remote?: import('../remote/remote-seats.js').RemoteSeats|null,
+   *   chatKeyActive?: () => boolean}} deps
    */
-  constructor({ manager, document = globalThis.document, lang = 'en', inviteUrl, copy, onToggle = () => {}, remote = null }) {
+  constructor({ manager, document = globalThis.document, lang = 'en', inviteUrl, copy, onToggle = () => {}, remote = null, chatKeyActive = () => true }) {
     this.onToggle = onToggle;
     this.m = manager;
     this.doc = document;
@@ -86,7 +91,6 @@ export class WatchPartyPanel {
     }));
     this.reactionsEl = h(d, 'div', { class: 'matinee-reactions', role: 'group', 'aria-label': t('reactions') },
       REACTIONS.map((emoji) => h(d, 'button', { type: 'button', class: 'matinee-reaction', 'aria-label': emoji, onclick: () => this.m.react(emoji), text: emoji })));
-    this.floatEl = h(d, 'div', { class: 'matinee-float', 'aria-hidden': 'true' });
     /** "Watch on…" (remote seats), when the page can reach Jellyfin's Sessions API. */
     this.remote = remote ? new RemoteSection({ remote, document: d, t, onError: (e) => this.showError(e) }) : null;
     if (this.remote) remote.on('change', () => this._renderMembers());
@@ -120,7 +124,6 @@ export class WatchPartyPanel {
       this.alertEl,
       this.lobbyEl,
       this.roomEl,
-      this.floatEl,
     ]);
     this.element.addEventListener('keydown', (e) => {
       if (/** @type {KeyboardEvent} */ (e).key === 'Escape') {
@@ -137,11 +140,12 @@ export class WatchPartyPanel {
       m.on('state', () => this._renderSync()),
       m.on('sync', () => this._renderSync()),
       m.on('chat', (entry) => this._appendChat(entry)),
-      m.on('reaction', (r) => this._floatReaction(r)),
       m.on('left', (reason) => { this._setMessage(leftText(this.t, reason), reason === 'left' ? 'info' : 'error'); this.render(); }),
       m.on('error', (err) => this.showError(err)),
       m.on('notice', (err) => this.showError(err)),
     ];
+    // Over the video: who did what, chat and reactions, the chat key (ui/overlay.js).
+    this.overlay = new PartyOverlay({ manager, document, t, active: chatKeyActive });
     this.render();
   }
 
@@ -356,16 +360,11 @@ export class WatchPartyPanel {
     this.chatLogEl.scrollTop = this.chatLogEl.scrollHeight;
   }
 
-  _floatReaction(r) {
-    const el = h(this.doc, 'span', { class: 'matinee-float-emoji', text: r.emoji });
-    this.floatEl.append(el);
-    setTimeout(() => el.remove(), 2500);
-  }
-
   destroy() {
     if (this.isOpen) this.close();
     for (const off of this._offs) off();
     this.remote?.destroy();
+    this.overlay.destroy();
     this.element.remove();
   }
 }

@@ -28,6 +28,17 @@
  *   bandOf(document) → {top, bottom}   the free band between jellyfin-web's bars
  *   themeOf(document) → {fg, dark}
  *   positionPanel(panel, anchor?, document?)   measures and applies all of the above
+ *   overlayBox({viewport, band, picture?, subtitlesTop?, margin?}) → {left, top, width, maxHeight}
+ *   subtitlesTopOf(document) → the top of jellyfin-web's subtitle text when drawn, else null
+ *   positionOverlay(overlay, document?)   measures and applies overlayBox
+ *
+ * The in-player layer (notices, chat, reactions: ui/overlay.js) keeps to the upper part of the
+ * picture: below the header, above the OSD's bottom bar, and above where subtitles are drawn.
+ * jellyfin-web draws text subtitles either as the video's own cues (::cue, bottom lines of the
+ * picture, not measurable) or in `.videoSubtitles` (position: fixed at the bottom; text grows
+ * upwards from the user's chosen line, src/plugins/htmlVideoPlayer/plugin.js and style.scss in
+ * 10.10.7 and 10.11.x); so the layer ends at SUBTITLE_FREE of the picture's height, or higher when
+ * `.videoSubtitles` text stands higher.
  *
  * @module ui/placement
  */
@@ -43,6 +54,10 @@ const GAP = 8;
 /** Smallest height worth putting the panel in the space under the picture (px): the lobby
  *  (create, join by code) fits in it, the rest scrolls. */
 const MIN_USEFUL_HEIGHT = 150;
+/** The share of the picture, from its top, that subtitles never use: jellyfin-web's
+ *  subtitles sit in the bottom lines, and its vertical-position setting raises them by a few
+ *  lines at most. The in-player layer stays above this line. */
+const SUBTITLE_FREE = 0.6;
 
 /**
  * @param {{viewport: {width: number, height: number}, anchor: Box|null, band: {top: number, bottom: number},
@@ -168,4 +183,56 @@ export function positionPanel(panel, anchor = null, doc = panel.ownerDocument) {
   const theme = themeOf(doc);
   panel.dataset.theme = theme.dark ? 'dark' : 'light';
   s.setProperty('--matinee-fg', theme.fg);
+}
+
+/**
+ * The in-player layer's box: the width of the screen less the margins, from below the header
+ * down to the first of the OSD's bottom bar, the subtitles' line (SUBTITLE_FREE of the picture,
+ * or of the viewport before the picture's size is known) and the top of drawn subtitles.
+ * @param {{viewport: {width: number, height: number}, band: {top: number, bottom: number},
+ *   picture?: Box|null, subtitlesTop?: number|null, margin?: number}} o
+ * @returns {{left: number, top: number, width: number, maxHeight: number}}
+ */
+export function overlayBox({ viewport, band, picture = null, subtitlesTop = null, margin = MARGIN }) {
+  const top = Math.max(0, band.top) + margin;
+  const subtitleLine = picture
+    ? picture.top + (picture.bottom - picture.top) * SUBTITLE_FREE
+    : viewport.height * SUBTITLE_FREE;
+  let bottom = Math.min(Math.min(viewport.height, band.bottom) - margin, subtitleLine - margin);
+  if (subtitlesTop !== null && Number.isFinite(subtitlesTop)) bottom = Math.min(bottom, subtitlesTop - margin);
+  return { left: margin, top, width: Math.max(0, viewport.width - 2 * margin), maxHeight: Math.max(0, bottom - top) };
+}
+
+/**
+ * The top of the subtitle text jellyfin-web draws in `.videoSubtitles`, or null when none is
+ * drawn (no such element, or no text in it now).
+ * @param {Document} doc
+ * @returns {number|null}
+ */
+export function subtitlesTopOf(doc) {
+  let top = null;
+  for (const el of doc.querySelectorAll('.videoSubtitles .videoSubtitlesInner, .videoSubtitles .videoSecondarySubtitlesInner')) {
+    if (!(el instanceof HTMLElement) || !el.textContent?.trim()) continue;
+    const r = el.getBoundingClientRect();
+    if (r.height > 0) top = top === null ? r.top : Math.min(top, r.top);
+  }
+  return top;
+}
+
+/**
+ * Places the in-player layer (ui/overlay.js) by overlayBox.
+ * @param {HTMLElement} overlay
+ * @param {Document} [doc]
+ */
+export function positionOverlay(overlay, doc = overlay.ownerDocument) {
+  const view = doc.defaultView || globalThis;
+  const viewport = { width: doc.documentElement.clientWidth || view.innerWidth, height: doc.documentElement.clientHeight || view.innerHeight };
+  const video = /** @type {HTMLVideoElement|null} */ (doc.querySelector('#videoOsdPage:not([hidden]) video, video.htmlvideoplayer, video'));
+  const picture = shown(video) ? pictureRect(/** @type {HTMLVideoElement} */ (video)) : null;
+  const b = overlayBox({ viewport, band: bandOf(doc), picture, subtitlesTop: subtitlesTopOf(doc) });
+  const s = overlay.style;
+  s.left = `${b.left}px`;
+  s.top = `${b.top}px`;
+  s.width = `${b.width}px`;
+  s.height = `${b.maxHeight}px`;
 }

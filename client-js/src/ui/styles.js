@@ -83,10 +83,22 @@ const CSS = `
 .matinee-reaction { background: none; border: 0; font-size: 1.3em; padding: 0.1em 0.25em; border-radius: 0.25em; }
 .matinee-reaction:hover { background: color-mix(in srgb, currentColor 12%, transparent); }
 .matinee-leave { margin-top: 0.4em !important; }
-.matinee-float { position: fixed; right: 3em; bottom: 8em; pointer-events: none; }
+/* The party over the video (ui/overlay.js): placed by ui/placement.js positionOverlay in the
+   upper part of the picture; clicks go through it except on its input. */
+.matinee-overlay { position: fixed; z-index: 1050; pointer-events: none; display: flex; flex-direction: column; align-items: flex-start; gap: 0.4em; overflow: hidden; box-sizing: border-box; font-size: 1rem; color: #fff; text-shadow: 0 1px 2px rgba(0, 0, 0, 0.8); }
+.matinee-overlay[hidden], .matinee-overlay [hidden] { display: none !important; }
+.matinee-notice { align-self: center; flex: none; max-width: 80%; padding: 0.35em 1em; border-radius: 1em; background: rgba(0, 0, 0, 0.72); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-size: 1.05em; }
+.matinee-chat-feed { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; justify-content: flex-end; gap: 0.25em; max-width: min(36em, 60%); min-height: 0; flex: 0 1 auto; overflow: hidden; }
+.matinee-chat-feed-line { display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; overflow-wrap: anywhere; padding: 0.25em 0.6em; border-radius: 0.4em; background: rgba(0, 0, 0, 0.6); opacity: 1; transition: opacity 0.6s ease; }
+.matinee-chat-feed-line.matinee-fading { opacity: 0; }
+.matinee-chat-feed-line .matinee-chat-name { font-weight: 600; margin-right: 0.5em; color: #7fd3f2; }
+.matinee-chat-overlay-form { margin-top: auto; width: min(36em, 100%); pointer-events: auto; flex: none; }
+.matinee-chat-overlay-input { box-sizing: border-box; width: 100%; font: inherit; color: #fff; background: rgba(0, 0, 0, 0.78); border: 1px solid rgba(255, 255, 255, 0.45); border-radius: 0.4em; padding: 0.5em 0.7em; }
+.matinee-chat-overlay-input:focus-visible { outline: 2px solid #00a4dc; outline-offset: 1px; }
+.matinee-float { position: absolute; right: 1em; bottom: 0; pointer-events: none; }
 .matinee-float-emoji { display: block; font-size: 2.2em; animation: matinee-rise 2.5s ease-out forwards; }
-@keyframes matinee-rise { from { transform: translateY(0); opacity: 1; } to { transform: translateY(-8em); opacity: 0; } }
-@media (prefers-reduced-motion: reduce) { .matinee-float-emoji { animation: none; } }
+@keyframes matinee-rise { from { transform: translateY(0); opacity: 1; } to { transform: translateY(-6em); opacity: 0; } }
+@media (prefers-reduced-motion: reduce) { .matinee-float-emoji { animation: none; } .matinee-chat-feed-line { transition: none; } }
 /* The Watch party button in jellyfin-web 12's modern toolbar (ui/osd.js): shaped like its
    MUI IconButtons (size large: 12px padding around a 24px icon, round, the toolbar's colour). */
 .btnMatineeToolbar { background: none; border: 0; color: inherit; padding: 12px; border-radius: 50%; cursor: pointer; display: inline-flex; align-items: center; justify-content: center; font-size: 1.5rem; line-height: 1; }

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { placePanel } from '../../src/ui/placement.js';
+import { overlayBox, placePanel } from '../../src/ui/placement.js';
 
 const box = (left, top, right, bottom) => ({ left, top, right, bottom });
 /** The panel's rectangle in viewport coordinates. */
@@ -56,4 +56,23 @@ test('with no button: bottom right of the free band', () => {
   const p = placePanel({ viewport: { width: 1100, height: vh }, anchor: null, band: { top: 0, bottom: 640 }, width: 384, margin: 12 });
   const r = rect(p, vh);
   assert.deepEqual([r.right, r.bottom], [1088, 628]);
+});
+
+test('overlayBox: below the header, above the OSD bar and above the subtitles\' part of the picture', () => {
+  // 1280×800, 16:9 picture letterboxed from 40 to 760, header to 56, OSD bar from 640.
+  const picture = box(0, 40, 1280, 760);
+  const b = overlayBox({ viewport: { width: 1280, height: 800 }, band: { top: 56, bottom: 640 }, picture, margin: 12 });
+  assert.equal(b.top, 68);
+  assert.equal(b.left, 12);
+  assert.equal(b.width, 1256);
+  assert.equal(b.top + b.maxHeight, 40 + 720 * 0.6 - 12, 'ends above the bottom 40 % of the picture, where subtitles go');
+  // Drawn subtitles raised higher than that line: the layer ends above them.
+  const raised = overlayBox({ viewport: { width: 1280, height: 800 }, band: { top: 56, bottom: 640 }, picture, subtitlesTop: 300, margin: 12 });
+  assert.equal(raised.top + raised.maxHeight, 288);
+  // The OSD bar higher than the subtitle line (a short window): the bar wins.
+  const short = overlayBox({ viewport: { width: 800, height: 400 }, band: { top: 56, bottom: 200 }, picture: box(0, 0, 800, 400), margin: 12 });
+  assert.equal(short.top + short.maxHeight, 188);
+  // No picture yet: the viewport's upper 60 %; never a negative height.
+  assert.equal(overlayBox({ viewport: { width: 800, height: 500 }, band: { top: 0, bottom: 500 }, margin: 10 }).maxHeight, 280);
+  assert.equal(overlayBox({ viewport: { width: 800, height: 100 }, band: { top: 90, bottom: 100 }, margin: 10 }).maxHeight, 0);
 });
