@@ -100,6 +100,18 @@ export async function startStandin(opts = {}) {
   state.items = [
     { id: idFor('item/clock-a'), name: 'The Clock', year: 2024, created: state.started - 3000, runTimeTicks: 600_000_000, etag: idFor('etag/a'), overview: 'A clip that shows its own time.', media: media('The Clock (2024)'), transcodeReasons: '' },
     { id: idFor('item/clock-b'), name: 'The Clock Returns', year: 2025, created: state.started - 2000, runTimeTicks: 600_000_000, etag: idFor('etag/b'), overview: 'The sequel: the same clock.', media: media('The Clock Returns (2025)'), transcodeReasons: '' },
+    // Two audio and two subtitle languages, and a second film with three audio languages in
+    // another order, so a track chosen by language lands on another index (issue 23, item 6).
+    {
+      id: idFor('item/clock-bilingual'), name: 'The Clock Bilingual', year: 2024, created: state.started - 2600, runTimeTicks: 600_000_000, etag: idFor('etag/d'), overview: 'The clock, in English and in French.',
+      media: media('The Clock Bilingual (2024)', { tracks: { audio: [{ language: 'eng' }, { language: 'fra', title: 'Version française' }], subtitles: [{ language: 'eng' }, { language: 'fra' }] } }),
+      transcodeReasons: '',
+    },
+    {
+      id: idFor('item/clock-trilingual'), name: 'The Clock Trilingual', year: 2025, created: state.started - 1600, runTimeTicks: 600_000_000, etag: idFor('etag/e'), overview: 'The sequel, in three languages.',
+      media: media('The Clock Trilingual (2025)', { tracks: { audio: [{ language: 'eng' }, { language: 'deu' }, { language: 'fra' }], subtitles: [{ language: 'deu' }, { language: 'eng' }, { language: 'fra' }] } }),
+      transcodeReasons: '',
+    },
     // A source the browser cannot play as is (HEVC/AC-3 in Matroska): PlaybackInfo sends HLS.
     {
       id: idFor('item/clock-hls'), name: 'The Clock Transcoded', year: 2026, created: state.started - 1000, runTimeTicks: 600_000_000, etag: idFor('etag/c'), overview: 'Played through an HLS transcode.',

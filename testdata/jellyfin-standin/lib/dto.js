@@ -115,9 +115,74 @@ export function userData(state, user, item) {
   };
 }
 
-/** MediaStream entries (MediaBrowser.Model/Entities/MediaStream.cs) for an item's file. */
+/** Language names as Jellyfin's DisplayTitle writes them (the culture's display name). */
+const LANGUAGES = { eng: 'English', fra: 'French', deu: 'German' };
+
+/**
+ * MediaStream entries (MediaBrowser.Model/Entities/MediaStream.cs, v10.11.x) for an item's
+ * file: the video, then its audio streams, then its subtitle streams, numbered in that order
+ * (`Index`, as ffprobe numbers a file's streams). `media.tracks` lists the audio and subtitle
+ * languages; without it an item has one English audio stream and no subtitles.
+ */
 export function mediaStreams(item) {
   const m = item.media;
+  const tracks = m.tracks || { audio: [{ language: 'eng' }], subtitles: [] };
+  const audio = tracks.audio.map((t, i) => ({
+    Codec: m.audioCodec,
+    Language: t.language,
+    TimeBase: '1/48000',
+    VideoRange: 'Unknown',
+    VideoRangeType: 'Unknown',
+    AudioSpatialFormat: 'None',
+    LocalizedDefault: 'Default',
+    LocalizedExternal: 'External',
+    Title: t.title,
+    DisplayTitle: `${LANGUAGES[t.language] || t.language} - ${m.audioCodec.toUpperCase()} - Mono${i === 0 ? ' - Default' : ''}`,
+    IsInterlaced: false,
+    IsAVC: false,
+    ChannelLayout: 'mono',
+    BitRate: m.audioBitrate,
+    Channels: 1,
+    SampleRate: 48000,
+    IsDefault: i === 0,
+    IsForced: false,
+    IsHearingImpaired: false,
+    Profile: 'LC',
+    Type: 'Audio',
+    Index: 1 + i,
+    IsExternal: false,
+    IsTextSubtitleStream: false,
+    SupportsExternalStream: false,
+    Level: 0,
+  }));
+  // Embedded SubRip text subtitles: what MediaStream.cs reports for them (IsTextSubtitleStream,
+  // SupportsExternalStream: Jellyfin can serve them as WebVTT for the browser).
+  const subtitles = (tracks.subtitles || []).map((t, i) => ({
+    Codec: 'subrip',
+    Language: t.language,
+    Title: t.title,
+    TimeBase: '1/1000',
+    VideoRange: 'Unknown',
+    VideoRangeType: 'Unknown',
+    AudioSpatialFormat: 'None',
+    LocalizedUndefined: 'Undefined',
+    LocalizedDefault: 'Default',
+    LocalizedForced: 'Forced',
+    LocalizedExternal: 'External',
+    LocalizedHearingImpaired: 'Hearing Impaired',
+    DisplayTitle: `${LANGUAGES[t.language] || t.language} - SUBRIP`,
+    IsInterlaced: false,
+    IsAVC: false,
+    IsDefault: false,
+    IsForced: false,
+    IsHearingImpaired: false,
+    Type: 'Subtitle',
+    Index: 1 + tracks.audio.length + i,
+    IsExternal: false,
+    IsTextSubtitleStream: true,
+    SupportsExternalStream: true,
+    Level: 0,
+  }));
   return [
     {
       Codec: m.videoCodec,
@@ -151,33 +216,8 @@ export function mediaStreams(item) {
       Level: 30,
       IsAnamorphic: false,
     },
-    {
-      Codec: m.audioCodec,
-      Language: 'eng',
-      TimeBase: '1/48000',
-      VideoRange: 'Unknown',
-      VideoRangeType: 'Unknown',
-      AudioSpatialFormat: 'None',
-      LocalizedDefault: 'Default',
-      LocalizedExternal: 'External',
-      DisplayTitle: `English - ${m.audioCodec.toUpperCase()} - Mono - Default`,
-      IsInterlaced: false,
-      IsAVC: false,
-      ChannelLayout: 'mono',
-      BitRate: m.audioBitrate,
-      Channels: 1,
-      SampleRate: 48000,
-      IsDefault: true,
-      IsForced: false,
-      IsHearingImpaired: false,
-      Profile: 'LC',
-      Type: 'Audio',
-      Index: 1,
-      IsExternal: false,
-      IsTextSubtitleStream: false,
-      SupportsExternalStream: false,
-      Level: 0,
-    },
+    ...audio,
+    ...subtitles,
   ];
 }
 
@@ -235,7 +275,7 @@ export function itemDto(state, user, item, { full = false } = {}) {
     DateCreated: isoDate(item.created),
     CanDelete: false,
     CanDownload: true,
-    HasSubtitles: false,
+    HasSubtitles: Boolean(item.media.tracks?.subtitles?.length),
     Container: item.media.container,
     SortName: item.name.toLowerCase(),
     PremiereDate: isoDate(Date.UTC(item.year, 0, 1)),

@@ -94,7 +94,21 @@ export function mediaRoutes(router, state) {
         // MediaSourceInfo.TranscodeReasons is [JsonIgnore]: the reasons travel in the URL only.
       })
       : mediaSource(it);
-    state.playbackInfos.push({ itemId: it.id, userId: ctx.user.id, transcode, startTimeTicks: Number(opt('StartTimeTicks') || 0), playSessionId });
+    // The tracks asked for become the source's defaults, as StreamBuilder's choice does
+    // (Jellyfin.Api/Helpers/MediaInfoHelper.cs sets DefaultAudioStreamIndex and
+    // DefaultSubtitleStreamIndex from it); an index the file does not have is ignored.
+    const streamIndex = (k, type) => {
+      const v = opt(k);
+      if (v === undefined || v === null || v === '') return undefined;
+      const n = Number(v);
+      if (n === -1 && type === 'Subtitle') return -1;
+      return source.MediaStreams.some((s) => s.Type === type && s.Index === n) ? n : undefined;
+    };
+    const audioIndex = streamIndex('AudioStreamIndex', 'Audio');
+    const subtitleIndex = streamIndex('SubtitleStreamIndex', 'Subtitle');
+    if (audioIndex !== undefined) source.DefaultAudioStreamIndex = audioIndex;
+    if (subtitleIndex !== undefined) source.DefaultSubtitleStreamIndex = subtitleIndex;
+    state.playbackInfos.push({ itemId: it.id, userId: ctx.user.id, transcode, startTimeTicks: Number(opt('StartTimeTicks') || 0), playSessionId, audioStreamIndex: audioIndex, subtitleStreamIndex: subtitleIndex });
     return { json: { MediaSources: [source], PlaySessionId: playSessionId } };
   };
   router.add('POST', '/Items/{itemId}/PlaybackInfo', playbackInfo);

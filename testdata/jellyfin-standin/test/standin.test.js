@@ -103,8 +103,8 @@ test('login, users, items and playback info have Jellyfin\'s shapes', async (t) 
   const views = await (await fetch(`${jf.url}/UserViews?userId=${auth.User.Id}`, { headers: h })).json();
   assert.equal(views.Items[0].CollectionType, 'movies');
   const items = await (await fetch(`${jf.url}/Items?ParentId=${views.Items[0].Id}&IncludeItemTypes=Movie&Recursive=true`, { headers: h })).json();
-  assert.deepEqual(items.Items.map((i) => i.Name), ['The Clock', 'The Clock Returns', 'The Clock Transcoded']);
-  assert.equal(items.TotalRecordCount, 3);
+  assert.deepEqual(items.Items.map((i) => i.Name), ['The Clock', 'The Clock Bilingual', 'The Clock Returns', 'The Clock Transcoded', 'The Clock Trilingual']);
+  assert.equal(items.TotalRecordCount, 5);
 
   const clock = jf.item('The Clock');
   const full = await (await fetch(`${jf.url}/Users/${auth.User.Id}/Items/${clock.id}`, { headers: h })).json();
@@ -124,6 +124,24 @@ test('login, users, items and playback info have Jellyfin\'s shapes', async (t) 
   assert.ok(src.TranscodingUrl.endsWith('&TranscodeReasons=ContainerNotSupported%2CVideoCodecNotSupported%2CAudioCodecNotSupported'));
   assert.ok(src.TranscodingUrl.includes(`ApiKey=${auth.AccessToken}`), '10.11 names the key ApiKey');
   assert.equal((await pi(clock, { MaxStreamingBitrate: 1000 })).MediaSources[0].SupportsDirectPlay, false, 'a bitrate cap below the file\'s transcodes');
+
+  // Two audio and two subtitle streams (MediaBrowser.Model/Entities/MediaStream.cs shapes).
+  const bilingual = jf.item('The Clock Bilingual');
+  const two = await (await fetch(`${jf.url}/Users/${auth.User.Id}/Items/${bilingual.id}`, { headers: h })).json();
+  assert.equal(two.HasSubtitles, true);
+  assert.deepEqual(two.MediaStreams.map((x) => [x.Index, x.Type, x.Language ?? null, x.IsDefault]),
+    [[0, 'Video', null, true], [1, 'Audio', 'eng', true], [2, 'Audio', 'fra', false], [3, 'Subtitle', 'eng', false], [4, 'Subtitle', 'fra', false]]);
+  assert.equal(two.MediaStreams[2].DisplayTitle, 'French - AAC - Mono');
+  assert.equal(two.MediaStreams[4].DisplayTitle, 'French - SUBRIP');
+  assert.equal(two.MediaStreams[4].IsTextSubtitleStream, true);
+  assert.deepEqual(full.MediaStreams.map((x) => [x.Index, x.Type]), [[0, 'Video'], [1, 'Audio']], 'the other films unchanged');
+  // The tracks asked for become the source's defaults; one the file lacks is ignored.
+  const chosen = (await pi(bilingual, { AudioStreamIndex: 2, SubtitleStreamIndex: 4 })).MediaSources[0];
+  assert.equal(chosen.DefaultAudioStreamIndex, 2);
+  assert.equal(chosen.DefaultSubtitleStreamIndex, 4);
+  const off = (await pi(bilingual, { AudioStreamIndex: 9, SubtitleStreamIndex: -1 })).MediaSources[0];
+  assert.equal(off.DefaultAudioStreamIndex, 1);
+  assert.equal(off.DefaultSubtitleStreamIndex, -1);
 });
 
 test('the stream honours ranges; the HLS transcode is master → main → TS segments', async (t) => {
