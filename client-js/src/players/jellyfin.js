@@ -32,14 +32,32 @@
  *     read from the `<video class="htmlvideoplayer">` element's DOM events.
  *   Emits 'media' ({id, title?, duration?}) on every playbackstart, whoever started the item.
  *
+ * Own tracks (issue 23): a member's audio and subtitle tracks are their own; only position,
+ * play state and rate are shared. jellyfin-web's audio and subtitle menus (and its remote
+ * commands) call playbackManager.setAudioStreamIndex(index, player) /
+ * setSubtitleStreamIndex(index, player) (-1: subtitles off); both are wrapped (as long as this
+ * player lives) to remember the choice with the stream's language, from
+ * currentMediaSource(player).MediaStreams, in `trackStore` (across reloads). When the room
+ * makes this player load an item (join, item switch, reload), playbackManager.play gets
+ * `audioStreamIndex` / `subtitleStreamIndex` (playbackmanager.js passes them through
+ * truncatePlayOptions to PlaybackInfo's AudioStreamIndex / SubtitleStreamIndex): the same
+ * index on the same item, else the stream with the same language in the new item's
+ * MediaStreams (`fetchItem`), else nothing (Jellyfin's defaults for this user). Without them,
+ * playbackManager.play starts every item on the server's defaults. Quality needs nothing:
+ * jellyfin-web keeps its own maximum bitrate per user, and nothing here passes one.
+ *
  * Precision: the htmlVideoPlayer caches currentTime at each `timeupdate` (~4 Hz), far too
  * coarse to sync on; so the position is the `<video>` element's live currentTime plus the
  * transcoding offset, which is the difference between playbackManager's ticks and the
  * player's own (cached) time.
  *
  * Public API:
- *   new JellyfinPlayer({playbackManager, events, serverId?, document?})
+ *   new JellyfinPlayer({playbackManager, events, serverId?, document?, fetchItem?, trackStore?})
+ *     fetchItem   async (id) => BaseItemDto with MediaStreams (the item a switch goes to)
+ *     trackStore  {get() → string|null, set(string)}: where the track choice is kept
  *   implements players/player.js (with showRate and the 'rate' event); .destroy()
+ *   .tracks       the member's choice: {audio?, subtitle?}, each {itemId, index, language}
+ *   pickStreams(choice, mediaStreams, itemId) → {audioStreamIndex?, subtitleStreamIndex?}
  *
  * @module players/jellyfin
  */
@@ -49,13 +67,63 @@ import { Emitter } from './player.js';
 const TICKS_PER_SECOND = 10_000_000;
 const HAVE_FUTURE_DATA = 3;
 
+/** @typedef {{itemId: string|null, index: number, language: string|null}} TrackChoice */
+
+/** A stream's language as compared across items: lower case; none for "und" or missing. */
+function languageOf(stream) {
+  const l = typeof stream?.Language === 'string' ? stream.Language.trim().toLowerCase() : '';
+  return l && l !== 'und' ? l : null;
+}
+
+/**
+ * The play options that keep a member's own tracks on item `itemId`: the same index on the
+ * same item, else the first stream with the chosen language; subtitles off stay off.
+ * @param {{audio?: TrackChoice, subtitle?: TrackChoice}|null|undefined} choice
+ * @param {any[]|null|undefined} streams the item's MediaStreams (null: not known)
+ * @param {string} itemId
+ * @returns {{audioStreamIndex?: number, subtitleStreamIndex?: number}}
+ */
+export function pickStreams(choice, streams, itemId) {
+  /** @type {{audioStreamIndex?: number, subtitleStreamIndex?: number}} */
+  const out = {};
+  /** @type {[('audio'|'subtitle'), string, ('audioStreamIndex'|'subtitleStreamIndex')][]} */
+  const kinds = [['audio', 'Audio', 'audioStreamIndex'], ['subtitle', 'Subtitle', 'subtitleStreamIndex']];
+  for (const [kind, type, key] of kinds) {
+    const c = choice?.[kind];
+    if (!c || !Number.isInteger(c.index)) continue;
+    if (kind === 'subtitle' && c.index === -1) {
+      out[key] = -1;
+      continue;
+    }
+    const list = Array.isArray(streams) ? streams.filter((x) => x && x.Type === type) : null;
+    if (c.itemId === itemId && (!list || list.some((x) => x.Index === c.index))) {
+      out[key] = c.index;
+      continue;
+    }
+    const match = c.language && list ? list.find((x) => languageOf(x) === c.language) : null;
+    if (match && Number.isInteger(match.Index)) out[key] = match.Index;
+  }
+  return out;
+}
+
 export class JellyfinPlayer extends Emitter {
   /**
    * @param {{playbackManager: any, events: any, serverId?: () => string|null,
-   *   document?: Document}} deps
+   *   document?: Document, fetchItem?: ((id: string) => Promise<any>)|null,
+   *   trackStore?: {get: () => string|null, set: (v: string) => void}|null}} deps
    */
-  constructor({ playbackManager, events, serverId = () => null, document = globalThis.document }) {
+  constructor({ playbackManager, events, serverId = () => null, document = globalThis.document, fetchItem = null, trackStore = null }) {
     super();
+    this.fetchItem = fetchItem;
+    this.trackStore = trackStore;
+    /** @type {{audio?: TrackChoice, subtitle?: TrackChoice}} */
+    this.tracks = {};
+    try {
+      const saved = JSON.parse(trackStore?.get() || 'null');
+      if (saved && typeof saved === 'object') this.tracks = saved;
+    } catch { /* nothing usable kept */ }
+    /** jellyfin-web's own track setters while ours wrap them. @type {Record<string, any>|null} */
+    this._pmTracks = null;
     this.pm = playbackManager;
     this.events = events;
     this.serverId = serverId;
@@ -88,7 +156,59 @@ export class JellyfinPlayer extends Emitter {
     this._pmRate = null;
     events.on(playbackManager, 'playbackstart', this._onStart);
     events.on(playbackManager, 'playbackstop', this._onStop);
+    this._wrapTrackSetters();
     this._bind();
+  }
+
+  /** Remembers the member's audio / subtitle picks as jellyfin-web's menus make them. */
+  _wrapTrackSetters() {
+    const pm = this.pm;
+    /** @type {Record<string, any>} */
+    const own = {};
+    for (const [name, kind] of [['setAudioStreamIndex', 'audio'], ['setSubtitleStreamIndex', 'subtitle']]) {
+      const orig = pm[name];
+      if (typeof orig !== 'function') continue;
+      own[name] = Object.prototype.hasOwnProperty.call(pm, name) ? orig : undefined;
+      pm[name] = (/** @type {any} */ index, /** @type {any} */ player, /** @type {any[]} */ ...rest) => {
+        const result = orig.call(pm, index, player, ...rest);
+        this._remember(/** @type {'audio'|'subtitle'} */ (kind), index, player);
+        return result;
+      };
+    }
+    this._pmTracks = own;
+  }
+
+  /**
+   * @param {'audio'|'subtitle'} kind
+   * @param {any} index
+   * @param {any} [player]
+   */
+  _remember(kind, index, player) {
+    const i = Number(index);
+    if (!Number.isInteger(i) || i < -1 || (kind === 'audio' && i < 0)) return;
+    const p = player || this.player || this.pm.getCurrentPlayer?.();
+    let itemId = null;
+    let streams = [];
+    try {
+      itemId = p ? this.pm.currentItem(p)?.Id ?? null : null;
+      streams = this.pm.currentMediaSource?.(p)?.MediaStreams || [];
+    } catch { /* nothing playing: index only */ }
+    const stream = streams.find((/** @type {any} */ x) => x && x.Index === i);
+    this.tracks = { ...this.tracks, [kind]: { itemId: itemId === null ? null : String(itemId), index: i, language: i === -1 ? null : languageOf(stream) } };
+    try { this.trackStore?.set(JSON.stringify(this.tracks)); } catch { /* storage full or off: this page still knows */ }
+  }
+
+  /** The play options keeping the member's own tracks on item `id`. @param {string} id */
+  async _trackOptions(id) {
+    if (!this.tracks.audio && !this.tracks.subtitle) return {};
+    let streams = null;
+    if (this.fetchItem) {
+      try {
+        const item = await this.fetchItem(id);
+        streams = item?.MediaStreams || item?.MediaSources?.[0]?.MediaStreams || null;
+      } catch { /* unknown: the same item keeps its indices, another gets the defaults */ }
+    }
+    return pickStreams(this.tracks, streams, id);
   }
 
   _bind() {
@@ -257,6 +377,7 @@ export class JellyfinPlayer extends Emitter {
     };
     const serverId = this.serverId();
     if (serverId) options.serverId = serverId;
+    Object.assign(options, await this._trackOptions(media.id));
     await this.pm.play(options);
     // Bound on playbackstart; binding before it would reach a player with no stream yet.
     if (!this.between) this._bind();
@@ -264,6 +385,11 @@ export class JellyfinPlayer extends Emitter {
 
   destroy() {
     this.showRate(null);
+    for (const [k, v] of Object.entries(this._pmTracks || {})) {
+      if (v === undefined) delete this.pm[k];
+      else this.pm[k] = v;
+    }
+    this._pmTracks = null;
     this._unbindAll();
     this.events.off(this.pm, 'playbackstart', this._onStart);
     this.events.off(this.pm, 'playbackstop', this._onStop);

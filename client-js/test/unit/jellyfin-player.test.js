@@ -118,3 +118,70 @@ test('in a room the speed menu (playbackManager.set/getPlaybackRate, on its prot
   assert.deepEqual(picked, [2]);
   jp.destroy();
 });
+
+// ---- own audio and subtitles (issue 23) ----
+
+const STREAMS_AB = [
+  { Index: 0, Type: 'Video' }, { Index: 1, Type: 'Audio', Language: 'eng' }, { Index: 2, Type: 'Audio', Language: 'fra' },
+  { Index: 3, Type: 'Subtitle', Language: 'eng' }, { Index: 4, Type: 'Subtitle', Language: 'fra' },
+];
+const STREAMS_C = [
+  { Index: 0, Type: 'Video' }, { Index: 1, Type: 'Audio', Language: 'eng' }, { Index: 2, Type: 'Audio', Language: 'deu' },
+  { Index: 3, Type: 'Audio', Language: 'FRA' }, { Index: 4, Type: 'Subtitle', Language: 'deu' }, { Index: 5, Type: 'Subtitle', Language: 'fra' },
+];
+
+test('pickStreams: same item keeps the index; another item gets the same language; none: defaults', async () => {
+  const { pickStreams } = await import('../../src/players/jellyfin.js');
+  const choice = { audio: { itemId: 'a', index: 2, language: 'fra' }, subtitle: { itemId: 'a', index: 4, language: 'fra' } };
+  assert.deepEqual(pickStreams(choice, STREAMS_AB, 'a'), { audioStreamIndex: 2, subtitleStreamIndex: 4 });
+  assert.deepEqual(pickStreams(choice, STREAMS_C, 'c'), { audioStreamIndex: 3, subtitleStreamIndex: 5 }, 'by language, case aside');
+  assert.deepEqual(pickStreams(choice, STREAMS_AB.slice(0, 2), 'b'), {}, 'no French in it: Jellyfin\'s defaults');
+  assert.deepEqual(pickStreams(choice, null, 'a'), { audioStreamIndex: 2, subtitleStreamIndex: 4 }, 'streams unknown: same item still');
+  assert.deepEqual(pickStreams(choice, null, 'b'), {}, 'streams unknown, another item: defaults');
+  assert.deepEqual(pickStreams({ subtitle: { itemId: 'a', index: -1, language: null } }, STREAMS_C, 'c'), { subtitleStreamIndex: -1 }, 'subtitles off stay off');
+  assert.deepEqual(pickStreams({ audio: { itemId: 'a', index: 1.5, language: null } }, STREAMS_AB, 'a'), {}, 'a bad index is ignored');
+  assert.deepEqual(pickStreams(null, STREAMS_AB, 'a'), {});
+});
+
+test('jellyfin: the member\'s picks in jellyfin-web\'s menus are remembered and passed on the next item', async () => {
+  const { pm, calls } = setup();
+  /** @type {string|null} */
+  let stored = null;
+  const own = [];
+  pm.setAudioStreamIndex = (i) => own.push(['audio', i]);
+  pm.setSubtitleStreamIndex = (i) => own.push(['subtitle', i]);
+  pm.currentMediaSource = () => ({ MediaStreams: STREAMS_AB });
+  const events = { on() {}, off() {} };
+  const fetched = [];
+  const jp = new JellyfinPlayer({
+    playbackManager: pm, events, serverId: () => 'srv', document: /** @type {any} */ ({ querySelector: () => null }),
+    fetchItem: async (id) => { fetched.push(id); return { Id: id, MediaStreams: STREAMS_C }; },
+    trackStore: { get: () => stored, set: (v) => { stored = v; } },
+  });
+  // Before any pick: no extra request, no track options (jellyfin-web's defaults).
+  await jp.setMedia({ id: 'c' }, 5);
+  assert.deepEqual(fetched, []);
+  assert.equal(calls.at(-1)[1].audioStreamIndex, undefined);
+  // jellyfin-web's menus call playbackManager's setters: they still do their job.
+  pm.setAudioStreamIndex(2, pm.getCurrentPlayer());
+  pm.setSubtitleStreamIndex(4, pm.getCurrentPlayer());
+  assert.deepEqual(own, [['audio', 2], ['subtitle', 4]]);
+  assert.deepEqual(JSON.parse(stored || ''), { audio: { itemId: 'abc', index: 2, language: 'fra' }, subtitle: { itemId: 'abc', index: 4, language: 'fra' } });
+  await jp.setMedia({ id: 'c' }, 5);
+  assert.deepEqual(fetched, ['c']);
+  const opts = calls.at(-1)[1];
+  assert.equal(opts.audioStreamIndex, 3);
+  assert.equal(opts.subtitleStreamIndex, 5);
+  // A reload: a new player reads the kept choice.
+  const again = new JellyfinPlayer({ playbackManager: pm, events, document: /** @type {any} */ ({ querySelector: () => null }), trackStore: { get: () => stored, set() {} } });
+  assert.equal(again.tracks.audio?.language, 'fra');
+  // Bad indices from elsewhere change nothing.
+  pm.setAudioStreamIndex('x', pm.getCurrentPlayer());
+  pm.setAudioStreamIndex(-1, pm.getCurrentPlayer());
+  assert.equal(jp.tracks.audio?.index, 2);
+  // destroy() gives jellyfin-web its own setters back.
+  again.destroy();
+  jp.destroy();
+  pm.setAudioStreamIndex(1);
+  assert.equal(jp.tracks.audio?.index, 2);
+});
