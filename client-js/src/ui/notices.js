@@ -75,7 +75,7 @@ export function stateNotice(prev, st, room, t) {
   const key = 'playback';
   if (st.reason === 'waiting') {
     const ids = Array.isArray(st.waiting_for) ? st.waiting_for : [];
-    const names = ids.map((id) => nameOf(room, id) || '?');
+    const names = ids.map((id) => (id === room.you ? t('you') : nameOf(room, id) || '?'));
     return { key, text: names.length ? t('noticeWaiting', { names: names.join(', ') }) : t('noticeWaitingAnon') };
   }
   if (st.reason === 'resume') return { key, text: t('noticeResume') };

@@ -142,14 +142,22 @@ test('over the video: who did what, chat and its key, reactions — clear of the
     await until(ann, () => document.querySelector('.matinee-chat-feed-line .matinee-chat-text')?.textContent === 'Popcorn ready? k f m');
     assert.equal(await ann.textContent('.matinee-chat-feed-line .matinee-chat-name'), 'Bob');
     assert.equal(await bob.isHidden('.matinee-chat-overlay-form'), true, 'the line closes after sending');
-    await ann.evaluate(() => /** @type {any} */ (window).matinee.manager.react('🎉'));
-    await until(bob, () => document.querySelector('.matinee-overlay .matinee-float-emoji')?.textContent === '🎉');
     await assertClear(ann, 'chat line');
     if (process.env.MATINEE_SCREENSHOTS) {
+      // Ann answers, and starts another message in the chat line (no emoji: the test machine
+      // has no colour emoji font).
       await ann.evaluate(() => /** @type {any} */ (window).matinee.manager.chat('Ready! Starting from the top'));
       await until(ann, () => document.querySelectorAll('.matinee-chat-feed-line').length === 2);
+      await ann.focus('body');
+      await ann.keyboard.press('c');
+      await until(ann, () => document.activeElement?.classList.contains('matinee-chat-overlay-input') === true);
+      await ann.keyboard.type('Shh, it starts');
+      await assertClear(ann, 'chat line open');
       await ann.screenshot({ path: join(process.env.MATINEE_SCREENSHOTS, 'party-chat.png') });
+      await ann.keyboard.press('Escape');
     }
+    await ann.evaluate(() => /** @type {any} */ (window).matinee.manager.react('🎉'));
+    await until(bob, () => document.querySelector('.matinee-overlay .matinee-float-emoji')?.textContent === '🎉');
     assert.equal(await bob.evaluate(() => document.querySelectorAll('.matinee-panel .matinee-chat-line').length), await ann.evaluate(() => document.querySelectorAll('.matinee-panel .matinee-chat-line').length), 'the panel keeps the history');
     // It fades: gone from over the video after its few seconds, still in the panel.
     await until(ann, () => document.querySelectorAll('.matinee-chat-feed-line').length === 0, undefined, 15000);
@@ -191,7 +199,10 @@ test('over the video: who did what, chat and its key, reactions — clear of the
 
   await t.test('bad input: HTML in a name and a message stays text; 500 characters stay in their box', async () => {
     const eve = await open(browser, stack, HTML_NAME, 'eve-pw', `matinee=${code}`);
-    await until(ann, () => document.querySelector('.matinee-notice')?.textContent === `${'<img src=x onerror="window.__pwned=1">Eve'} joined`, undefined, 20000);
+    // The name as written, cut to 32 characters (ui/notices.js), as text.
+    const shown = `${[...HTML_NAME].slice(0, 31).join('')}… joined`;
+    await until(ann, (text) => document.querySelector('.matinee-notice')?.textContent === text, shown, 20000);
+    assert.equal(await ann.evaluate(() => document.querySelectorAll('.matinee-overlay img').length), 0);
     await until(eve, () => Boolean(/** @type {any} */ (window).__jf.video()), undefined, 20000);
     await expose(eve);
     const html = '<b>bold</b><img src=x onerror="window.__pwned=2">';

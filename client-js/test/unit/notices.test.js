@@ -31,6 +31,7 @@ test('stateNotice: every reason, with the member\'s name from the list', () => {
   assert.equal(stateNotice(prev, st({ reason: 'media', media: { id: 'y', title: 'The Clock Returns' } }), room, en)?.text, 'Bob started The Clock Returns');
   assert.equal(stateNotice(prev, st({ reason: 'media', media: { id: 'y' } }), room, en)?.text, 'Bob started another video');
   assert.equal(stateNotice(prev, st({ reason: 'waiting', by: null, waiting_for: ['m3', 'm2'] }), room, en)?.text, 'Waiting for Cleo, Bob (buffering)');
+  assert.equal(stateNotice(prev, st({ reason: 'waiting', by: null, waiting_for: ['m1'] }), room, en)?.text, 'Waiting for you (buffering)');
   assert.equal(stateNotice(prev, st({ reason: 'resume', by: null, playing: true }), room, en)?.text, 'Everyone is ready: playing');
   assert.equal(stateNotice(prev, st({ reason: 'host_left', by: null }), room, en)?.text, 'The host left');
 });
