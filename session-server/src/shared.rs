@@ -595,9 +595,15 @@ impl RoomStore for RedisRooms {
         true
     }
 
-    fn ready(&self) -> BoxFuture<'_, bool> {
+    fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
         // Not ready while our channel is not subscribed: relayed calls would go unanswered.
-        Box::pin(async move { self.bus.listening() && self.redis.ping().await.is_ok() })
+        Box::pin(async move {
+            if self.bus.listening() && self.redis.ping().await.is_ok() {
+                Ok(())
+            } else {
+                Err("the room store (redis) does not answer".into())
+            }
+        })
     }
 
     fn seat_for<'a>(

@@ -79,17 +79,9 @@ impl Instance {
         self.log.lock().unwrap().join("\n")
     }
 
-    /// Whether the log shows `needle` within 5 s: its lines are read by another thread,
-    /// which may lag behind what the instance has already done.
+    /// Whether the log shows `needle` within 5 s.
     async fn logged(&self, needle: &str) -> bool {
-        let t0 = Instant::now();
-        while !self.log_text().contains(needle) {
-            if t0.elapsed() > Duration::from_secs(5) {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        true
+        common::logged(&self.log, needle).await
     }
 
     async fn readyz(&self) -> u16 {
