@@ -466,8 +466,17 @@ impl Conn {
                     member_id: link.member_id.clone(),
                     conn_id: self.conn_id,
                 };
-                if link.room.tell(who, Op::Status(report)).await.is_err() {
-                    self.link = None;
+                match link.room.tell(who, Op::Status(report)).await {
+                    // The room has ended: this connection no longer holds a seat in it.
+                    Err(f) if f.code == ErrorCode::RoomNotFound => self.link = None,
+                    // A relay that failed (Redis or the room's instance out of reach for a
+                    // moment) loses this report, never the seat: the room keeps it, and so
+                    // must the connection, or every later request would be refused as "not
+                    // in a room" while the room still counts the member in. An authority
+                    // that is gone for good has its members here told to resume
+                    // (`shared::check_remote_rooms`); one that lost this seat's relay tells
+                    // the connection to resume itself (`relay::serve`).
+                    _ => {}
                 }
                 Ok(())
             }

@@ -235,6 +235,13 @@ impl RecordSink for LocalSink {
     fn closed(&self, code: &str) {
         self.0.remove(code);
     }
+    fn fault(&self) -> Option<String> {
+        self.0.fault().map(|why| {
+            format!(
+                "room state cannot be written to the data directory ({why}); rooms go on in memory"
+            )
+        })
+    }
 }
 
 /// A seat restored from the store, waiting for the client that holds its secret.

@@ -149,17 +149,32 @@ fn failure_of(e: BusError) -> Failure {
 /// Origin side: this instance's connections that are seated in rooms driven elsewhere.
 #[derive(Default)]
 pub struct Deliveries {
-    conns: Mutex<HashMap<u64, (String, ConnHandle)>>,
+    /// Connection id → (room code, authority instance, the connection).
+    conns: Mutex<HashMap<u64, Delivered>>,
+}
+
+/// One connection of this instance seated in a room driven elsewhere.
+struct Delivered {
+    /// The room's code.
+    code: String,
+    /// The instance driving it, as the connection reached it.
+    authority: String,
+    /// The connection.
+    conn: ConnHandle,
 }
 
 impl Deliveries {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (String, ConnHandle)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Delivered>> {
         self.conns.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn register(&self, code: &str, conn: &ConnHandle) {
-        self.lock()
-            .insert(conn.conn_id, (code.to_owned(), conn.clone()));
+    fn register(&self, code: &str, authority: &str, conn: &ConnHandle) {
+        let d = Delivered {
+            code: code.to_owned(),
+            authority: authority.to_owned(),
+            conn: conn.clone(),
+        };
+        self.lock().insert(conn.conn_id, d);
     }
 
     fn forget(&self, conn_id: u64) {
@@ -171,7 +186,7 @@ impl Deliveries {
         let Ok(d) = serde_json::from_value::<Delivery>(body) else {
             return;
         };
-        let conn_of = |id: u64| self.lock().get(&id).map(|(_, c)| c.clone());
+        let conn_of = |id: u64| self.lock().get(&id).map(|d| d.conn.clone());
         match d {
             Delivery::Frame { conn, kind, text } => {
                 if let Some(c) = conn_of(conn) {
@@ -207,18 +222,23 @@ impl Deliveries {
         }
     }
 
-    /// Room codes with members here, and those members' connections.
-    pub fn by_room(&self) -> HashMap<String, Vec<ConnHandle>> {
-        let mut out: HashMap<String, Vec<ConnHandle>> = HashMap::new();
-        for (code, c) in self.lock().values() {
-            out.entry(code.clone()).or_default().push(c.clone());
+    /// Room codes with members here: the instance driving each (as the last of its members
+    /// here reached it) and those members' connections.
+    pub fn by_room(&self) -> HashMap<String, (String, Vec<ConnHandle>)> {
+        let mut out: HashMap<String, (String, Vec<ConnHandle>)> = HashMap::new();
+        for d in self.lock().values() {
+            let e = out
+                .entry(d.code.clone())
+                .or_insert_with(|| (d.authority.clone(), Vec::new()));
+            e.0.clone_from(&d.authority);
+            e.1.push(d.conn.clone());
         }
         out
     }
 
     /// Forget every connection of room `code` (its authority is gone; they were told 1001).
     pub fn drop_room(&self, code: &str) {
-        self.lock().retain(|_, (c, _)| c != code);
+        self.lock().retain(|_, d| d.code != code);
     }
 }
 
@@ -276,7 +296,7 @@ impl Room for RemoteRoom {
     ) -> BoxFuture<'_, Result<String, Failure>> {
         Box::pin(async move {
             // Registered first: the authority's `room` snapshot may arrive before its answer.
-            self.deliveries.register(&self.code, &conn);
+            self.deliveries.register(&self.code, &self.authority, &conn);
             let call = Call::Join {
                 code: self.code.clone(),
                 identity: WireIdentity {
@@ -301,7 +321,7 @@ impl Room for RemoteRoom {
 
     fn resume(&self, member_id: String, conn: ConnHandle) -> BoxFuture<'_, Result<(), Failure>> {
         Box::pin(async move {
-            self.deliveries.register(&self.code, &conn);
+            self.deliveries.register(&self.code, &self.authority, &conn);
             let call = Call::Resume {
                 code: self.code.clone(),
                 member_id,
@@ -433,8 +453,14 @@ impl Proxies {
                         break;
                     }
                 };
-                if let Err(BusError::NoSuchInstance) = bus.push(&origin, json!(push)).await {
-                    // The member's instance is gone: its seat waits for a resume.
+                if let Err(e) = bus.push(&origin, json!(push)).await {
+                    // A frame the member will never see (its instance is gone, or Redis or
+                    // that instance's subscription is down for a moment; pub/sub keeps
+                    // nothing): relaying more would leave the member on a state it missed.
+                    // The seat waits for a resume, which brings the whole room again; a
+                    // member still connected there is told to resume by its next call
+                    // (`serve`, a connection without a relay).
+                    tracing::debug!(room = %code, origin = %origin, error = %e, "relay to a member's instance failed; its seat waits for a resume");
                     if let (Some(m), Some(mb)) = (&member, local.mailbox(&code)) {
                         mb.disconnected(m.clone(), id).await;
                     }
@@ -473,11 +499,41 @@ pub async fn serve(
             "this instance no longer drives the room; retry",
         ));
     };
+    // A connection of the origin that speaks for a seat through a relay that has ended here
+    // (a frame for it could not be pushed, or the kill that ended it was lost): the origin
+    // still takes it to be seated, the room has the seat waiting for a resume. The seat is
+    // resumed for it here, on a new relay, as the origin did when the connection took it:
+    // the member gets the whole room again (`room`, so what it missed is made good) and its
+    // call is served. Where the seat has gone, the origin is told to close the connection
+    // (1001): the client reconnects and learns it from its resume. Never a connection that
+    // the room refuses for as long as it stays connected.
+    if let Call::Op { who: w, .. } | Call::Tell { who: w, .. } | Call::Snapshot { who: w, .. } =
+        &call
+    {
+        if let WireWho::Conn { member_id, conn_id } = w {
+            if proxies.proxy_id(from, *conn_id).is_none() {
+                let proxy = proxies.open(bus, local, &code, from, *conn_id);
+                if let Err(f) = mb.resume(member_id.clone(), proxy).await {
+                    tracing::info!(room = %code, origin = %from, error = %f.message, "a member's relay had ended and its seat is gone; it is told to reconnect");
+                    let kill = Delivery::Kill {
+                        conn: *conn_id,
+                        close: crate::protocol::close::GOING_AWAY,
+                    };
+                    let _ = bus.push(from, json!(kill)).await;
+                    return err(Failure::new(
+                        ErrorCode::Unavailable,
+                        "this connection's seat was lost; reconnect",
+                    ));
+                }
+                tracing::info!(room = %code, origin = %from, "a member's relay had ended; its seat is relayed again");
+            }
+        }
+    }
     let who = |w: WireWho| -> Who {
         match w {
             WireWho::Conn { member_id, conn_id } => Who::Conn {
                 member_id,
-                // The seat is held by the proxy of that connection (or by nobody: refused).
+                // The seat is held by the proxy of that connection (there is one: above).
                 conn_id: proxies.proxy_id(from, conn_id).unwrap_or(u64::MAX),
             },
             WireWho::Seat { member_id } => Who::Seat(member_id),

@@ -96,9 +96,9 @@ pub trait RoomStore: Send + Sync + 'static {
     fn survives_restart(&self) -> bool {
         false
     }
-    /// Whether the store's backends answer (feeds `GET /readyz`).
-    fn ready(&self) -> BoxFuture<'_, bool> {
-        Box::pin(async { true })
+    /// Whether the store's backends answer, or why not (feeds `GET /readyz`).
+    fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
     }
     /// A seat kept elsewhere (by another instance that has died) that `secret` proves, taken
     /// over by this store so that the caller can resume it. In-process stores have none.
@@ -352,6 +352,11 @@ impl RoomStore for MemoryRooms {
 
     fn survives_restart(&self) -> bool {
         self.sink.is_some()
+    }
+
+    fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
+        let fault = self.sink.as_ref().and_then(|s| s.fault());
+        Box::pin(async move { fault.map_or(Ok(()), Err) })
     }
 }
 

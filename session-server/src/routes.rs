@@ -225,8 +225,8 @@ fn with_cors(mut r: Response, origin: Option<String>) -> Response {
     r
 }
 
-fn text(status: StatusCode, body: &'static str) -> Response {
-    let mut r = Response::new(body.into());
+fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    let mut r = Response::new(body.into().into());
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -273,11 +273,8 @@ pub fn routes(app: Arc<App>) -> BoxedFilter<(Response,)> {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "not ready: the authentication backend does not answer",
                 )
-            } else if !app.rooms.ready().await {
-                text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "not ready: the room store (redis) does not answer",
-                )
+            } else if let Err(why) = app.rooms.ready().await {
+                text(StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}"))
             } else {
                 text(StatusCode::OK, "ready")
             };

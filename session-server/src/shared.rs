@@ -27,10 +27,11 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use matinee_auth::Identity;
-use matinee_store::bus::{Bus, Incoming};
+use matinee_store::bus::{Bus, Incoming, InlinePush};
 use matinee_store::{hash_secret, RedisStore};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::durable::{from_snapshot, to_snapshot, RestoredSeat};
 use crate::error::Failure;
@@ -39,6 +40,11 @@ use crate::protocol::{ErrorCode, Media, Settings};
 use crate::relay::{self, Deliveries, Proxies, RemoteRoom};
 use crate::room::{RecordSink, RoomRecord};
 use crate::rooms::{BoxFuture, MemoryRooms, RoomHandle, RoomStore};
+
+/// Calls and relayed pushes from other instances waiting to be served (beyond it they are
+/// dropped, and counted in the log): a few seconds of every relayed member's `status` when
+/// this instance is starved of CPU.
+const BUS_QUEUE: usize = 4096;
 
 enum Pending {
     Save(Box<RoomRecord>),
@@ -210,6 +216,7 @@ async fn serve_calls(rooms: Weak<RedisRooms>, mut calls: mpsc::Receiver<Incoming
                 let _ = rooms.bus.answer(&from, id, answer).await;
             }
             Incoming::Push { from, body } => {
+                // Only relayed pushes are queued (frames for members are delivered inline).
                 if let Some(call) = body.get("relay") {
                     relay::serve(
                         &rooms.local,
@@ -219,8 +226,6 @@ async fn serve_calls(rooms: Weak<RedisRooms>, mut calls: mpsc::Receiver<Incoming
                         call.clone(),
                     )
                     .await;
-                } else {
-                    rooms.deliveries.deliver(body);
                 }
             }
         }
@@ -241,6 +246,9 @@ pub struct RedisRooms {
     up: AtomicBool,
     /// One takeover at a time (two clients of the same lost room arrive together).
     taking: tokio::sync::Mutex<()>,
+    /// Rooms whose authority has looked gone since the instant given, while Redis had lost
+    /// the room (`check_remote_rooms`): after half a lease their members here resume.
+    suspects: Mutex<HashMap<String, Instant>>,
 }
 
 impl RedisRooms {
@@ -259,16 +267,30 @@ impl RedisRooms {
             indexed: Mutex::new(HashMap::new()),
         });
         let local = Arc::new(make_local(sink.clone()));
-        let (bus, calls) = Bus::start(redis.clone(), 256);
+        let deliveries = Arc::new(Deliveries::default());
+        // Frames for this instance's members are handed to their connections as they arrive
+        // (each connection's queue is bounded, its overflow closes that connection): queued
+        // with the relayed calls, they waited behind calls and were dropped when the calls
+        // filled the queue, leaving members on a state they never received.
+        let to_members = deliveries.clone();
+        let inline: InlinePush = Box::new(move |_from, body| {
+            if body.get("relay").is_some() {
+                return Some(body); // a call's push, served in order with its calls
+            }
+            to_members.deliver(body);
+            None
+        });
+        let (bus, calls) = Bus::start_with(redis.clone(), BUS_QUEUE, inline);
         let rooms = Arc::new(RedisRooms {
             local,
             redis,
             sink,
             bus,
-            deliveries: Arc::new(Deliveries::default()),
+            deliveries,
             proxies: Arc::new(Proxies::default()),
             up: AtomicBool::new(true),
             taking: tokio::sync::Mutex::new(()),
+            suspects: Mutex::new(HashMap::new()),
         });
         tokio::spawn(serve_calls(Arc::downgrade(&rooms), calls));
         rooms
@@ -353,18 +375,45 @@ impl RedisRooms {
     /// them to reconnect (1001). They resume at once, and the room is taken over (here, or
     /// wherever they land). A lapsed mark alone proves nothing: a busy instance renews it
     /// late, and its members would be sent away from a room that is still running.
+    ///
+    /// A room with no lease holder whose record Redis does not have either is one that Redis
+    /// lost (it restarted empty): its authority takes the lease again and writes the room
+    /// within a third of a lease, and its members here must stay (sending them away was a
+    /// needless reconnect for every relayed member). Only an authority that has been neither
+    /// marked alive nor listening for half a lease is taken to be gone then (after an empty
+    /// restart it listens again within a fraction of a second and marks itself alive within
+    /// a sixth of a lease).
     async fn check_remote_rooms(&self) {
-        for (code, conns) in self.deliveries.by_room() {
+        let mut suspects =
+            std::mem::take(&mut *self.suspects.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut still = HashMap::new();
+        for (code, (authority, conns)) in self.deliveries.by_room() {
             let owner = self.redis.owner(&code).await;
-            let alive = match &owner {
-                Ok(Some(o)) if o != self.redis.instance() => {
-                    self.redis.alive(o).await.unwrap_or(true)
-                        || !matches!(
-                            self.bus.push(o, json!({ "probe": true })).await,
-                            Err(matinee_store::bus::BusError::NoSuchInstance)
-                        )
-                }
-                Ok(_) => false,
+            let live = |o: String| async move {
+                self.redis.alive(&o).await.unwrap_or(true)
+                    || !matches!(
+                        self.bus.push(&o, json!({ "probe": true })).await,
+                        Err(matinee_store::bus::BusError::NoSuchInstance)
+                    )
+            };
+            let alive = match owner {
+                Ok(Some(o)) if o != self.redis.instance() => live(o).await,
+                Ok(Some(_)) => false,
+                Ok(None) => match self.redis.load(&code).await {
+                    // Released (a graceful stop) or lapsed (a death): the room waits for a
+                    // taker, and its members here should resume.
+                    Ok(Some(_)) => false,
+                    Ok(None) => {
+                        let alive = live(authority).await;
+                        let since = suspects.remove(&code).unwrap_or_else(Instant::now);
+                        if !alive && since.elapsed() < self.redis.lease() / 2 {
+                            still.insert(code.clone(), since);
+                            continue; // another look at the next checks
+                        }
+                        alive
+                    }
+                    Err(_) => true,
+                },
                 Err(_) => true, // Redis trouble: nothing to conclude
             };
             if !alive {
@@ -375,6 +424,7 @@ impl RedisRooms {
                 }
             }
         }
+        *self.suspects.lock().unwrap_or_else(|p| p.into_inner()) = still;
     }
 
     /// A relayed call for a room that is not here but whose lease Redis says is ours: this
@@ -545,9 +595,15 @@ impl RoomStore for RedisRooms {
         true
     }
 
-    fn ready(&self) -> BoxFuture<'_, bool> {
+    fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
         // Not ready while our channel is not subscribed: relayed calls would go unanswered.
-        Box::pin(async move { self.bus.listening() && self.redis.ping().await.is_ok() })
+        Box::pin(async move {
+            if self.bus.listening() && self.redis.ping().await.is_ok() {
+                Ok(())
+            } else {
+                Err("the room store (redis) does not answer".into())
+            }
+        })
     }
 
     fn seat_for<'a>(

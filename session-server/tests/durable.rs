@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{drain_until_close, recv, recv_type, recv_where, send, Ws};
+use common::{drain_until_close, http, recv, recv_type, recv_where, send, Ws};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_matinee-server");
@@ -26,16 +26,27 @@ struct Proc {
     log: Arc<Mutex<Vec<String>>>,
 }
 
+/// The server's environment with the local store in `dir`.
+fn store_env(cmd: &mut Command, dir: &Path) {
+    cmd.env("MATINEE_AUTH__ALLOW_ANONYMOUS", "true")
+        .env("MATINEE_STORE__BACKEND", "local")
+        .env("MATINEE_STORE__DATA_DIR", dir)
+        .env("MATINEE_STORE__FLUSH_INTERVAL_MS", FLUSH_MS.to_string())
+        .env("MATINEE_LOG__LEVEL", "info")
+        .env_remove("RUST_LOG");
+}
+
 impl Proc {
     fn start(dir: &Path) -> Proc {
-        let mut child = Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("MATINEE_AUTH__ALLOW_ANONYMOUS", "true")
-            .env("MATINEE_STORE__BACKEND", "local")
-            .env("MATINEE_STORE__DATA_DIR", dir)
-            .env("MATINEE_STORE__FLUSH_INTERVAL_MS", FLUSH_MS.to_string())
-            .env("MATINEE_LOG__LEVEL", "info")
-            .env_remove("RUST_LOG")
+        let mut cmd = Command::new(BIN);
+        cmd.args(["--listen", "127.0.0.1:0"]);
+        store_env(&mut cmd, dir);
+        Proc::spawn(cmd)
+    }
+
+    /// Run `cmd` (the server, or a wrapper that runs it) and read its listening line.
+    fn spawn(mut cmd: Command) -> Proc {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -340,6 +351,8 @@ async fn corrupt_and_incompatible_state_files_are_kept_aside_and_the_server_star
         );
         assert!(!rooms.join(file).exists(), "{file} moved aside");
     }
+    // The store itself works: ready.
+    assert_eq!(readyz(p.addr).await, (200, "ready".to_string()));
     let kept: Vec<String> = std::fs::read_dir(rooms.join("rejected"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -401,5 +414,300 @@ async fn twenty_rooms_of_five_all_come_back_after_a_restart() {
         t_term.elapsed().as_secs_f64() * 1000.0,
         t_start.elapsed().as_secs_f64() * 1000.0
     );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// Disk faults under a running server: the data directory turns read-only, fills up, is
+// removed; a second server is pointed at it. Each time the rooms go on in memory, the admin
+// gets one clear log line and `/readyz` says why, the files already written stay as they were,
+// and writing resumes once the disk is back.
+
+async fn readyz(addr: SocketAddr) -> (u16, String) {
+    let r = http(addr, "GET", "/readyz", &[], b"").await;
+    (r.status, String::from_utf8_lossy(&r.body).into_owned())
+}
+
+/// Wait until `/readyz` answers `status`; its text.
+async fn readyz_becomes(addr: SocketAddr, status: u16) -> String {
+    let t0 = Instant::now();
+    loop {
+        let (s, body) = readyz(addr).await;
+        if s == status {
+            return body;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "/readyz stayed {s}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Fails, never skips, where the tools for a private mount namespace are missing.
+fn namespaces_available() {
+    let works = |cmd: &str, args: &[&str]| {
+        Command::new(cmd)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    assert!(
+        works("unshare", &["-rm", "true"]) && works("nsenter", &["--version"]),
+        "the disk-fault tests need `unshare -rm` and `nsenter` (util-linux) with user \
+         namespaces enabled, to give the server a read-only or full data directory of its own"
+    );
+}
+
+/// The server in a private mount namespace (`unshare -rm`), after `setup` ran there.
+fn start_in_namespace(dir: &Path, setup: &str) -> Proc {
+    namespaces_available();
+    let mut cmd = Command::new("unshare");
+    let script = format!("{setup} && exec \"$@\"");
+    cmd.args([
+        "-rm",
+        "sh",
+        "-c",
+        &script,
+        "sh",
+        BIN,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    store_env(&mut cmd, dir);
+    Proc::spawn(cmd)
+}
+
+impl Proc {
+    /// Whether the log shows `needle` within 5 s.
+    async fn logged(&self, needle: &str) -> bool {
+        common::logged(&self.log, needle).await
+    }
+
+    /// Run `script` in the server's mount namespace.
+    fn in_namespace(&self, script: &str) {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("nsenter")
+            .args(["-t", &pid, "-m", "sh", "-c", script])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "nsenter: {script}");
+    }
+
+    /// `path` as the server sees it (through its mount namespace).
+    fn seen(&self, path: &Path) -> PathBuf {
+        let inside = path.strip_prefix("/").unwrap();
+        PathBuf::from(format!("/proc/{}/root", self.child.id())).join(inside)
+    }
+}
+
+/// The room's file as the server sees it: its bytes, which must be a whole room record.
+fn room_file(p: &Proc, dir: &Path, code: &str) -> Option<(Vec<u8>, Value)> {
+    let bytes = std::fs::read(p.seen(&dir.join("rooms").join(format!("{code}.json")))).ok()?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("the file of room {code} is corrupt ({e})"));
+    Some((bytes, v))
+}
+
+/// Wait until the room's file holds `seq` (and the party's chat line).
+async fn room_written(p: &Proc, dir: &Path, code: &str, seq: u64) -> Vec<u8> {
+    let t0 = Instant::now();
+    loop {
+        if let Some((bytes, v)) = room_file(p, dir, code) {
+            if v["state"]["seq"] == seq && v["chat"].as_array().is_some_and(|c| c.len() == 1) {
+                return bytes;
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "room {code} never written with seq {seq}: {:?}",
+            room_file(p, dir, code).map(|f| f.1)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The whole story of one disk fault: a party written to disk; the disk breaks; the host
+/// pauses (the room goes on in memory); the admin sees a log line and `/readyz` 503 with the
+/// reason; the file on disk is still the last one written; the disk comes back; writes
+/// resume and `/readyz` is 200 again.
+async fn a_disk_fault_is_survived(
+    p: &Proc,
+    dir: &Path,
+    break_disk: &dyn Fn(),
+    fix_disk: &dyn Fn(),
+) {
+    let (mut members, code, state) = party(p.addr).await;
+    let seq = state["seq"].as_u64().unwrap();
+    let before = room_written(p, dir, &code, seq).await;
+    assert_eq!(readyz(p.addr).await.0, 200);
+
+    break_disk();
+    room_still_works(&mut members, seq).await;
+    let why = readyz_becomes(p.addr, 503).await;
+    assert!(
+        why.contains("room state cannot be written") && why.contains("rooms go on in memory"),
+        "{why}"
+    );
+    assert!(p.logged("room state cannot be written").await);
+    let log = p.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("room state cannot be written"))
+        .unwrap_or_else(|| panic!("a log line says so: {log}"));
+    assert!(line.contains("ERROR"), "{line}");
+    assert_eq!(
+        room_file(p, dir, &code).map(|f| f.0),
+        Some(before),
+        "the file already written is untouched"
+    );
+    // The fault is logged once, not at every retry.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        p.log_text().matches("room state cannot be written").count(),
+        1
+    );
+
+    fix_disk();
+    readyz_becomes(p.addr, 200).await;
+    room_written(p, dir, &code, seq + 1).await;
+    assert!(
+        p.logged("room state is written again").await,
+        "{}",
+        p.log_text()
+    );
+    let tmp = p.seen(&dir.join("rooms").join(format!("{code}.json.tmp")));
+    assert!(!tmp.exists(), "no temp file is left behind");
+}
+
+#[tokio::test]
+async fn a_data_directory_turned_read_only_keeps_rooms_in_memory_and_recovers() {
+    let dir = tempdir("readonly");
+    // As root (CI), a mode bit stops no write: a read-only bind mount does.
+    let p = start_in_namespace(&dir, "true");
+    let d = dir.display().to_string();
+    a_disk_fault_is_survived(
+        &p,
+        &dir,
+        &|| {
+            p.in_namespace(&format!(
+                "mount --bind '{d}' '{d}' && mount -o remount,bind,ro '{d}'"
+            ))
+        },
+        &|| p.in_namespace(&format!("umount '{d}'")),
+    )
+    .await;
+    drop(p);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_full_disk_keeps_rooms_in_memory_and_recovers() {
+    let dir = tempdir("full");
+    // The data directory is a 256 KiB tmpfs of the server's own.
+    let d = dir.display().to_string();
+    let p = start_in_namespace(&dir, &format!("mount -t tmpfs -o size=256k tmpfs '{d}'"));
+    let filler = p.seen(&dir.join("filler"));
+    a_disk_fault_is_survived(
+        &p,
+        &dir,
+        &|| {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&filler).unwrap();
+            let block = [0u8; 4096];
+            while f.write_all(&block).is_ok() {}
+        },
+        &|| std::fs::remove_file(&filler).unwrap(),
+    )
+    .await;
+    drop(p);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_data_directory_removed_while_running_is_made_again_with_every_room() {
+    let dir = tempdir("removed");
+    let p = Proc::start(&dir);
+    let (mut members, code, state) = party(p.addr).await;
+    let seq = state["seq"].as_u64().unwrap();
+    // A second room that will not change again: it must be written again too.
+    let (mut zed, _) = hello(p.addr, "Zed", None).await;
+    send(&mut zed, json!({"type": "create_room"})).await;
+    let other = recv_type(&mut zed, "room").await["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    room_written(&p, &dir, &code, seq).await;
+    let other_file = dir.join("rooms").join(format!("{other}.json"));
+    let t0 = Instant::now();
+    while !other_file.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    std::fs::remove_dir_all(&dir).unwrap();
+    room_still_works(&mut members, seq).await;
+    room_written(&p, &dir, &code, seq + 1).await;
+    assert!(other_file.exists(), "the unchanged room is written again");
+    assert!(
+        p.logged("the rooms folder was missing (removed while running)")
+            .await,
+        "{}",
+        p.log_text()
+    );
+    assert_eq!(readyz(p.addr).await.0, 200);
+    drop(p);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_data_directory_refuses_to_start() {
+    let dir = tempdir("twice");
+    let first = Proc::start(&dir);
+    let (mut members, code, state) = party(first.addr).await;
+    let seq = state["seq"].as_u64().unwrap();
+    let before = room_written(&first, &dir, &code, seq).await;
+
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    store_env(&mut cmd, &dir);
+    let mut second = cmd.spawn().unwrap();
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = second.try_wait().unwrap() {
+            break s;
+        }
+        if t0.elapsed() > Duration::from_secs(10) {
+            let _ = second.kill();
+            panic!("the second server did not refuse to start");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let out = second.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!status.success());
+    assert!(
+        err.contains("another matinee-server uses this data directory"),
+        "{err}"
+    );
+    // The first goes on, its file as it wrote it.
+    assert_eq!(room_file(&first, &dir, &code).map(|f| f.0), Some(before));
+    room_still_works(&mut members, seq).await;
+    room_written(&first, &dir, &code, seq + 1).await;
+    assert_eq!(readyz(first.addr).await.0, 200);
+
+    // Once the first has stopped, a server starts there and has the room.
+    first.signal("-TERM");
+    let mut first = first;
+    first.exited().await;
+    let again = Proc::start(&dir);
+    assert!(again.logged("restored=1").await, "{}", again.log_text());
+    let (mut w, welcome) = hello(again.addr, "Ann", Some(&members[0].secret)).await;
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    assert_eq!(recv_type(&mut w, "room").await["code"], code.as_str());
+    drop(again);
     let _ = std::fs::remove_dir_all(dir);
 }

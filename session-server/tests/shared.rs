@@ -14,8 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{drain_until_close, http, recv, recv_type, recv_where, send, Ws};
+use futures_util::StreamExt;
 use redis_support::Redis;
 use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
 
 const BIN: &str = env!("CARGO_BIN_EXE_matinee-server");
 /// Short leases, so that a dead instance's rooms move within a second in these tests.
@@ -77,17 +79,9 @@ impl Instance {
         self.log.lock().unwrap().join("\n")
     }
 
-    /// Whether the log shows `needle` within 5 s: its lines are read by another thread,
-    /// which may lag behind what the instance has already done.
+    /// Whether the log shows `needle` within 5 s.
     async fn logged(&self, needle: &str) -> bool {
-        let t0 = Instant::now();
-        while !self.log_text().contains(needle) {
-            if t0.elapsed() > Duration::from_secs(5) {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        true
+        common::logged(&self.log, needle).await
     }
 
     async fn readyz(&self) -> u16 {
@@ -544,4 +538,223 @@ async fn a_new_room_can_be_joined_through_the_other_instance_at_once() {
             tokio::time::sleep(Duration::from_millis(60)).await;
         }
     }
+}
+
+/// A guest that joins room `code` through the instance at `addr` (not its authority).
+async fn relayed_guest(addr: SocketAddr, code: &str, name: &str) -> Member {
+    let (mut w, welcome) = hello(addr, name, None).await;
+    send(&mut w, json!({"type": "join_room", "code": code})).await;
+    let room = recv_type(&mut w, "room").await;
+    assert_eq!(room["code"], code, "{room}");
+    Member {
+        name: name.into(),
+        secret: welcome["resume"].as_str().unwrap().into(),
+        id: room["you"].as_str().unwrap().into(),
+        ws: w,
+    }
+}
+
+/// Instances "a" and "b" (each with its own extra configuration), a party of three on "a"
+/// stored in Redis, and a fourth member, Dee, joined through "b" (relayed to "a").
+async fn spanning_room(
+    redis: &Redis,
+    a_env: &[(&str, &str)],
+    b_env: &[(&str, &str)],
+) -> (Instance, Instance, Vec<Member>, Value, Member) {
+    let a = Instance::start_with(redis, "a", a_env);
+    let b = Instance::start_with(redis, "b", b_env);
+    a.wait_ready(200).await;
+    b.wait_ready(200).await;
+    let (members, state) = party(a.addr).await;
+    let code = state["code"].as_str().unwrap().to_string();
+    settle(redis, 3, &state).await;
+    let dee = relayed_guest(b.addr, &code, "Dee").await;
+    (a, b, members, state, dee)
+}
+
+fn status(position: f64) -> Value {
+    json!({"type": "status", "position": position, "playing": true, "buffering": false,
+           "rtt_ms": 1.0, "offset_ms": 0.0, "error_ms": 0.0})
+}
+
+/// `member` chats; the host hears it, and the member is never refused on the way (its own
+/// copy of the chat comes back, no `error` before it).
+async fn chat_reaches_host(member: &mut Member, host: &mut Member, text: &str) {
+    send(&mut member.ws, json!({"type": "chat", "text": text})).await;
+    loop {
+        let v = recv(&mut member.ws).await;
+        assert_ne!(v["type"], "error", "{} was refused: {v}", member.name);
+        if v["type"] == "chat" && v["text"] == text {
+            break;
+        }
+    }
+    let c = recv_where(&mut host.ws, "chat", |c| c["text"] == text).await;
+    assert_eq!(c["from"], member.id.as_str());
+}
+
+/// A member connected to one instance in a room driven by the other whose `status` cannot
+/// be relayed (Redis stalls past the instances' Redis timeout) keeps its seat on its
+/// connection. It used to lose it there while the room kept it: every later request was
+/// answered `forbidden: not in a room` until the page was reloaded.
+#[tokio::test]
+async fn a_relayed_member_whose_status_relay_fails_keeps_its_seat() {
+    let redis = Redis::start();
+    // Leases long enough that the stall (1.5 s) costs no lease and no alive mark.
+    let long = [("MATINEE_STORE__REDIS__LEASE_MS", "8000")];
+    let (a, b, mut members, _, mut dee) = spanning_room(&redis, &long, &long).await;
+
+    redis.freeze();
+    let t0 = Instant::now();
+    send(&mut dee.ws, status(601.0)).await;
+    // A connection serves its frames in order: the pong comes once the status's relay has
+    // failed (Redis did not answer within the 600 ms timeout).
+    send(&mut dee.ws, json!({"type": "ping", "t0": 1.0})).await;
+    recv_type(&mut dee.ws, "pong").await;
+    let waited = t0.elapsed();
+    tokio::time::sleep(Duration::from_millis(1500).saturating_sub(waited)).await;
+    redis.thaw();
+    assert!(
+        waited >= Duration::from_millis(500),
+        "the status was relayed after {waited:?}: Redis did not stall it"
+    );
+    a.wait_ready(200).await;
+    b.wait_ready(200).await;
+
+    send(&mut dee.ws, status(602.0)).await;
+    let (host, _) = members.split_at_mut(1);
+    chat_reaches_host(&mut dee, &mut host[0], "still here").await;
+    send(
+        &mut dee.ws,
+        json!({"type": "reaction", "emoji": "👍", "id": 7}),
+    )
+    .await;
+    let r = recv_where(&mut members[0].ws, "reaction", |r| r["emoji"] == "👍").await;
+    assert_eq!(r["from"], dee.id.as_str());
+    assert!(!b.log_text().contains("reconnect"), "{}", b.log_text());
+}
+
+/// Redis restarted empty under a room with a member relayed from the other instance: the
+/// room's authority takes its lease again and writes the room again, and the relayed member
+/// stays connected (it used to be told to reconnect: its instance took a room without a
+/// lease holder for one whose authority was gone).
+#[tokio::test]
+async fn relayed_members_stay_connected_through_an_empty_redis_restart() {
+    let mut redis = Redis::start();
+    let port = redis.port;
+    // The relaying instance checks its members' rooms every second; the authority renews its
+    // leases only every 4 s, so the relaying instance sees the room with neither lease holder
+    // nor record (Redis lost both) before the authority writes it again.
+    let (a, b, mut members, state, mut dee) = spanning_room(
+        &redis,
+        &[("MATINEE_STORE__REDIS__LEASE_MS", "12000")],
+        &[("MATINEE_STORE__REDIS__LEASE_MS", "3000")],
+    )
+    .await;
+    settle(&redis, 4, &state).await;
+
+    redis.stop();
+    b.wait_ready(503).await;
+    let redis = Redis::start_on(port);
+    a.wait_ready(200).await;
+    b.wait_ready(200).await;
+    // The authority has written the room again; two more of the relaying instance's checks
+    // later, the member has not been sent away.
+    settle(&redis, 4, &state).await;
+    let quiet_until = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match tokio::time::timeout_at(quiet_until, dee.ws.next()).await {
+            Err(_) => break,
+            Ok(Some(Ok(Message::Close(f)))) => panic!("the relayed member was closed: {f:?}"),
+            Ok(Some(Ok(_))) => continue,
+            Ok(other) => panic!("the relayed member's connection ended: {other:?}"),
+        }
+    }
+    let (host, _) = members.split_at_mut(1);
+    chat_reaches_host(&mut dee, &mut host[0], "no reconnect").await;
+    assert!(
+        !b.log_text().contains("its members here reconnect"),
+        "{}",
+        b.log_text()
+    );
+}
+
+/// A frame the authority could not relay (Redis down) is not silently lost: the member's
+/// relay ends there, and at the member's next report its seat is relayed again with the room
+/// as it is now (`room`). It used to stay connected on the state it had, for good.
+#[tokio::test]
+async fn a_relayed_member_that_missed_a_frame_while_redis_was_down_gets_the_room_back() {
+    let mut redis = Redis::start();
+    let port = redis.port;
+    let lease = [("MATINEE_STORE__REDIS__LEASE_MS", "3000")];
+    let (a, b, mut members, _, mut dee) = spanning_room(&redis, &lease, &lease).await;
+
+    redis.stop();
+    a.wait_ready(503).await;
+    // The host pauses: the members on the authority get it, the relayed one cannot.
+    send(
+        &mut members[0].ws,
+        json!({"type": "pause", "position": 700.0}),
+    )
+    .await;
+    for m in members.iter_mut() {
+        recv_where(&mut m.ws, "state", |s| s["reason"] == "pause").await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _redis = Redis::start_on(port);
+    a.wait_ready(200).await;
+    b.wait_ready(200).await;
+
+    // The member reports as a client does (every second), until it has the paused state:
+    // as a frame, or in the `room` snapshot of a resume after being told to reconnect.
+    let t0 = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut how = "as a frame";
+    'outer: loop {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "the relayed member never got the pause"
+        );
+        tick.tick().await;
+        send(&mut dee.ws, status(600.0)).await;
+        loop {
+            match tokio::time::timeout(Duration::from_millis(900), dee.ws.next()).await {
+                Err(_) => continue 'outer,
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                    assert_ne!(v["type"], "error", "refused: {v}");
+                    if v["type"] == "state" && v["reason"] == "pause" {
+                        break 'outer;
+                    }
+                    if v["type"] == "room" {
+                        assert_eq!(v["you"], dee.id.as_str(), "the same seat: {v}");
+                        if v["state"]["reason"] == "pause" {
+                            assert_eq!(v["state"]["position"], 700.0, "{v}");
+                            how = "its seat relayed again";
+                            break 'outer;
+                        }
+                    }
+                }
+                Ok(Some(Ok(Message::Close(f)))) => {
+                    assert_eq!(f.map(|f| u16::from(f.code)), Some(1001));
+                    let (w, welcome) = hello(b.addr, "Dee", Some(&dee.secret)).await;
+                    dee.ws = w;
+                    assert_eq!(welcome["resumed"], true, "{welcome}");
+                    let room = recv_type(&mut dee.ws, "room").await;
+                    assert_eq!(room["you"], dee.id.as_str());
+                    assert_eq!(room["state"]["playing"], false, "{room}");
+                    assert_eq!(room["state"]["position"], 700.0, "{room}");
+                    how = "told to resume";
+                    break 'outer;
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(other) => panic!("the relayed member's connection ended: {other:?}"),
+            }
+        }
+    }
+    eprintln!(
+        "relayed member back on the room's state {:.0} ms after Redis returned ({how})",
+        t0.elapsed().as_secs_f64() * 1000.0,
+    );
+    let (host, _) = members.split_at_mut(1);
+    chat_reaches_host(&mut dee, &mut host[0], "back").await;
 }

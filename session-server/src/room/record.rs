@@ -58,6 +58,10 @@ pub trait RecordSink: Send + Sync {
     fn save(&self, record: &RoomRecord);
     /// The room has ended for good (its last seat is gone): forget it.
     fn closed(&self, code: &str);
+    /// Why records cannot be kept right now (a disk fault), if they cannot.
+    fn fault(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Keep `line` in a chat tail, dropping the oldest beyond [`CHAT_TAIL`].

@@ -89,15 +89,31 @@ pub struct Bus {
     /// Whether this instance's channel is subscribed right now: answers sent while it is
     /// not are lost (pub/sub keeps nothing), so a call waits for it first.
     listening: watch::Receiver<bool>,
+    /// Calls and pushes dropped because the receiver was full (see [`Bus::dropped`]).
+    dropped: AtomicU64,
     /// Dropped with the bus: its listening task ends and unsubscribes.
     _stop: oneshot::Sender<()>,
 }
+
+/// Takes a push in the listening task itself, before the queue: `None` when it took it,
+/// the body back otherwise (it is queued as [`Incoming::Push`]). It must not block.
+pub type InlinePush = Box<dyn Fn(&str, Value) -> Option<Value> + Send + Sync>;
 
 impl Bus {
     /// Listen on this instance's channel. Calls and pushes arrive on the returned receiver
     /// (bounded by `capacity`; beyond it they are dropped, as a slow reader is anywhere
     /// here); answers are matched to their calls inside.
     pub fn start(store: Arc<RedisStore>, capacity: usize) -> (Arc<Bus>, mpsc::Receiver<Incoming>) {
+        Bus::start_with(store, capacity, Box::new(|_, body| Some(body)))
+    }
+
+    /// [`Bus::start`], with the pushes `inline` takes handed to it at once: they never wait
+    /// behind calls whose serving is slow, nor are dropped when those fill the queue.
+    pub fn start_with(
+        store: Arc<RedisStore>,
+        capacity: usize,
+        inline: InlinePush,
+    ) -> (Arc<Bus>, mpsc::Receiver<Incoming>) {
         let channel = store.instance_channel(store.instance());
         let (mut raw, listening) =
             store.subscribe_watched(vec![channel], capacity, Duration::from_millis(200));
@@ -107,6 +123,7 @@ impl Bus {
             next_id: AtomicU64::new(1),
             pending: Mutex::new(HashMap::new()),
             listening,
+            dropped: AtomicU64::new(0),
             _stop: stop_tx,
         });
         let (tx, rx) = mpsc::channel(capacity);
@@ -136,10 +153,22 @@ impl Bus {
                         continue;
                     }
                     Envelope::Call { id, from, body } => Incoming::Call { id, from, body },
-                    Envelope::Push { from, body } => Incoming::Push { from, body },
+                    Envelope::Push { from, body } => match inline(&from, body) {
+                        None => continue,
+                        Some(body) => Incoming::Push { from, body },
+                    },
                 };
-                if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(item) {
-                    return;
+                match tx.try_send(item) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Closed(_)) => return,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        // Bounded like every queue here, but never silently: a dropped call
+                        // times out at its caller, a dropped push is lost.
+                        let n = bus.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n.is_power_of_two() {
+                            tracing::warn!(dropped = n, capacity, "instance channel queue full: messages from other instances dropped");
+                        }
+                    }
                 }
             }
         });
@@ -220,6 +249,11 @@ impl Bus {
             body,
         };
         self.send(to, &env).await
+    }
+
+    /// Calls and pushes dropped so far because they arrived faster than they were served.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Calls waiting for an answer (for tests and metrics).

@@ -13,8 +13,15 @@
 //!   a room of this [`FORMAT`](crate::snapshot::FORMAT) is logged with the reason and moved to
 //!   `<data_dir>/rooms/rejected/`, never deleted and never loaded again; the rest start clean.
 //!
-//! One server process per data directory: two writers on the same files would overwrite each
-//! other's rooms (documented as a limit).
+//! - **Disk faults**: a write that fails (folder read-only, disk full, I/O error) keeps the
+//!   room's newest snapshot pending and is retried every [`RETRY`]; files already written are
+//!   never touched by a failed write (the temp file is what fails, and it is removed). The
+//!   fault is logged once when it starts and once when writes succeed again, and
+//!   [`LocalStore::fault`] says why meanwhile (`/readyz` answers 503 with it). A rooms folder
+//!   found missing (removed while running) is created again and every room written again.
+//! - **One process per data directory**: [`LocalStore::open`] takes an exclusive lock on
+//!   `<data_dir>/matinee.lock` for the life of the store; a second server pointed at the same
+//!   folder refuses to start (two writers would overwrite each other's rooms).
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -24,6 +31,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+
+/// Pause between two attempts while writes fail.
+pub const RETRY: Duration = Duration::from_secs(1);
+/// The lock file in the data directory.
+pub const LOCK_FILE: &str = "matinee.lock";
 
 use crate::snapshot::{decode, encode, DecodeError, RoomSnapshot};
 
@@ -69,6 +81,13 @@ pub struct LocalStore {
     /// write the same temp file at once. A tokio mutex because it is held across the
     /// blocking write.
     writing: tokio::sync::Mutex<()>,
+    /// The last snapshot on disk per room, to write every room again into a rooms folder
+    /// found missing.
+    written: Mutex<HashMap<String, Box<RoomSnapshot>>>,
+    /// Why writes fail, while they do.
+    fault: Mutex<Option<String>>,
+    /// The data directory's lock, held as long as the store lives.
+    _lock: File,
 }
 
 impl LocalStore {
@@ -82,13 +101,22 @@ impl LocalStore {
     ) -> io::Result<(Arc<LocalStore>, Loaded)> {
         let rooms_dir = data_dir.join(ROOMS_DIR);
         fs::create_dir_all(&rooms_dir).map_err(|e| annotate(e, &rooms_dir))?;
+        let lock = lock_dir(data_dir)?;
         let loaded = load_dir(&rooms_dir)?;
+        let written = loaded
+            .rooms
+            .iter()
+            .map(|r| (r.code.clone(), Box::new(r.clone())))
+            .collect();
         let store = Arc::new(LocalStore {
             rooms_dir,
             flush_interval,
             pending: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             writing: tokio::sync::Mutex::new(()),
+            written: Mutex::new(written),
+            fault: Mutex::new(None),
+            _lock: lock,
         });
         Ok((store, loaded))
     }
@@ -100,6 +128,29 @@ impl LocalStore {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Pending>> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Why room state cannot be written right now (`None`: the last writes succeeded).
+    pub fn fault(&self) -> Option<String> {
+        self.fault.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Record the outcome of a flush that wrote something; log the changes of state.
+    fn set_fault(&self, now: Option<String>) {
+        let mut f = self.fault.lock().unwrap_or_else(|p| p.into_inner());
+        match (&*f, &now) {
+            (None, Some(why)) => tracing::error!(
+                dir = %self.rooms_dir.display(),
+                error = %why,
+                "room state cannot be written: rooms go on in memory, files already written are kept, retrying every second; /readyz is 503"
+            ),
+            (Some(_), None) => tracing::info!(
+                dir = %self.rooms_dir.display(),
+                "room state is written again"
+            ),
+            _ => {}
+        }
+        *f = now;
     }
 
     /// Schedule `snap` to be written (replacing anything pending for that room). Never
@@ -130,20 +181,25 @@ impl LocalStore {
             return Ok(());
         }
         let me = self.clone();
-        let failed = tokio::task::spawn_blocking(move || me.write_batch(batch))
+        let (failed, first_error) = tokio::task::spawn_blocking(move || me.write_batch(batch))
             .await
             .map_err(io::Error::other)?;
         if failed.is_empty() {
+            self.set_fault(None);
             return Ok(());
         }
         let n = failed.len();
-        let mut map = self.lock();
-        for (code, p) in failed {
-            // A newer change that arrived meanwhile wins over the failed one.
-            map.entry(code).or_insert(p);
+        let why = first_error.unwrap_or_default();
+        {
+            let mut map = self.lock();
+            for (code, p) in failed {
+                // A newer change that arrived meanwhile wins over the failed one.
+                map.entry(code).or_insert(p);
+            }
         }
+        self.set_fault(Some(why.clone()));
         Err(io::Error::other(format!(
-            "{n} room(s) could not be written"
+            "{n} room(s) could not be written: {why}"
         )))
     }
 
@@ -162,7 +218,12 @@ impl LocalStore {
                 _ = &mut stop => break,
             }
             if let Err(e) = self.flush().await {
-                tracing::warn!(error = %e, "room state not written; retrying");
+                // Logged when the fault starts and ends (`set_fault`), not at every attempt.
+                tracing::debug!(error = %e, "room state not written; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(RETRY) => {}
+                    _ = &mut stop => break,
+                }
                 self.wake.notify_one();
             }
         }
@@ -171,9 +232,28 @@ impl LocalStore {
         }
     }
 
-    /// Apply a batch; returns the entries that failed.
-    fn write_batch(&self, batch: Vec<(String, Pending)>) -> Vec<(String, Pending)> {
+    /// Apply a batch; returns the entries that failed and the first error.
+    fn write_batch(
+        &self,
+        mut batch: Vec<(String, Pending)>,
+    ) -> (Vec<(String, Pending)>, Option<String>) {
         let mut failed = Vec::new();
+        let mut first_error = None;
+        if !self.rooms_dir.is_dir() && fs::create_dir_all(&self.rooms_dir).is_ok() {
+            // Removed while running: every room that was on disk is written again.
+            let written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+            let again: Vec<(String, Pending)> = written
+                .iter()
+                .filter(|(code, _)| !batch.iter().any(|(c, _)| c == *code))
+                .map(|(code, snap)| (code.clone(), Pending::Save(snap.clone())))
+                .collect();
+            tracing::warn!(
+                dir = %self.rooms_dir.display(),
+                rooms = again.len() + batch.len(),
+                "the rooms folder was missing (removed while running): created again, every room written again"
+            );
+            batch.extend(again);
+        }
         for (code, p) in batch {
             let r = match &p {
                 Pending::Save(snap) => self.write_one(&code, snap),
@@ -182,16 +262,30 @@ impl LocalStore {
                     _ => Ok(()),
                 },
             };
-            if let Err(e) = r {
-                tracing::warn!(room = %code, error = %e, "room state write failed");
-                failed.push((code, p));
+            match r {
+                Ok(()) => {
+                    let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+                    match p {
+                        Pending::Save(snap) => {
+                            written.insert(code, snap);
+                        }
+                        Pending::Remove => {
+                            written.remove(&code);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(room = %code, error = %e, "room state write failed");
+                    first_error.get_or_insert_with(|| e.to_string());
+                    failed.push((code, p));
+                }
             }
         }
         // One directory fsync makes every rename and removal of the batch durable.
         if let Err(e) = sync_dir(&self.rooms_dir) {
             tracing::warn!(error = %e, "room state folder not synced");
         }
-        failed
+        (failed, first_error)
     }
 
     fn file_of(&self, code: &str) -> PathBuf {
@@ -205,15 +299,45 @@ impl LocalStore {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad room code"));
         }
         let tmp = self.rooms_dir.join(format!("{code}.json.tmp"));
-        let mut f = OpenOptions::new()
+        let written = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
-            .open(&tmp)?;
-        f.write_all(&encode(snap))?;
-        f.sync_all()?;
-        drop(f);
+            .open(&tmp)
+            .and_then(|mut f| {
+                f.write_all(&encode(snap))?;
+                f.sync_all()
+            });
+        if let Err(e) = written {
+            // A partial temp file would only hold space a full disk needs; the room's file
+            // is untouched.
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
         fs::rename(&tmp, self.file_of(code))
+    }
+}
+
+/// Take the data directory's lock, or say which folder is in use.
+fn lock_dir(data_dir: &Path) -> io::Result<File> {
+    let path = data_dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| annotate(e, &path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!(
+                "{} is locked: another matinee-server uses this data directory (one server per data directory)",
+                path.display()
+            ),
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(annotate(e, &path)),
     }
 }
 
@@ -330,7 +454,7 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(files.iter().all(|f| !f.ends_with(".tmp")), "{files:?}");
-        let (_s2, loaded) = LocalStore::open(&dir, Duration::from_millis(10)).unwrap();
+        let loaded = reload(&dir);
         let mut codes: Vec<_> = loaded.rooms.iter().map(|r| r.code.clone()).collect();
         codes.sort();
         assert_eq!(codes, ["ACDEFG", "HJKMNP"]);
@@ -338,7 +462,7 @@ mod tests {
         // A closed room's file goes.
         store.remove("ACDEFG");
         store.flush().await.unwrap();
-        let (_s3, loaded) = LocalStore::open(&dir, Duration::from_millis(10)).unwrap();
+        let loaded = reload(&dir);
         assert_eq!(loaded.rooms.len(), 1);
         let _ = fs::remove_dir_all(dir);
     }
@@ -354,7 +478,7 @@ mod tests {
         }
         assert_eq!(store.pending(), 1, "coalesced to one pending write");
         store.flush().await.unwrap();
-        let (_s, loaded) = LocalStore::open(&dir, Duration::from_millis(10)).unwrap();
+        let loaded = reload(&dir);
         assert_eq!(loaded.rooms[0].revision, 50);
         let _ = fs::remove_dir_all(dir);
     }
@@ -379,6 +503,24 @@ mod tests {
         stop_tx.send(()).unwrap();
         writer.await.unwrap();
         assert!(store.rooms_dir().join("HJKMNP.json").exists());
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    /// What a restart would load, read while the store still runs (and holds the lock).
+    fn reload(dir: &Path) -> Loaded {
+        load_dir(&dir.join(ROOMS_DIR)).unwrap()
+    }
+
+    #[test]
+    fn a_second_store_on_the_same_folder_is_refused_until_the_first_is_gone() {
+        let dir = tempdir("lock");
+        let (first, _) = LocalStore::open(&dir, Duration::from_millis(10)).unwrap();
+        let e = LocalStore::open(&dir, Duration::from_millis(10))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("another matinee-server"), "{e}");
+        drop(first);
+        assert!(LocalStore::open(&dir, Duration::from_millis(10)).is_ok());
         let _ = fs::remove_dir_all(dir);
     }
 
@@ -431,6 +573,7 @@ mod tests {
         }
         assert!(!rooms.join("ACDEFG.json.tmp").exists());
         // Kept-aside files are not read again: the next start is clean.
+        drop(_store);
         let (_store, again) = LocalStore::open(&dir, Duration::from_millis(10)).unwrap();
         assert_eq!(again.rooms.len(), 1);
         assert!(again.rejected.is_empty());

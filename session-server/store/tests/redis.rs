@@ -272,3 +272,53 @@ async fn calls_get_their_answers_pushes_arrive_in_order_and_a_dead_instance_is_k
         }
     }
 }
+
+/// Pushes taken inline are handed over as they arrive, even while the queue of calls is full
+/// and nobody serves it; what the full queue drops is counted, not lost silently.
+#[tokio::test]
+async fn inline_pushes_pass_a_full_queue_and_drops_are_counted() {
+    use matinee_store::bus::Bus;
+    use serde_json::json;
+    use std::sync::{Arc, Mutex};
+    let redis = Redis::start();
+    let a = RedisStore::new(&cfg(&redis, "a", 1000)).unwrap();
+    let b = RedisStore::new(&cfg(&redis, "b", 1000)).unwrap();
+    let (bus_a, _in_a) = Bus::start(a, 64);
+    let taken = Arc::new(Mutex::new(Vec::new()));
+    let sink = taken.clone();
+    // b takes the pushes marked `frame` itself; the rest go to a queue of 4 nobody reads.
+    let (bus_b, _in_b) = Bus::start_with(
+        b,
+        4,
+        Box::new(move |_from, body| {
+            if body.get("frame").is_some() {
+                sink.lock().unwrap().push(body["frame"].as_i64().unwrap());
+                None
+            } else {
+                Some(body)
+            }
+        }),
+    );
+    let t0 = Instant::now();
+    while bus_a.push("b", json!({"queued": 0})).await.is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for i in 0..20 {
+        bus_a.push("b", json!({"queued": i})).await.unwrap();
+        bus_a.push("b", json!({"frame": i})).await.unwrap();
+    }
+    let t0 = Instant::now();
+    while taken.lock().unwrap().len() < 20 || bus_b.dropped() < 17 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "taken {:?}, dropped {}",
+            taken.lock().unwrap(),
+            bus_b.dropped()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(*taken.lock().unwrap(), (0..20).collect::<Vec<i64>>());
+    // 21 queued pushes (the probes that got through included) into a queue of 4.
+    assert!(bus_b.dropped() >= 17, "dropped {}", bus_b.dropped());
+}

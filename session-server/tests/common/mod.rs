@@ -420,6 +420,21 @@ where
     panic!("timed out waiting for: {what}");
 }
 
+/// Whether the lines of a server's log (read by another thread, which may lag behind what
+/// the server has already done) show `needle` within 5 s.
+pub async fn logged(log: &std::sync::Mutex<Vec<String>>, needle: &str) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if log.lock().unwrap().iter().any(|l| l.contains(needle)) {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Server time now, ms since the epoch (same clock as the server: same machine).
 pub fn now_ms() -> f64 {
     std::time::SystemTime::now()

@@ -134,6 +134,27 @@ impl Redis {
         }
     }
 
+    /// Freeze it (`SIGSTOP`): connections stay open, commands wait unanswered, as with a
+    /// Redis stalled by the machine or the network; [`Redis::thaw`] lets it go on.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Let a frozen Redis go on (`SIGCONT`), with everything it held.
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("redis is running").id();
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "kill {sig} {pid}");
+    }
+
     /// Kill it (as a crash would); its port becomes free again.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
