@@ -55,7 +55,7 @@ const MIME = {
 
 /**
  * @param {{webDir?: string|null, version?: string, host?: string, port?: number,
- *   users?: {name: string, password?: string, admin?: boolean}[], clip?: string, keyFile?: string,
+ *   users?: {name: string, password?: string, admin?: boolean, hidden?: boolean}[], clip?: string, keyFile?: string,
  *   matinee?: {serverUrl?: string, defaultControl?: string, defaultWaitForAll?: boolean,
  *     tokenLifetimeSeconds?: number}|null, apiKeys?: string[], quiet?: boolean,
  *   legacyAuth?: boolean}} [opts]  legacyAuth: accept Jellyfin's legacy ways of passing a token
@@ -79,7 +79,9 @@ export async function startStandin(opts = {}) {
     serverName: 'Matinee stand-in',
     libraryId: idFor('library/movies'),
     started: Date.now(),
-    users: (opts.users || DEFAULT_USERS).map((u) => ({ id: idFor(`user/${u.name}`), name: u.name, password: u.password || '', admin: Boolean(u.admin), lastLogin: 0 })),
+    // hidden: Jellyfin 10.11 creates every user (the wizard's administrator too) hidden from the
+    // login screen (UserPolicy.IsHidden true), so /Users/Public lists nobody unless told otherwise.
+    users: (opts.users || DEFAULT_USERS).map((u) => ({ id: idFor(`user/${u.name}`), name: u.name, password: u.password || '', admin: Boolean(u.admin), hidden: u.hidden ?? true, lastLogin: 0 })),
     apiKeys: new Set(opts.apiKeys || []),
     matinee: opts.matinee === null ? null : { defaultControl: 'host', defaultWaitForAll: true, tokenLifetimeSeconds: 0, ...(opts.matinee || {}) },
     displayPreferences: new Map(),
@@ -131,7 +133,7 @@ export async function startStandin(opts = {}) {
 
   const sessions = new Sessions({
     serverId: state.serverId,
-    itemDto: (userId, itemId) => { const u = state.userById(userId); const i = state.itemById(itemId); return u && i ? itemDto(state, u, i) : null; },
+    itemDto: (userId, itemId) => { const u = state.userById(userId); const i = state.itemById(itemId); return u && i ? itemDto(state, u, i, { nowPlaying: true }) : null; },
   });
   state.sessions = sessions;
   // Playback reports keep the user's resume position (SessionManager.OnPlaybackProgress/Stopped).

@@ -37,10 +37,10 @@ export function userConfiguration() {
 }
 
 /** UserPolicy as Jellyfin sets it for a new user (UserPolicy.cs defaults), admin or not. */
-export function userPolicy(isAdmin) {
+export function userPolicy(isAdmin, isHidden = true) {
   return {
     IsAdministrator: isAdmin,
-    IsHidden: false,
+    IsHidden: isHidden,
     EnableCollectionManagement: false,
     EnableSubtitleManagement: false,
     EnableLyricManagement: false,
@@ -97,7 +97,7 @@ export function userDto(state, user) {
     LastLoginDate: user.lastLogin ? isoDate(user.lastLogin) : undefined,
     LastActivityDate: user.lastLogin ? isoDate(user.lastLogin) : undefined,
     Configuration: userConfiguration(),
-    Policy: userPolicy(user.admin),
+    Policy: userPolicy(user.admin, user.hidden !== false),
   };
 }
 
@@ -191,7 +191,7 @@ export function mediaStreams(item) {
       VideoRangeType: 'SDR',
       AudioSpatialFormat: 'None',
       DisplayTitle: `${m.height}p ${m.videoCodec.toUpperCase()} SDR`,
-      NalLengthSize: '4',
+      NalLengthSize: m.videoCodec === 'h264' ? '4' : undefined, // ffprobe's nal_length_size: avcC only (not hevc in Matroska)
       IsInterlaced: false,
       IsAVC: m.videoCodec === 'h264',
       BitRate: m.videoBitrate,
@@ -265,33 +265,42 @@ export function mediaSource(item, extra = {}) {
   };
 }
 
-/** BaseItemDto for a video item (DtoService.GetBaseItemDto with the fields jellyfin-web asks for). */
-export function itemDto(state, user, item, { full = false } = {}) {
+/**
+ * BaseItemDto for a video item (Emby.Server.Implementations/Dto/DtoService.cs GetBaseItemDto).
+ * `full`: every field, as GET /Items/{id} answers. Otherwise only what the request's `Fields`
+ * asks for (ItemFields: DateCreated, CanDelete, CanDownload, SortName, ProviderIds,
+ * PrimaryImageAspectRatio, …), as list endpoints answer. `nowPlaying`: SessionInfoDto's
+ * NowPlayingItem (SessionManager: no UserData, no CanDelete/CanDownload/SortName).
+ * Never sent, as a real library scanned without metadata providers: Overview, PremiereDate;
+ * HasSubtitles and IsHD only ever appear as `true` (a clip with no subtitles, below 720 lines).
+ * @param {{full?: boolean, fields?: string[], nowPlaying?: boolean}} [o]
+ */
+export function itemDto(state, user, item, { full = false, fields = [], nowPlaying = false } = {}) {
+  const wanted = new Set(fields.map((f) => f.toLowerCase()));
+  const f = (name) => full || wanted.has(name.toLowerCase());
   const dto = {
     Name: item.name,
     ServerId: state.serverId,
     Id: item.id,
     Etag: full ? item.etag : undefined,
-    DateCreated: isoDate(item.created),
-    CanDelete: false,
-    CanDownload: true,
-    HasSubtitles: Boolean(item.media.tracks?.subtitles?.length),
+    DateCreated: f('DateCreated') || nowPlaying ? isoDate(item.created) : undefined,
+    CanDelete: f('CanDelete') && !nowPlaying ? false : undefined,
+    CanDownload: f('CanDownload') && !nowPlaying ? true : undefined,
+    HasSubtitles: item.media.tracks?.subtitles?.length ? true : undefined,
     Container: item.media.container,
-    SortName: item.name.toLowerCase(),
-    PremiereDate: isoDate(Date.UTC(item.year, 0, 1)),
+    SortName: f('SortName') && !nowPlaying ? item.name.toLowerCase() : undefined,
     ExternalUrls: full ? [] : undefined,
     MediaSources: full ? [mediaSource(item)] : undefined,
     Path: full ? item.media.path : undefined,
     EnableMediaSourceDisplay: full ? true : undefined,
-    Overview: full ? item.overview : undefined,
     Taglines: full ? [] : undefined,
     Genres: full ? [] : undefined,
     RunTimeTicks: item.runTimeTicks,
     ProductionYear: item.year,
     PlayAccess: full ? 'Full' : undefined,
     RemoteTrailers: full ? [] : undefined,
-    ProviderIds: {},
-    IsHD: false,
+    ProviderIds: f('ProviderIds') || nowPlaying ? {} : undefined,
+    IsHD: (f('IsHD') && item.media.height >= 720) || undefined,
     IsFolder: false,
     ParentId: full ? state.libraryId : undefined,
     Type: 'Movie',
@@ -299,11 +308,11 @@ export function itemDto(state, user, item, { full = false } = {}) {
     Studios: full ? [] : undefined,
     GenreItems: full ? [] : undefined,
     LocalTrailerCount: full ? 0 : undefined,
-    UserData: userData(state, user, item),
+    UserData: nowPlaying ? undefined : userData(state, user, item),
     SpecialFeatureCount: full ? 0 : undefined,
     DisplayPreferencesId: full ? item.id : undefined,
     Tags: full ? [] : undefined,
-    PrimaryImageAspectRatio: 1.7777777777777777,
+    PrimaryImageAspectRatio: f('PrimaryImageAspectRatio') || nowPlaying ? 1.7777777777777777 : undefined,
     MediaStreams: full ? mediaStreams(item) : undefined,
     VideoType: 'VideoFile',
     ImageTags: {},
@@ -349,7 +358,6 @@ export function libraryDto(state) {
     SpecialFeatureCount: 0,
     DisplayPreferencesId: state.libraryId,
     Tags: [],
-    PrimaryImageAspectRatio: 1.7777777777777777,
     CollectionType: 'movies',
     ImageTags: {},
     BackdropImageTags: [],

@@ -7,6 +7,9 @@
 import { HttpError, queryGet } from './http.js';
 import { itemDto, libraryDto, queryResult, userData } from './dto.js';
 
+/** The request's `Fields` (ItemFields, comma-separated): what list answers add to each item. */
+const fieldsOf = (ctx) => (queryGet(ctx.url, 'Fields') || '').split(',').map((x) => x.trim()).filter(Boolean);
+
 /** @param {import('./http.js').Router} router @param {any} state */
 export function libraryRoutes(router, state) {
   const item = (id) => {
@@ -40,20 +43,20 @@ export function libraryRoutes(router, state) {
     const total = list.length;
     const start = Number(q(ctx, 'StartIndex') || 0);
     const limit = q(ctx, 'Limit') ? Number(q(ctx, 'Limit')) : Infinity;
-    return { json: queryResult(list.slice(start, start + limit).map((i) => itemDto(state, ctx.user, i)), start, total) };
+    return { json: queryResult(list.slice(start, start + limit).map((i) => itemDto(state, ctx.user, i, { fields: fieldsOf(ctx) })), start, total) };
   };
   router.add('GET', '/Items', items);
   router.add('GET', '/Users/{userId}/Items', items);
 
   const resume = (ctx) => {
     const list = state.items.filter((i) => { const d = state.userData(ctx.user.id, i.id); return d.positionTicks > 0 && !d.played; });
-    return { json: queryResult(list.map((i) => itemDto(state, ctx.user, i))) };
+    return { json: queryResult(list.map((i) => itemDto(state, ctx.user, i, { fields: fieldsOf(ctx) }))) };
   };
   router.add('GET', '/Users/{userId}/Items/Resume', resume);
   router.add('GET', '/UserItems/Resume', resume);
 
   // UserLibraryController.GetLatestMedia: a plain array, newest first.
-  const latest = (ctx) => ({ json: [...state.items].sort((a, b) => b.created - a.created).map((i) => itemDto(state, ctx.user, i)) });
+  const latest = (ctx) => ({ json: [...state.items].sort((a, b) => b.created - a.created).map((i) => itemDto(state, ctx.user, i, { fields: fieldsOf(ctx) })) });
   router.add('GET', '/Users/{userId}/Items/Latest', latest);
   router.add('GET', '/Items/Latest', latest);
   router.add('GET', '/Shows/NextUp', () => ({ json: queryResult([]) }));

@@ -148,7 +148,6 @@ export class Sessions {
       NowPlayingQueue: [],
       NowPlayingQueueFullItems: [],
       HasCustomDeviceName: false,
-      PlaylistItemId: playing ? 'playlistItem0' : undefined,
       ServerId: this.serverId,
       SupportedCommands: s.capabilities.SupportedCommands,
     });

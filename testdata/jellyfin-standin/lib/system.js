@@ -23,7 +23,6 @@ export function systemRoutes(router, state) {
     json: {
       ...publicInfo(),
       OperatingSystemDisplayName: '',
-      PackageName: '',
       HasPendingRestart: false,
       IsShuttingDown: false,
       SupportsLibraryMonitor: true,
@@ -49,7 +48,7 @@ export function systemRoutes(router, state) {
   router.add('POST', '/System/Ping', () => ({ json: 'Jellyfin Server' }), { auth: 'anonymous' });
   // SystemController.GetEndpointInfo: every caller here is on loopback, i.e. local.
   router.add('GET', '/System/Endpoint', () => ({ json: { IsLocal: true, IsInNetwork: true } }));
-  router.add('GET', '/Branding/Configuration', () => ({ json: { LoginDisclaimer: '', CustomCss: '', SplashscreenEnabled: false } }), { auth: 'anonymous' });
+  router.add('GET', '/Branding/Configuration', () => ({ json: { SplashscreenEnabled: false } }), { auth: 'anonymous' });
   router.add('GET', '/Branding/Css', () => ({ text: '', type: 'text/css; charset=utf-8' }), { auth: 'anonymous' });
   router.add('GET', '/Branding/Css.css', () => ({ text: '', type: 'text/css; charset=utf-8' }), { auth: 'anonymous' });
   router.add('GET', '/QuickConnect/Enabled', () => ({ json: false }), { auth: 'anonymous' });

@@ -25,11 +25,16 @@ export function userRoutes(router, state) {
 
   router.add('POST', '/Users/AuthenticateByName', (ctx) => {
     const b = ctx.body;
-    if (!b || typeof b !== 'object' || typeof b.Username !== 'string') throw new HttpError(400, 'Username is required');
-    const user = state.users.find((u) => u.name.toLowerCase() === b.Username.toLowerCase());
+    // AuthenticateUserByName has two members, Username and Pw, bound without regard to case
+    // (JsonDefaults: PropertyNameCaseInsensitive); a real 10.11.11 signs `{username, pw}` in and
+    // refuses `{Username, Password}` with 401 (testdata/jellyfin-real).
+    const field = (name) => (b && typeof b === 'object' ? Object.entries(b).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1] : undefined);
+    const username = field('Username');
+    if (typeof username !== 'string') throw new HttpError(400, 'Username is required');
+    const user = state.users.find((u) => u.name.toLowerCase() === username.toLowerCase());
     // UserManager.AuthenticateUser: a wrong name and a wrong password look the same (401).
-    if (!user || (user.password || '') !== (b.Pw ?? b.Password ?? '')) {
-      state.log.push({ kind: 'auth-failed', name: b.Username });
+    if (!user || (user.password || '') !== (field('Pw') ?? '')) {
+      state.log.push({ kind: 'auth-failed', name: username });
       throw new HttpError(401, 'Error processing request.');
     }
     const a = ctx.auth;

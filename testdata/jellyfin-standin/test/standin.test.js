@@ -144,6 +144,22 @@ test('login, users, items and playback info have Jellyfin\'s shapes', async (t) 
   assert.equal(off.DefaultSubtitleStreamIndex, -1);
 });
 
+test('login reads Username and Pw without regard to case, and nothing else, like a real 10.11.11', async (t) => {
+  const jf = await startStandin({ quiet: true, matinee: null });
+  t.after(() => jf.stop());
+  const post = (body) => fetch(`${jf.url}/Users/AuthenticateByName`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: AUTH('case') }, body: JSON.stringify(body),
+  });
+  // What a real Jellyfin 10.11.11 answered to each body (testdata/jellyfin-real/README.md).
+  assert.equal((await post({ username: 'Bob', pw: 'bob-pw' })).status, 200);
+  assert.equal((await post({ USERNAME: 'bob', PW: 'bob-pw' })).status, 200);
+  assert.equal((await post({ Username: 'Bob', Password: 'bob-pw' })).status, 401);
+  assert.equal((await post({ username: 'Bob', pw: 'wrong' })).status, 401);
+  assert.equal((await post({ name: 'Bob' })).status, 400);
+  assert.deepEqual(jf.state.log.filter((e) => e.kind === 'auth-failed').map((e) => e.name), ['Bob', 'Bob']);
+  assert.equal(jf.sessions.list({}).length, 1, 'the good logins share their device\'s one session');
+});
+
 test('the stream honours ranges; the HLS transcode is master → main → TS segments', async (t) => {
   const jf = await startStandin({ quiet: true, matinee: null, version: '10.10.7' });
   t.after(() => jf.stop());
