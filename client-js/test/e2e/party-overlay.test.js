@@ -8,7 +8,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launchBrowser, until } from './harness.js';
+import { launchBrowser, settle, until } from './harness.js';
 import { startStack, WEB, hostFromOsd, expose } from './standin-harness.js';
 
 const HTML_NAME = '<img src=x onerror="window.__pwned=1">Eve';
@@ -65,6 +65,9 @@ async function open(browser, stack, user, password, query) {
 }
 
 /** Counts, from now on, the most notices ever shown at once on `page` (a MutationObserver). */
+/** Waits until `page` has shown the notice `text` (at any moment since watchNotices). */
+const untilSeen = (page, text, timeout = 20000) => until(page, (x) => /** @type {any} */ (window).__noticeTexts.includes(x), text, timeout);
+
 const watchNotices = (page) => page.evaluate(() => {
   const w = /** @type {any} */ (window);
   w.__maxNotices = 0;
@@ -99,10 +102,12 @@ test('over the video: who did what, chat and its key, reactions — clear of the
   await t.test('a join and the host\'s pause and seek show on the others\' screens, by name', async () => {
     await until(ann, () => document.querySelector('.matinee-notice')?.textContent === 'Bob joined');
     await assertClear(ann, 'join notice');
-    await until(ann, () => /** @type {any} */ (window).matinee.manager.room.state.playing === true);
+    // Once Bob plays in sync (his start may make the room wait for him first).
+    await settle([ann, bob], 30000);
     await ann.evaluate(() => /** @type {any} */ (window).__jf.video().pause());
-    await until(bob, () => document.querySelector('.matinee-notice')?.textContent === 'Ann paused');
+    await untilSeen(bob, 'Ann paused');
     await ann.evaluate(() => /** @type {any} */ (window).matinee.manager.seek(15.2));
+    await untilSeen(bob, 'Ann seeked to 0:15');
     await until(bob, () => document.querySelector('.matinee-notice')?.textContent === 'Ann seeked to 0:15');
     await assertClear(bob, 'seek notice');
     if (process.env.MATINEE_SCREENSHOTS) {
@@ -232,5 +237,15 @@ test('over the video: who did what, chat and its key, reactions — clear of the
       try { /** @type {any} */ (window).matinee.manager.chat('x'.repeat(501)); return null; } catch (e) { return /** @type {any} */ (e).code; }
     });
     assert.equal(refused, 'too_large');
+  });
+
+  await t.test('in French for a member whose jellyfin-web speaks French', async () => {
+    const cleo = await open(browser, stack, 'Cleo', 'cleo-pw', `matinee=${code}&locale=fr-fr`);
+    await until(cleo, () => Boolean(/** @type {any} */ (window).__jf.video()), undefined, 20000);
+    await expose(cleo);
+    await watchNotices(cleo);
+    await ann.evaluate(() => /** @type {any} */ (window).matinee.manager.seek(20));
+    await untilSeen(cleo, 'Ann est allé à 0:20');
+    await untilSeen(bob, 'Ann seeked to 0:20');
   });
 });
