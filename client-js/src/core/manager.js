@@ -255,9 +255,10 @@ export class Manager extends Emitter {
 
   play() { return this._intent(this._playMessage()); }
 
-  /** A play intent, with the speed chosen while the room was paused (see _onIntent). */
-  _playMessage() {
-    const m = msg.play(this._herePosition(), this._wantedRate ?? undefined);
+  /** A play intent, with the speed chosen while the room was paused (see _onIntent).
+   *  @param {number} [position] where to start (default: the room's position) */
+  _playMessage(position = this._herePosition()) {
+    const m = msg.play(position, this._wantedRate ?? undefined);
     this._wantedRate = null;
     return m;
   }
@@ -318,7 +319,9 @@ export class Manager extends Emitter {
       }
       return;
     }
-    if (i.type === 'play') this._intent(this._playMessage());
+    // A play from the player carries where the core says the room should start: after the
+    // person's own seek (still unanswered) that seek's position, not the room's old one.
+    if (i.type === 'play') this._intent(this._playMessage(i.position));
     else if (i.type === 'pause') this._intent(msg.pause(i.position));
     else this._intent(msg.seek(i.position));
   }

@@ -26,7 +26,8 @@
  *     clock     {now(), serverNow(local?), localFromServer(t)} — a TimeSync fits
  *     timers    {setTimeout, clearTimeout, setInterval, clearInterval}
  *     onIntent  ({type:'play'|'pause'|'seek'|'rate', position, rate?}) => void — a person
- *               acted on the player
+ *               acted on the player; a play's position is where the room should start
+ *               (the person's own seek not answered yet, else the room's position)
  *   .start() / .stop()         run / stop the control loop
  *   .applyState(state, {snapshot?}) → boolean   false when stale (seq not newer)
  *   .reassert()                re-apply the current state (after a refused intent)
@@ -127,6 +128,10 @@ export class PlaybackCore {
     this._catchUpFor = null;
     /** @type {{kind: string, until: number}[]} */
     this.expectations = [];
+    /** Where a person's own seek put the player, while the room has not answered it yet
+     *  (cleared by the next state): a play that follows it starts there, not at the room's
+     *  old position. @type {number|null} */
+    this.userSeekTo = null;
     this._startTimer = null;
     this._startAt = null;
     this._interval = null;
@@ -231,6 +236,7 @@ export class PlaybackCore {
     this.correcting = false;
     this.seekCooldownUntil = -Infinity; // a new target deserves a seek at once
     this.intentHoldUntil = -Infinity; // the answer to any intent in flight is here
+    this.userSeekTo = null;
     this._clearStartTimer();
     this.pendingStartSample = null;
     // A hard seek still under way was aimed at the old target: the error measured after it
@@ -401,6 +407,19 @@ export class PlaybackCore {
     // Let the person's action stand until the room answers it (no jump back, then forth).
     this.intentHoldUntil = now + this.settings.intentHoldMs;
     this._clearStartTimer();
+    if (kind === 'seek') {
+      // The person took the player over: a seek of ours still under way is superseded (the
+      // browser may never report its `seeked`), and the play or pause that comes next — the
+      // host's `currentTime = 60; play()` — is theirs, not the player's own restart.
+      this.ownSeekUntil = -Infinity;
+      this.userSeekTo = position;
+    } else if (kind === 'play') {
+      // Where the room should start: where the person's unanswered seek put the player, else
+      // the room's own position (a paused player sits a few ms off it). Sent at the room's
+      // position, a play right after the host's seek reached the server behind that seek and
+      // put the room back where it was.
+      position = this.userSeekTo ?? this.targetPosition() ?? position;
+    }
     this.onIntent({ type: kind, position });
   }
 

@@ -137,11 +137,14 @@ export class FakeSocket {
  * A simulated player on the fake clock: position advances with its rate while playing;
  * seeks take `seekLatencyMs` during which the position is frozen at the target; a rate change
  * takes effect `rateLagMs` late. Commands are recorded. `userPause()` etc. simulate a person.
+ * With `eventLagMs` > 0 the events of a seek (the core's or `userSeekAndPlay`'s) are queued
+ * that late, in the order a browser queues them, instead of firing inside the call.
  */
 export class SimPlayer {
-  constructor(clock, { seekLatencyMs = 0, rateLagMs = 0, streaming = false, media = { id: 'm1' } } = {}) {
+  constructor(clock, { seekLatencyMs = 0, rateLagMs = 0, streaming = false, media = { id: 'm1' }, eventLagMs = 0 } = {}) {
     this.clock = clock;
     this.seekLatencyMs = seekLatencyMs;
+    this.eventLagMs = eventLagMs;
     this.rateLagMs = rateLagMs;
     this.streaming = streaming;
     this.media = media;
@@ -191,6 +194,26 @@ export class SimPlayer {
     for (const fn of this.handlers[event] || []) fn(...args);
   }
 
+  /** Fires now, or `eventLagMs` later (queued in call order, as a browser's media tasks). */
+  _emitQueued(event) {
+    if (this.eventLagMs > 0) this.clock.timers.setTimeout(() => this._emit(event), this.eventLagMs);
+    else this._emit(event);
+  }
+
+  /** A seek begins: `seeking` now (or queued), `seeked` once it is over. A seek begun while
+   *  another is under way supersedes it: only the last one reports `seeked`. */
+  _startSeek(seconds) {
+    this.pos = seconds;
+    this._emitQueued('seeking');
+    if (this.seekLatencyMs > 0) {
+      this.seekingUntil = this.clock.now() + this.seekLatencyMs;
+      // Fire `seeked` on time even if nobody reads the position.
+      this.clock.timers.setTimeout(() => this._advance(), this.seekLatencyMs);
+    } else {
+      this.clock.timers.setTimeout(() => this._emit('seeked'), Math.max(1, this.eventLagMs + 1));
+    }
+  }
+
   // --- the generic player interface ---
   getPosition() { this._advance(); return this.pos; }
   isPaused() { return this.paused; }
@@ -218,15 +241,7 @@ export class SimPlayer {
   seek(seconds) {
     this._advance();
     this.commands.push(`seek:${seconds.toFixed(3)}`);
-    this.pos = seconds;
-    this._emit('seeking');
-    if (this.seekLatencyMs > 0) {
-      this.seekingUntil = this.clock.now() + this.seekLatencyMs;
-      // Fire `seeked` on time even if nobody reads the position.
-      this.clock.timers.setTimeout(() => this._advance(), this.seekLatencyMs);
-    } else {
-      this.clock.timers.setTimeout(() => this._emit('seeked'), 1);
-    }
+    this._startSeek(seconds);
   }
 
   // --- the person in front of it ---
@@ -237,4 +252,11 @@ export class SimPlayer {
   showRate(r) { this.shownRate = r; }
   userPlay() { this._advance(); this.paused = false; this._emit('play'); }
   userSeek(s) { this._advance(); this.pos = s; this._emit('seeking'); this._emit('seeked'); }
+  /** `v.currentTime = s; v.play()` on the <video>: the seek's events, then `play` (queued
+   *  after `seeking` when eventLagMs > 0, as Chromium queues them). */
+  userSeekAndPlay(s) {
+    this._advance();
+    this._startSeek(s);
+    if (this.paused) { this.paused = false; this._emitQueued('play'); }
+  }
 }

@@ -181,6 +181,25 @@ test('the host\'s click is an intent: sent, but the player waits for the state',
   ctx.m.stop();
 });
 
+test('the host\'s seek then play on the player reach the server as seek, then play from the seek\'s position', async () => {
+  // Genuine jellyfin-web 10.11: the host paused, then `v.currentTime = 60; v.play()`. The play
+  // used to carry the room's old position (the seek's answer not back yet): the server then
+  // played the room from 30.6 and the host's seek was lost.
+  const ctx = setup();
+  ctx.player.seekLatencyMs = 30;
+  ctx.player.eventLagMs = 1;
+  const s = await connected(ctx);
+  const created = ctx.m.createRoom();
+  s.serverSend({ ...ctx.roomMsg({ state: ctx.state({ position: 30.6 }) }), id: s.sentOfType('create_room')[0].id });
+  await created;
+  ctx.clock.advance(300);
+  ctx.player.userSeekAndPlay(60);
+  ctx.clock.advance(10);
+  const intents = s.sent.filter((m) => m.type === 'seek' || m.type === 'play');
+  assert.deepEqual(intents, [{ type: 'seek', position: 60 }, { type: 'play', position: 60 }]);
+  ctx.m.stop();
+});
+
 test('status reports go out at most twice a second and carry rtt/offset/error', async () => {
   const ctx = setup();
   const s = await connected(ctx);

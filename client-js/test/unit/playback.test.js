@@ -298,6 +298,47 @@ test('the player stopping and restarting by itself during a correction seek is n
   core.stop();
 });
 
+test('the host\'s seek and play during the core\'s own seek are the host\'s: both sent, the play from the seek\'s position', () => {
+  // Genuine jellyfin-web: the host pauses, the core aligns the paused player with a seek of
+  // its own, and the host does `v.currentTime = 60; v.play()` while that seek is under way.
+  // The browser queues `seeking`, then `play`, and reports `seeked` only for the last seek.
+  const { clock, player, core, intents, state } = setup({ seekLatencyMs: 400, eventLagMs: 1 });
+  player.paused = false;
+  core.start();
+  core.applyState(state({ position: 0, at: core.clock.serverNow() }));
+  clock.advance(1000);
+  core.applyState(state({ playing: false, position: 30.6, reason: 'pause' })); // pause + own seek
+  clock.advance(100);
+  assert.ok(player.commands.includes('seek:30.600'), player.commands.join(' '));
+  assert.deepEqual(intents, [], 'the core\'s own pause and seek are not intents');
+  player.userSeekAndPlay(60);
+  clock.advance(10);
+  assert.deepEqual(intents, [{ type: 'seek', position: 60 }, { type: 'play', position: 60 }]);
+  core.stop();
+});
+
+test('a play carries the room\'s position, or the person\'s own seek until the room answers it', () => {
+  const { clock, player, core, intents, state } = setup({ seekLatencyMs: 30, eventLagMs: 1 });
+  core.start();
+  core.applyState(state({ playing: false, position: 30.6, reason: 'pause' }));
+  clock.advance(500);
+  player.pos = 30.604; // a paused player sits within the tolerance, a few ms off
+  player.userPlay();
+  assert.deepEqual(intents.at(-1), { type: 'play', position: 30.6 });
+  core.applyState(state({ playing: false, position: 30.6, reason: 'pause' })); // refused / re-sent
+  player.paused = true;
+  player.userSeekAndPlay(60);
+  clock.advance(10);
+  assert.deepEqual(intents.slice(-2), [{ type: 'seek', position: 60 }, { type: 'play', position: 60 }]);
+  // Once a state answered the seek, a play is the room's position again.
+  core.applyState(state({ playing: false, position: 45, reason: 'seek' }));
+  clock.advance(500);
+  player.paused = true;
+  player.userPlay();
+  assert.deepEqual(intents.at(-1), { type: 'play', position: 45 });
+  core.stop();
+});
+
 test('autoplay refused: the status says the person must press play', async () => {
   const { clock, player, core, state } = setup();
   player.play = () => Promise.reject(Object.assign(new Error('no'), { name: 'NotAllowedError' }));
