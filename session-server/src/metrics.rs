@@ -79,7 +79,7 @@ impl Family {
 }
 
 /// Labels of `matinee_messages_in_total`: every client type, plus what is not one.
-const IN_LABELS: [&str; 17] = [
+const IN_LABELS: [&str; 18] = [
     "hello",
     "ping",
     "create_room",
@@ -94,6 +94,7 @@ const IN_LABELS: [&str; 17] = [
     "reaction",
     "transfer_host",
     "kick",
+    "set_rights",
     "binary",
     "unknown",
     "invalid",

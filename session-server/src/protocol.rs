@@ -192,6 +192,75 @@ impl PlaybackState {
     }
 }
 
+/// A right the host grants a member (added to v1; see docs/protocol.md, "Rights").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Right {
+    /// `play`, `pause` and `seek` (and the REST commands).
+    Playback,
+    /// `set_media` (changing the item).
+    Media,
+}
+
+impl Right {
+    /// Every right, in their wire order.
+    pub const ALL: [Right; 2] = [Right::Playback, Right::Media];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Right::Playback => "playback",
+            Right::Media => "media",
+        }
+    }
+
+    /// The right named `s` on the wire.
+    pub fn parse(s: &str) -> Option<Right> {
+        Right::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The rights granted to one member: a set, on the wire a list in [`Right::ALL`] order
+/// (`[]`, `["playback"]`, `["media"]`, `["playback", "media"]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "Vec<Right>", into = "Vec<Right>")]
+pub struct Rights {
+    /// `play`, `pause`, `seek`.
+    pub playback: bool,
+    /// `set_media`.
+    pub media: bool,
+}
+
+impl Rights {
+    /// Whether `right` is in the set.
+    pub fn has(self, right: Right) -> bool {
+        match right {
+            Right::Playback => self.playback,
+            Right::Media => self.media,
+        }
+    }
+
+    /// The set as a list, in [`Right::ALL`] order.
+    pub fn list(self) -> Vec<Right> {
+        Right::ALL.into_iter().filter(|r| self.has(*r)).collect()
+    }
+}
+
+impl From<Vec<Right>> for Rights {
+    fn from(v: Vec<Right>) -> Self {
+        Rights {
+            playback: v.contains(&Right::Playback),
+            media: v.contains(&Right::Media),
+        }
+    }
+}
+
+impl From<Rights> for Vec<Right> {
+    fn from(r: Rights) -> Self {
+        r.list()
+    }
+}
+
 /// One entry of `members.list` and `room.members`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemberInfo {
@@ -209,6 +278,10 @@ pub struct MemberInfo {
     pub buffering: bool,
     /// Whether a connection currently holds the seat.
     pub connected: bool,
+    /// Added field: the rights the host granted this member (the host itself, and everyone
+    /// under `control: "shared"`, may do everything whatever this says).
+    #[serde(default)]
+    pub rights: Rights,
 }
 
 /// `hello.client`.
@@ -332,6 +405,14 @@ pub enum ClientMsg {
     Kick {
         /// Member to remove.
         member_id: String,
+    },
+    /// (Added to v1.) The host sets the rights of a member: the whole set, replacing what it
+    /// had (`[]` takes every grant back).
+    SetRights {
+        /// The member.
+        member_id: String,
+        /// Its rights from now on, each at most once.
+        rights: Vec<Right>,
     },
 }
 
@@ -543,7 +624,7 @@ impl ServerMsg {
 }
 
 /// Every client message type, for metrics labels (anything else counts as `unknown`).
-pub const CLIENT_TYPES: [&str; 14] = [
+pub const CLIENT_TYPES: [&str; 15] = [
     "hello",
     "ping",
     "create_room",
@@ -558,6 +639,7 @@ pub const CLIENT_TYPES: [&str; 14] = [
     "reaction",
     "transfer_host",
     "kick",
+    "set_rights",
 ];
 
 /// A parsed inbound frame: the message (or why it is not one), its `id` and its type label.

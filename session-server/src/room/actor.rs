@@ -33,6 +33,7 @@ use super::members::{self, Change, Throttle};
 use super::params::RoomParams;
 use super::playback::{self, Leads};
 use super::record::{push_chat, ChatLine, RecordSink, RoomRecord, SeatRecord};
+use super::rights;
 use super::seats::{Endpoint, Seat, Seats};
 use super::waiting::{self, Verdict, Waiting};
 
@@ -247,6 +248,7 @@ impl RoomTask {
             .hash(&mut h);
         for s in self.seats.iter() {
             s.id().hash(&mut h);
+            s.record.rights.hash(&mut h);
         }
         self.chat.len().hash(&mut h);
         if let Some(last) = self.chat.back() {
@@ -343,6 +345,7 @@ impl RoomTask {
             anonymous: identity.anonymous,
             // The secret's hash, as the registry hands it over (see `SeatRecord::resume`).
             resume: secret,
+            rights: Default::default(),
         };
         let idx = self.seats.add(Seat::new(record, conn));
         self.metrics.members.fetch_add(1, Ordering::Relaxed);
@@ -499,12 +502,12 @@ impl RoomTask {
                 Ok(Done::Ok)
             }
             Op::Intent(intent) => {
-                if !is_host && self.settings.control != Control::Shared {
-                    return Err(Failure::new(
-                        ErrorCode::Forbidden,
-                        "only the host controls playback in this room",
-                    ));
-                }
+                rights::check(
+                    self.settings.control,
+                    is_host,
+                    self.seats.get(idx).record.rights,
+                    rights::needed(&intent),
+                )?;
                 self.apply_intent(idx, intent, now)?;
                 self.broadcast_state(Some((idx, req_id)));
                 Ok(Done::State(self.state.clone()))
@@ -594,6 +597,33 @@ impl RoomTask {
                         reason: LeftReason::Kicked,
                         text: msg.to_text(None).into(),
                     });
+                }
+                Ok(Done::Ok)
+            }
+            Op::SetRights {
+                member_id,
+                rights: list,
+            } => {
+                if !is_host {
+                    return Err(Failure::new(
+                        ErrorCode::Forbidden,
+                        "only the host can grant or take back rights",
+                    ));
+                }
+                let granted = rights::parse_grant(&list)?;
+                let Some(t) = self.seats.position(&member_id) else {
+                    return Err(Failure::new(ErrorCode::BadRequest, "no such member"));
+                };
+                if t == idx {
+                    return Err(Failure::new(
+                        ErrorCode::BadRequest,
+                        "the host has every right already",
+                    ));
+                }
+                let seat = self.seats.get_mut(t);
+                if seat.record.rights != granted {
+                    seat.record.rights = granted;
+                    self.members.note(Change::Visible); // announced within the members throttle
                 }
                 Ok(Done::Ok)
             }
@@ -740,6 +770,7 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
+    use crate::protocol::{Right, Rights};
     use crate::room::Who;
     use tokio::sync::oneshot;
 
@@ -1152,12 +1183,182 @@ mod tests {
         assert!(tx.is_closed(), "an empty room's task has ended");
     }
 
+    fn set_rights(member: &Peer, rights: &[Right]) -> Op {
+        Op::SetRights {
+            member_id: member.id.clone(),
+            rights: rights.to_vec(),
+        }
+    }
+
+    fn set_media(id: &str) -> Op {
+        Op::Intent(Intent::SetMedia {
+            media: crate::protocol::Media {
+                id: id.into(),
+                title: None,
+                duration: None,
+            },
+            position: None,
+        })
+    }
+
+    async fn record_of(tx: &mpsc::Sender<Cmd>) -> RoomRecord {
+        crate::room::Mailbox::new(tx.clone())
+            .record()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_member_drives_playback_or_the_item_only_with_the_right_granted() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        let forbidden = |r: Result<Done, Failure>| r.unwrap_err().code == ErrorCode::Forbidden;
+        // Without a grant: refused, nothing changes.
+        assert!(forbidden(
+            op(&tx, &peers[1], Op::Intent(Intent::Seek { position: 5.0 })).await
+        ));
+        assert!(forbidden(op(&tx, &peers[1], set_media("other")).await));
+        assert!(peers[0].no_state_queued());
+        // The host grants member 1 playback: it may play/pause/seek, still not change the item.
+        op(&tx, &peers[0], set_rights(&peers[1], &[Right::Playback]))
+            .await
+            .unwrap();
+        play(&tx, &peers[1]).await;
+        let s = peers[0].next_state().await;
+        assert_eq!(
+            (s["reason"].as_str(), s["by"].as_str()),
+            (Some("play"), Some(&*peers[1].id))
+        );
+        op(&tx, &peers[1], Op::Intent(Intent::Pause { position: 3.0 }))
+            .await
+            .unwrap();
+        assert_eq!(peers[0].next_state().await["reason"], "pause");
+        assert!(forbidden(op(&tx, &peers[1], set_media("other")).await));
+        assert!(
+            forbidden(op(&tx, &peers[2], Op::Intent(Intent::Pause { position: 1.0 })).await),
+            "a grant to one member is not a grant to another"
+        );
+        // Media separately; then both taken back.
+        op(&tx, &peers[0], set_rights(&peers[1], &[Right::Media]))
+            .await
+            .unwrap();
+        op(&tx, &peers[1], set_media("other")).await.unwrap();
+        assert_eq!(peers[0].next_state().await["media"]["id"], "other");
+        assert!(
+            forbidden(op(&tx, &peers[1], Op::Intent(Intent::Seek { position: 9.0 })).await),
+            "the new set replaced the old one"
+        );
+        op(&tx, &peers[0], set_rights(&peers[1], &[]))
+            .await
+            .unwrap();
+        assert!(forbidden(op(&tx, &peers[1], set_media("third")).await));
+        assert!(peers[0].no_state_queued());
+        let rec = record_of(&tx).await;
+        assert_eq!(rec.seats[1].rights, Rights::default());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bad_grants_are_refused_and_change_nothing() {
+        let (tx, peers, _sd) = room_with(3).await;
+        op(&tx, &peers[0], set_rights(&peers[1], &[Right::Playback]))
+            .await
+            .unwrap();
+        let before = record_of(&tx).await;
+        let code = |r: Result<Done, Failure>| r.unwrap_err().code;
+        // Only the host grants, even a member holding both rights.
+        assert_eq!(
+            code(op(&tx, &peers[1], set_rights(&peers[2], &[Right::Playback])).await),
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            code(op(&tx, &peers[1], set_rights(&peers[1], &[Right::Media])).await),
+            ErrorCode::Forbidden,
+            "nobody grants themselves"
+        );
+        let ghost = Op::SetRights {
+            member_id: "m-nobody".into(),
+            rights: vec![Right::Playback],
+        };
+        assert_eq!(code(op(&tx, &peers[0], ghost).await), ErrorCode::BadRequest);
+        assert_eq!(
+            code(op(&tx, &peers[0], set_rights(&peers[0], &[Right::Playback])).await),
+            ErrorCode::BadRequest,
+            "the host has every right"
+        );
+        assert_eq!(
+            code(
+                op(
+                    &tx,
+                    &peers[0],
+                    set_rights(&peers[2], &[Right::Media, Right::Media])
+                )
+                .await
+            ),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            code(op(&tx, &peers[0], set_rights(&peers[2], &[Right::Media; 40])).await),
+            ErrorCode::TooLarge
+        );
+        assert_eq!(
+            record_of(&tx).await,
+            before,
+            "a refused grant changed the room"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn grants_stay_with_their_seats_when_the_host_role_moves() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        op(&tx, &peers[0], set_rights(&peers[2], &[Right::Playback]))
+            .await
+            .unwrap();
+        // The host hands the role to member 1, who never had a grant.
+        op(&tx, &peers[0], Op::TransferHost(peers[1].id.clone()))
+            .await
+            .unwrap();
+        // The new host may do everything; member 2 keeps its grant; the old host has none.
+        op(&tx, &peers[1], set_media("next")).await.unwrap();
+        assert_eq!(peers[0].next_state().await["reason"], "media");
+        play(&tx, &peers[2]).await;
+        assert_eq!(peers[0].next_state().await["by"], peers[2].id.as_str());
+        let r = op(&tx, &peers[0], Op::Intent(Intent::Pause { position: 1.0 })).await;
+        assert_eq!(r.unwrap_err().code, ErrorCode::Forbidden);
+        // Only the new host grants now.
+        let r = op(&tx, &peers[0], set_rights(&peers[2], &[])).await;
+        assert_eq!(r.unwrap_err().code, ErrorCode::Forbidden);
+        op(&tx, &peers[1], set_rights(&peers[0], &[Right::Media]))
+            .await
+            .unwrap();
+        // The host's seat goes for good (leave): migration keeps everyone's grants.
+        op(&tx, &peers[1], Op::Leave).await.unwrap();
+        let rec = record_of(&tx).await;
+        assert_eq!(rec.host, peers[0].id, "the longest-present member");
+        let rights: Vec<Rights> = rec.seats.iter().map(|s| s.rights).collect();
+        assert_eq!(
+            rights,
+            [
+                Rights {
+                    playback: false,
+                    media: true
+                },
+                Rights {
+                    playback: true,
+                    media: false
+                }
+            ]
+        );
+        let _ = peers.remove(1);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_room_restored_from_its_record_keeps_seats_host_state_and_chat() {
         let (tx, mut peers, _sd) = room_with(2).await;
         play(&tx, &peers[0]).await;
         let played = peers[0].next_state().await;
         op(&tx, &peers[1], Op::Chat("hello".into())).await.unwrap();
+        op(&tx, &peers[0], set_rights(&peers[1], &[Right::Media]))
+            .await
+            .unwrap();
         let mb = crate::room::Mailbox::new(tx.clone());
         let rec = mb.record().await.unwrap();
         assert_eq!(rec.host, peers[0].id);
@@ -1197,6 +1398,22 @@ mod tests {
         let room: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(room["host"], peers[0].id.as_str());
         assert_eq!(room["state"]["seq"], played["seq"]);
+        assert_eq!(
+            room["members"][1]["rights"],
+            serde_json::json!(["media"]),
+            "the grant came back with the seat"
+        );
+        op(
+            &tx2,
+            &Peer {
+                id: peers[1].id.clone(),
+                conn: ConnHandle::new(50, 1).0,
+                rx: mpsc::channel(1).1,
+            },
+            set_media("restored"),
+        )
+        .await
+        .unwrap();
         // A seat nobody resumes is freed after the window, as for any disconnect.
         tokio::time::sleep(Duration::from_millis(30_100)).await;
         let snap = mb2.snapshot(Who::Seat(peers[1].id.clone())).await.unwrap();
