@@ -20,8 +20,12 @@
  *   .leaveRoom()
  *   .play() / .pause() / .seek(seconds) / .setMedia(media, position?)   intents
  *   .chat(text) / .react(emoji) / .transferHost(memberId) / .kick(memberId)
+ *   .setRights(memberId, rights)     host only: a member's granted rights from now on
+ *                                    (subset of RIGHTS: 'playback', 'media'; [] revokes)
  *   .room            RoomView | null   {code, you, host, settings, members, state}
- *   .isHost / .canControl
+ *   .isHost / .canControl            canControl = can('playback')
+ *   .can(right)      whether this member may use `right` now: host, shared control or a grant
+ *   .rightsOf(memberId)  the rights granted to a member (Right[])
  *   .timesync        the TimeSync (offsetMs, rttMs)
  *   .core            the PlaybackCore (sync: {status, errorMs, seekMs, …})
  *   .chatLog         last messages [{from, name, text, at}]
@@ -40,7 +44,7 @@ import { Emitter } from './emitter.js';
 import { Connection } from './connection.js';
 import { TimeSync } from './timesync.js';
 import { PlaybackCore } from './playback.js';
-import { MAX_CHAT_CHARS, msg, normalizeRoomCode, stateOf } from './protocol.js';
+import { MAX_CHAT_CHARS, RIGHTS, msg, normalizeRoomCode, stateOf } from './protocol.js';
 
 /**
  * @typedef {import('./protocol.js').PlaybackState} PlaybackState
@@ -133,8 +137,29 @@ export class Manager extends Emitter {
   }
 
   get canControl() {
+    return this.can('playback');
+  }
+
+  /**
+   * Whether this member may use `right` now (the server decides the same way and refuses
+   * the rest with `forbidden`): the host and everyone under shared control always may,
+   * anyone else with the host's grant.
+   * @param {import('./protocol.js').Right} right
+   */
+  can(right) {
     if (!this.room) return false;
-    return this.isHost || this.room.settings?.control === 'shared';
+    if (this.isHost || this.room.settings?.control === 'shared') return true;
+    return this.rightsOf(this.room.you).includes(right);
+  }
+
+  /**
+   * The rights the host granted member `memberId` (not counting the host role).
+   * @param {string} memberId
+   * @returns {import('./protocol.js').Right[]}
+   */
+  rightsOf(memberId) {
+    const m = this.room?.members?.find((x) => x.id === memberId);
+    return Array.isArray(m?.rights) ? RIGHTS.filter((r) => m.rights.includes(r)) : [];
   }
 
   // ---- requests ----
@@ -232,13 +257,19 @@ export class Manager extends Emitter {
     this._leftRoom('left');
   }
 
-  _intent(message) {
+  /**
+   * @param {Record<string, any>} message
+   * @param {import('./protocol.js').Right} [right] what the intent needs
+   */
+  _intent(message, right = 'playback') {
     if (!this.room) {
       this.emit('notice', new MatineeError('not_in_room', 'Not in a watch party.'));
       return false;
     }
-    if (!this.canControl) {
-      this.emit('notice', new MatineeError('host_only', 'Only the host controls playback in this room.'));
+    if (!this.can(right)) {
+      this.emit('notice', right === 'media'
+        ? new MatineeError('media_right', 'Only the host, or a member the host allows, changes the item in this room.')
+        : new MatineeError('host_only', 'Only the host controls playback in this room.'));
       this.core.reassert();
       return false;
     }
@@ -270,7 +301,7 @@ export class Manager extends Emitter {
   /** @param {{id: string, title?: string, duration?: number}} media @param {number} [position] */
   setMedia(media, position) {
     if (!media || typeof media.id !== 'string' || !media.id) throw new MatineeError('bad_request', 'Invalid media.');
-    return this._intent(msg.setMedia(media, position));
+    return this._intent(msg.setMedia(media, position), 'media');
   }
 
   /** @param {string} text */
@@ -298,6 +329,21 @@ export class Manager extends Emitter {
   kick(memberId) {
     if (!this.isHost) throw new MatineeError('forbidden', 'Only the host can remove someone.');
     return this.connection.send(msg.kick(memberId));
+  }
+
+  /**
+   * Grant or take back rights: `rights` is the member's whole set from now on.
+   * @param {string} memberId
+   * @param {Iterable<import('./protocol.js').Right>} rights
+   */
+  setRights(memberId, rights) {
+    if (!this.isHost) throw new MatineeError('forbidden', 'Only the host can grant or take back rights.');
+    const list = [...rights];
+    if (list.some((r) => !RIGHTS.includes(r))) throw new MatineeError('bad_request', 'Unknown right.');
+    if (!this.room?.members.some((x) => x.id === memberId) || memberId === this.room.you) {
+      throw new MatineeError('bad_request', 'No such member.');
+    }
+    return this.connection.send(msg.setRights(memberId, list));
   }
 
   // ---- from the player ----

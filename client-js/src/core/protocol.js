@@ -31,6 +31,13 @@ export const CLOSE_CODES = Object.freeze({
   SHUTDOWN: 1001,
 });
 
+/**
+ * Rights the host grants a member (an added field of `members`, docs/protocol.md "Rights"):
+ * `playback` is play/pause/seek, `media` is changing the item. In their wire order.
+ * @type {readonly Right[]}
+ */
+export const RIGHTS = Object.freeze(/** @type {Right[]} */ (['playback', 'media']));
+
 /** Longest chat text the server accepts. */
 export const MAX_CHAT_CHARS = 500;
 
@@ -40,8 +47,9 @@ export const MAX_CHAT_CHARS = 500;
  *   media: Media|null, playing: boolean, position: number, rate: number, at: number,
  *   seq: number, reason: string, by: string|null, waiting_for?: string[]
  * }} PlaybackState
+ * @typedef {'playback'|'media'} Right
  * @typedef {{id: string, name: string, user_id?: string|null, rtt_ms?: number|null,
- *   error_ms?: number|null, buffering?: boolean, connected?: boolean}} Member
+ *   error_ms?: number|null, buffering?: boolean, connected?: boolean, rights?: Right[]}} Member
  * @typedef {{control: 'host'|'shared', wait_for_all: boolean}} RoomSettings
  * @typedef {{type: string, id?: string|number, [k: string]: any}} ServerMessage
  */
@@ -225,6 +233,15 @@ export const msg = {
   transferHost: (memberId) => ({ type: 'transfer_host', member_id: memberId }),
   /** @param {string} memberId */
   kick: (memberId) => ({ type: 'kick', member_id: memberId }),
+  /**
+   * The whole set of a member's rights from now on (`[]` takes every grant back), in
+   * RIGHTS order, each once.
+   * @param {string} memberId @param {Iterable<Right>} rights
+   */
+  setRights: (memberId, rights) => {
+    const want = new Set(rights);
+    return { type: 'set_rights', member_id: memberId, rights: RIGHTS.filter((r) => want.has(r)) };
+  },
 };
 
 /**

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The watch-party panel: create a room, show and share its code, join by code, the member
- * list (host badge, RTT, drift, buffering), host actions (transfer host, kick), chat and
+ * list (host badge, RTT, drift, buffering, granted rights), host actions (transfer host, kick,
+ * grant or take back the playback and item rights), what this member may do, chat and
  * reactions, clear error messages and a "syncing / in sync" indicator.
  *
  * It renders from the Manager's state and sends only through the Manager; all text from other
@@ -31,8 +32,15 @@ import { injectStyles } from './styles.js';
 import { positionPanel } from './placement.js';
 import { h } from './dom.js';
 import { RemoteSection } from '../remote/panel-section.js';
+import { RIGHTS } from '../core/protocol.js';
 
 const REACTIONS = ['👍', '😂', '😮', '😢', '❤️', '👏'];
+
+/** The strings of each right: its toggle's label, the toggle's description, the badge. */
+const RIGHT_KEYS = {
+  playback: { label: 'rightPlayback', grant: 'rightPlaybackGrant', badge: 'rightPlaybackBadge' },
+  media: { label: 'rightMedia', grant: 'rightMediaGrant', badge: 'rightMediaBadge' },
+};
 
 export class WatchPartyPanel {
   /**
@@ -80,6 +88,8 @@ export class WatchPartyPanel {
     // In a room.
     this.roomCodeEl = h(d, 'strong', { class: 'matinee-room-code', 'aria-label': t('yourRoom') });
     this.membersEl = h(d, 'ul', { class: 'matinee-members', 'aria-label': t('members') });
+    /** What this member may do in the room (host, shared control, the host's grants). */
+    this.yourRightsEl = h(d, 'p', { class: 'matinee-your-rights', 'aria-live': 'polite' });
     this.chatLogEl = h(d, 'ol', { class: 'matinee-chat-log', 'aria-live': 'polite', 'aria-label': t('chat') });
     this.chatInput = /** @type {HTMLInputElement} */ (h(d, 'input', {
       class: 'emby-input matinee-chat-input', maxlength: 500, placeholder: t('chatPlaceholder'), 'aria-label': t('chat'),
@@ -99,6 +109,7 @@ export class WatchPartyPanel {
       ]),
       this.remote ? this.remote.element : null,
       h(d, 'h3', { class: 'matinee-heading', text: t('members') }),
+      this.yourRightsEl,
       this.membersEl,
       h(d, 'h3', { class: 'matinee-heading', text: t('chat') }),
       this.chatLogEl,
@@ -302,8 +313,9 @@ export class WatchPartyPanel {
     const isHost = this.m.isHost;
     // `members` arrives up to twice a second: rebuild only what is visible changed, so a
     // button under the pointer or the keyboard focus is not replaced under it.
+    this._renderYourRights();
     const signature = JSON.stringify([room.host, room.you, isHost, room.members.map((x) => [
-      x.id, x.name, x.buffering, x.connected, x.rtt_ms == null ? null : Math.round(x.rtt_ms),
+      x.id, x.name, x.buffering, x.connected, this.m.rightsOf(x.id), x.rtt_ms == null ? null : Math.round(x.rtt_ms),
       x.error_ms == null ? null : Math.round(x.error_ms), this.remote?.memberInfo(x.id)?.stateText ?? null])]);
     if (signature === this._membersSignature && this.membersEl.childElementCount) return;
     this._membersSignature = signature;
@@ -313,6 +325,10 @@ export class WatchPartyPanel {
       if (mem.id === room.you) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-you', text: t('you') }));
       if (mem.buffering) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-buffering', text: t('buffering') }));
       if (mem.connected === false) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-away', text: t('disconnected') }));
+      const granted = this.m.rightsOf(mem.id);
+      if (mem.id !== room.host) {
+        for (const r of granted) badges.push(h(d, 'span', { class: `matinee-badge matinee-badge-right matinee-badge-${r}`, text: t(RIGHT_KEYS[r].badge) }));
+      }
       // This member's own remote seat (the TV it drives): named after the device, with its state.
       const remoteInfo = this.remote?.memberInfo(mem.id) || null;
       if (remoteInfo) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-remote', 'data-status': remoteInfo.status, text: `${t('remoteSeat')}: ${remoteInfo.label}` }));
@@ -324,6 +340,16 @@ export class WatchPartyPanel {
         // A TV cannot host (its seat would hand the role straight back).
         remoteInfo ? null : h(d, 'button', { type: 'button', class: 'emby-button matinee-make-host', 'aria-label': `${t('makeHost')}: ${mem.name}`, onclick: () => this._act(() => this.m.transferHost(mem.id)), text: t('makeHost') }),
         h(d, 'button', { type: 'button', class: 'emby-button matinee-kick', 'aria-label': `${t('kick')}: ${mem.name}`, onclick: () => this._act(() => this.m.kick(mem.id)), text: t('kick') }),
+        // Grant or take back each right: a toggle per right, its state in aria-pressed.
+        ...RIGHTS.map((r) => {
+          const on = granted.includes(r);
+          const next = on ? granted.filter((x) => x !== r) : [...granted, r];
+          return h(d, 'button', {
+            type: 'button', class: `emby-button matinee-right matinee-right-${r}`, 'aria-pressed': on ? 'true' : 'false',
+            'aria-label': t(RIGHT_KEYS[r].grant, { name: mem.name }), title: t(RIGHT_KEYS[r].grant, { name: mem.name }),
+            onclick: () => this._act(() => this.m.setRights(mem.id, next)), text: t(RIGHT_KEYS[r].label),
+          });
+        }),
       ] : [];
       return h(d, 'li', { class: 'matinee-member', 'data-member': mem.id }, [
         h(d, 'div', { class: 'matinee-member-main' }, [
@@ -335,6 +361,23 @@ export class WatchPartyPanel {
       ]);
     });
     this.membersEl.replaceChildren(...rows);
+  }
+
+  /** One line on what this member may do; the panel offers nothing it may not. */
+  _renderYourRights() {
+    const room = this.m.room;
+    if (!room) return;
+    let key = 'yourRightsNone';
+    if (this.m.isHost) key = 'yourRightsHost';
+    else if (room.settings?.control === 'shared') key = 'yourRightsShared';
+    else {
+      const mine = this.m.rightsOf(room.you);
+      if (mine.length === 2) key = 'yourRightsBoth';
+      else if (mine.length === 1) key = mine[0] === 'playback' ? 'yourRightsPlayback' : 'yourRightsMedia';
+    }
+    this.yourRightsEl.dataset.rights = key;
+    const text = this.t(key);
+    if (this.yourRightsEl.textContent !== text) this.yourRightsEl.textContent = text;
   }
 
   _act(fn) {
