@@ -261,6 +261,20 @@ impl From<Rights> for Vec<Right> {
     }
 }
 
+/// How a ready check ended (`ready_result.result`, added to v1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyOutcome {
+    /// Every connected member said yes.
+    AllReady,
+    /// The cap (30 s) was reached.
+    Timeout,
+    /// A `play` started the room first.
+    Started,
+    /// A `pause`, `seek` or `set_media` ended it, or a new check replaced it.
+    Cancelled,
+}
+
 /// One entry of `members.list` and `room.members`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemberInfo {
@@ -282,6 +296,9 @@ pub struct MemberInfo {
     /// under `control: "shared"`, may do everything whatever this says).
     #[serde(default)]
     pub rights: Rights,
+    /// Added field, only during a ready check: this member's answer (absent: no answer yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<bool>,
 }
 
 /// `hello.client`.
@@ -413,6 +430,17 @@ pub enum ClientMsg {
         member_id: String,
         /// Its rights from now on, each at most once.
         rights: Vec<Right>,
+    },
+    /// (Added to v1.) Ask everyone "ready?" (whoever may drive playback, while paused).
+    ReadyCheck {
+        /// Start playback for everyone when the check ends by itself (all ready, or the cap).
+        #[serde(default)]
+        start: bool,
+    },
+    /// (Added to v1.) Answer the ready check in progress.
+    Ready {
+        /// Ready or not.
+        ready: bool,
     },
 }
 
@@ -566,6 +594,28 @@ pub enum ServerMsg {
         /// Server time.
         at: f64,
     },
+    /// (Added to v1.) A ready check started.
+    ReadyCheck {
+        /// Who asked.
+        by: String,
+        /// Server time at which it ends at the latest.
+        until: f64,
+        /// Whether the room starts when it ends by itself.
+        start: bool,
+    },
+    /// (Added to v1.) A ready check ended.
+    ReadyResult {
+        /// Who asked.
+        by: String,
+        /// How it ended.
+        result: ReadyOutcome,
+        /// Members who said yes.
+        ready: Vec<String>,
+        /// Members who said no.
+        not_ready: Vec<String>,
+        /// Members who did not answer.
+        no_answer: Vec<String>,
+    },
     /// You are no longer in the room.
     Left {
         /// `left`, `kicked` or `room_closed`.
@@ -603,6 +653,8 @@ impl ServerMsg {
             ServerMsg::Members { .. } => "members",
             ServerMsg::Chat { .. } => "chat",
             ServerMsg::Reaction { .. } => "reaction",
+            ServerMsg::ReadyCheck { .. } => "ready_check",
+            ServerMsg::ReadyResult { .. } => "ready_result",
             ServerMsg::Left { .. } => "left",
             ServerMsg::Error { .. } => "error",
         }
@@ -624,7 +676,7 @@ impl ServerMsg {
 }
 
 /// Every client message type, for metrics labels (anything else counts as `unknown`).
-pub const CLIENT_TYPES: [&str; 15] = [
+pub const CLIENT_TYPES: [&str; 17] = [
     "hello",
     "ping",
     "create_room",
@@ -640,6 +692,8 @@ pub const CLIENT_TYPES: [&str; 15] = [
     "transfer_host",
     "kick",
     "set_rights",
+    "ready_check",
+    "ready",
 ];
 
 /// A parsed inbound frame: the message (or why it is not one), its `id` and its type label.

@@ -22,6 +22,9 @@
  *   .chat(text) / .react(emoji) / .transferHost(memberId) / .kick(memberId)
  *   .setRights(memberId, rights)     host only: a member's granted rights from now on
  *                                    (subset of RIGHTS: 'playback', 'media'; [] revokes)
+ *   .readyCheck({start?}) / .ready(bool)   the lobby's ready check: ask (whoever may drive
+ *                                    playback, while paused) / answer the check in progress
+ *   .readyState      {by, until, start} of the check in progress, or null
  *   .room            RoomView | null   {code, you, host, settings, members, state}
  *   .isHost / .canControl            canControl = can('playback')
  *   .can(right)      whether this member may use `right` now: host, shared control or a grant
@@ -35,6 +38,7 @@
  *       'members' (list, host)  'chat' (entry)  'reaction' ({from, emoji, at})
  *       'left' (reason)  'error' (MatineeError)  'sync' (core.sync, timesync)
  *       'notice' (MatineeError) — something the user tried that was not allowed locally
+ *       'ready_check' ({by, until, start})  'ready_result' ({by, result, ready, not_ready, no_answer})
  *
  * @module core/manager
  */
@@ -90,6 +94,8 @@ export class Manager extends Emitter {
     this.room = null;
     /** @type {{from: string, name: string, text: string, at: number}[]} */
     this.chatLog = [];
+    /** The ready check in progress. @type {{by: string, until: number, start: boolean}|null} */
+    this.readyState = null;
     this.user = null;
     this._nextId = 1;
     /** @type {Map<string, {resolve: Function, reject: Function, timer: any, type: string}>} */
@@ -332,6 +338,23 @@ export class Manager extends Emitter {
   }
 
   /**
+   * Ask everyone "ready?" (docs/protocol.md, "ready_check"); with `start` the room plays when
+   * everyone connected is ready, or after 30 s at the latest.
+   * @param {{start?: boolean}} [o]
+   */
+  readyCheck({ start = true } = {}) {
+    if (!this.room) throw new MatineeError('not_in_room', 'Not in a watch party.');
+    if (!this.can('playback')) throw new MatineeError('host_only', 'Only the host controls playback in this room.');
+    return this.connection.send(msg.readyCheck(start));
+  }
+
+  /** Answer the ready check in progress. @param {boolean} ready */
+  ready(ready) {
+    if (!this.readyState) throw new MatineeError('bad_request', 'No ready check in progress.');
+    return this.connection.send(msg.ready(ready));
+  }
+
+  /**
    * Grant or take back rights: `rights` is the member's whole set from now on.
    * @param {string} memberId
    * @param {Iterable<import('./protocol.js').Right>} rights
@@ -449,6 +472,16 @@ export class Manager extends Emitter {
       case 'reaction':
         this.emit('reaction', { from: m.from, emoji: m.emoji, at: m.at });
         break;
+      case 'ready_check':
+        if (!this.room) break;
+        this.readyState = { by: m.by, until: m.until, start: Boolean(m.start) };
+        this.emit('ready_check', this.readyState);
+        break;
+      case 'ready_result':
+        if (!this.room) break;
+        this.readyState = null;
+        this.emit('ready_result', { by: m.by, result: m.result, ready: m.ready, not_ready: m.not_ready, no_answer: m.no_answer });
+        break;
       case 'left':
         this._lastRoomCode = null;
         this._leftRoom(m.reason);
@@ -472,6 +505,7 @@ export class Manager extends Emitter {
   /** @param {string|null} reason null: silently (about to rejoin) */
   _leftRoom(reason) {
     this.room = null;
+    this.readyState = null;
     this._wantedRate = null;
     this.connection.inRoom = false;
     this.core.reset();

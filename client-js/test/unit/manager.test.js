@@ -504,3 +504,31 @@ test('rights: the host sends a member\'s whole set, checked; shared control need
   ctx.m.stop();
   g.m.stop();
 });
+
+test('ready check: asked by whoever drives playback, answered while in progress, ended by the result', async () => {
+  const ctx = setup({ name: 'Bob' });
+  const s = await connected(ctx);
+  const ann = { id: 'a', name: 'Ann', rights: [] };
+  const joining = ctx.m.joinRoom('ABCDEF');
+  s.serverSend({ ...ctx.roomMsg({ you: 'b', host: 'a', members: [ann, { id: 'b', name: 'Bob', rights: [] }] }), id: s.sentOfType('join_room')[0].id });
+  await joining;
+  const seen = [];
+  ctx.m.on('ready_check', (c) => seen.push(['check', c]));
+  ctx.m.on('ready_result', (r) => seen.push(['result', r]));
+  assert.throws(() => ctx.m.readyCheck(), (e) => e.code === 'host_only');
+  assert.throws(() => ctx.m.ready(true), (e) => e.code === 'bad_request', 'no check in progress');
+  s.serverSend({ type: 'ready_check', by: 'a', until: ctx.serverNow() + 30000, start: true });
+  s.serverSend({ type: 'ready_check', by: 'a' }); // malformed: ignored
+  assert.deepEqual(ctx.m.readyState, { by: 'a', until: ctx.serverNow() + 30000, start: true });
+  ctx.m.ready(true);
+  assert.deepEqual(s.sentOfType('ready').at(-1), { type: 'ready', ready: true });
+  s.serverSend({ type: 'ready_result', by: 'a', result: 'timeout', ready: ['a', 'b'], not_ready: [], no_answer: ['c'] });
+  assert.equal(ctx.m.readyState, null);
+  assert.deepEqual(seen.map(([k]) => k), ['check', 'result']);
+  assert.deepEqual(seen[1][1].no_answer, ['c']);
+  // Granted playback: it may ask.
+  s.serverSend({ type: 'members', host: 'a', list: [ann, { id: 'b', name: 'Bob', rights: ['playback'] }] });
+  ctx.m.readyCheck({ start: false });
+  assert.deepEqual(s.sentOfType('ready_check').at(-1), { type: 'ready_check', start: false });
+  ctx.m.stop();
+});

@@ -32,6 +32,7 @@ use super::api::{Cmd, Done, Op, Snapshot, StatusReport};
 use super::members::{self, Change, Throttle};
 use super::params::RoomParams;
 use super::playback::{self, Leads};
+use super::ready::{Outcome, ReadyCheck};
 use super::record::{push_chat, ChatLine, RecordSink, RoomRecord, SeatRecord};
 use super::rights;
 use super::seats::{Endpoint, Seat, Seats};
@@ -69,6 +70,8 @@ pub struct RoomTask {
     seats: Seats<ConnHandle>,
     waiting: Waiting,
     members: Throttle,
+    /// The ready check in progress, if any.
+    ready: Option<ReadyCheck>,
 }
 
 /// The actor's clock for the pure modules: tokio's, so that tests with paused time drive it.
@@ -218,6 +221,7 @@ impl RoomTask {
             state,
             chat,
             seats,
+            ready: None,
         }
     }
 
@@ -391,10 +395,21 @@ impl RoomTask {
             host: self.seats.host().to_owned(),
             settings: self.settings,
             state: self.state.clone(),
-            members: self.seats.infos(),
+            members: self.infos(),
             server_time: t,
             position_now: self.state.position_at(t),
         }
+    }
+
+    /// Every seat's `members` entry, with its answer to the ready check in progress.
+    fn infos(&self) -> Vec<crate::protocol::MemberInfo> {
+        let mut list = self.seats.infos();
+        if let Some(c) = &self.ready {
+            for m in &mut list {
+                m.ready = c.answer_of(&m.id);
+            }
+        }
+        list
     }
 
     fn send_room_snapshot(&mut self, idx: usize, req_id: Option<Value>) {
@@ -404,7 +419,7 @@ impl RoomTask {
             host: self.seats.host().to_owned(),
             settings: self.settings,
             state: self.state.clone(),
-            members: self.seats.infos(),
+            members: self.infos(),
             server_time: now_ms(),
         };
         let text = Utf8Bytes::from(msg.to_text(req_id.as_ref()));
@@ -508,8 +523,13 @@ impl RoomTask {
                     self.seats.get(idx).record.rights,
                     rights::needed(&intent),
                 )?;
+                let outcome = match intent {
+                    Intent::Play { .. } => Outcome::Started,
+                    _ => Outcome::Cancelled,
+                };
                 self.apply_intent(idx, intent, now)?;
                 self.broadcast_state(Some((idx, req_id)));
+                self.end_ready_check(outcome);
                 Ok(Done::State(self.state.clone()))
             }
             Op::Status(s) => {
@@ -597,6 +617,46 @@ impl RoomTask {
                         reason: LeftReason::Kicked,
                         text: msg.to_text(None).into(),
                     });
+                }
+                Ok(Done::Ok)
+            }
+            Op::ReadyCheck(start) => {
+                rights::check(
+                    self.settings.control,
+                    is_host,
+                    self.seats.get(idx).record.rights,
+                    crate::protocol::Right::Playback,
+                )?;
+                if self.state.playing {
+                    return Err(Failure::new(
+                        ErrorCode::BadRequest,
+                        "the room is playing; a ready check is for a paused room",
+                    ));
+                }
+                self.end_ready_check(Outcome::Cancelled);
+                let by = self.seats.get(idx).id().to_owned();
+                let check = ReadyCheck::new(&by, start, now, now_ms());
+                let msg = ServerMsg::ReadyCheck {
+                    by,
+                    until: check.until_ms,
+                    start,
+                };
+                self.ready = Some(check);
+                self.broadcast(&msg, Some((idx, req_id)));
+                self.members.note(Change::Visible);
+                Ok(Done::Ok)
+            }
+            Op::Ready(ready) => {
+                let Some(check) = &mut self.ready else {
+                    return Err(Failure::new(
+                        ErrorCode::BadRequest,
+                        "no ready check in progress",
+                    ));
+                };
+                let id = self.seats.get(idx).id().to_owned();
+                if check.answer_of(&id) != Some(ready) {
+                    check.answer(&id, ready);
+                    self.members.note(Change::Visible);
                 }
                 Ok(Done::Ok)
             }
@@ -689,6 +749,9 @@ impl RoomTask {
     fn remove_member(&mut self, idx: usize, now: Instant) -> Seat<ConnHandle> {
         let host = self.seats.host().to_owned();
         let s = self.seats.remove(idx);
+        if let Some(c) = &mut self.ready {
+            c.forget(s.id());
+        }
         self.metrics.members.fetch_sub(1, Ordering::Relaxed);
         if self.seats.host() != host {
             tracing::debug!(room = %self.code, "host migrated");
@@ -698,11 +761,45 @@ impl RoomTask {
         s
     }
 
+    /// End the ready check in progress (if any) with `outcome`, announced to everyone;
+    /// returns it.
+    fn end_ready_check(&mut self, outcome: Outcome) -> Option<ReadyCheck> {
+        let check = self.ready.take()?;
+        let summary = check.result(outcome, self.seats.iter().map(Seat::id));
+        let msg = ServerMsg::ReadyResult {
+            by: check.by.clone(),
+            result: summary.result,
+            ready: summary.ready,
+            not_ready: summary.not_ready,
+            no_answer: summary.no_answer,
+        };
+        self.broadcast(&msg, None);
+        self.members.note(Change::Visible);
+        Some(check)
+    }
+
+    /// A check asked with `start` ended by itself: playback starts for everyone from where
+    /// the room is, scheduled like any `play`, by whoever asked (or the host, if they left).
+    fn start_after_ready_check(&mut self, by: &str, now: Instant) {
+        let idx = self
+            .seats
+            .position(by)
+            .or_else(|| self.seats.position(self.seats.host()));
+        let Some(idx) = idx else { return };
+        let play = Intent::Play {
+            position: self.state.position,
+            rate: None,
+        };
+        if self.apply_intent(idx, play, now).is_ok() {
+            self.broadcast_state(None);
+        }
+    }
+
     fn send_members_now(&mut self, now: Instant) {
         self.members.sent(now);
         let msg = ServerMsg::Members {
             host: self.seats.host().to_owned(),
-            list: self.seats.infos(),
+            list: self.infos(),
         };
         self.broadcast(&msg, None);
     }
@@ -718,6 +815,7 @@ impl RoomTask {
             self.seats.host_handover_at(self.params.host_grace),
             self.waiting.deadline(self.wait_active(), candidates),
             self.members.deadline(now),
+            self.ready.as_ref().map(|c| c.deadline),
         ]
         .into_iter()
         .flatten()
@@ -755,6 +853,18 @@ impl RoomTask {
             Verdict::Wait(waiting_for) => {
                 self.state = playback::wait(&self.state, waiting_for, now_ms());
                 self.broadcast_state(None);
+            }
+        }
+        // The ready check ends by itself: everyone connected is ready, or the cap.
+        let verdict = self.ready.as_ref().and_then(|c| {
+            let connected = self.seats.iter().filter(|s| s.conn.is_some()).map(Seat::id);
+            c.verdict(connected, now)
+        });
+        if let Some(outcome) = verdict {
+            if let Some(check) = self.end_ready_check(outcome) {
+                if check.start && !self.state.playing {
+                    self.start_after_ready_check(&check.by, now);
+                }
             }
         }
         // The members throttle.
@@ -803,6 +913,27 @@ mod tests {
                     _ => continue,
                 }
             }
+        }
+        /// The next frame of `kind` queued for this peer, skipping others.
+        async fn next_of(&mut self, kind: &str) -> Value {
+            loop {
+                match self.rx.recv().await.expect("queue open") {
+                    Outbound::Frame { text, kind: k, .. } if k == kind => {
+                        return serde_json::from_str(&text).unwrap()
+                    }
+                    _ => continue,
+                }
+            }
+        }
+        /// Whether no frame of `kind` is queued (the queue is drained).
+        fn none_queued(&mut self, kind: &str) -> bool {
+            let mut none = true;
+            while let Ok(o) = self.rx.try_recv() {
+                if matches!(o, Outbound::Frame { kind: k, .. } if k == kind) {
+                    none = false;
+                }
+            }
+            none
         }
         fn no_state_queued(&mut self) -> bool {
             while let Ok(o) = self.rx.try_recv() {
@@ -1348,6 +1479,109 @@ mod tests {
             ]
         );
         let _ = peers.remove(1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ready_check_ends_when_everyone_is_ready_and_then_starts() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        op(&tx, &peers[0], Op::ReadyCheck(true)).await.unwrap();
+        let asker = peers[0].id.clone();
+        for p in peers.iter_mut() {
+            let c = p.next_of("ready_check").await;
+            assert_eq!(c["by"], asker.as_str());
+            assert_eq!(c["start"], true);
+        }
+        op(&tx, &peers[1], Op::Ready(true)).await.unwrap();
+        op(&tx, &peers[2], Op::Ready(false)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let m = peers[1].next_of("members").await;
+        assert_eq!(m["list"][0]["ready"], true, "the asker is ready");
+        assert_eq!(m["list"][2]["ready"], false);
+        assert!(peers[1].none_queued("ready_result"), "one member said no");
+        assert!(peers[1].no_state_queued());
+        op(&tx, &peers[2], Op::Ready(true)).await.unwrap();
+        let r = peers[1].next_of("ready_result").await;
+        assert_eq!(r["result"], "all_ready");
+        assert_eq!(r["no_answer"], serde_json::json!([]));
+        let s = peers[1].next_state().await;
+        assert_eq!(
+            (s["reason"].as_str(), s["playing"].as_bool()),
+            (Some("play"), Some(true))
+        );
+        assert_eq!(s["by"], peers[0].id.as_str());
+        // Over: answering now is refused, and `members` no longer carries answers.
+        let r = op(&tx, &peers[1], Op::Ready(true)).await;
+        assert_eq!(r.unwrap_err().code, ErrorCode::BadRequest);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let m = peers[1].next_of("members").await;
+        assert!(m["list"][0].get("ready").is_none(), "{m}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ready_check_never_waits_longer_than_30_s_and_lists_who_did_not_answer() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        op(&tx, &peers[0], Op::ReadyCheck(true)).await.unwrap();
+        op(&tx, &peers[1], Op::Ready(true)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(29_900)).await;
+        assert!(peers[1].none_queued("ready_result"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let r = peers[1].next_of("ready_result").await;
+        assert_eq!(r["result"], "timeout");
+        assert_eq!(r["no_answer"], serde_json::json!([peers[2].id]));
+        assert_eq!(r["ready"], serde_json::json!([peers[0].id, peers[1].id]));
+        let s = peers[2].next_state().await;
+        assert_eq!(s["reason"], "play", "the room starts anyway");
+        // Without `start`, the host decides: a timeout starts nothing.
+        op(&tx, &peers[0], Op::Intent(Intent::Pause { position: 3.0 }))
+            .await
+            .unwrap();
+        assert_eq!(peers[1].next_state().await["reason"], "play");
+        assert_eq!(peers[1].next_state().await["reason"], "pause");
+        op(&tx, &peers[0], Op::ReadyCheck(false)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        assert_eq!(peers[1].next_of("ready_result").await["result"], "timeout");
+        assert!(peers[1].no_state_queued(), "no start without `start`");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ready_checks_are_refused_without_the_right_or_while_playing_and_a_play_ends_one() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        let code = |r: Result<Done, Failure>| r.unwrap_err().code;
+        assert_eq!(
+            code(op(&tx, &peers[1], Op::ReadyCheck(true)).await),
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            code(op(&tx, &peers[1], Op::Ready(true)).await),
+            ErrorCode::BadRequest
+        );
+        assert!(
+            peers[2].none_queued("ready_check"),
+            "a refused check announced nothing"
+        );
+        // The playback right is enough to ask.
+        op(&tx, &peers[0], set_rights(&peers[1], &[Right::Playback]))
+            .await
+            .unwrap();
+        op(&tx, &peers[1], Op::ReadyCheck(false)).await.unwrap();
+        assert_eq!(
+            peers[2].next_of("ready_check").await["by"],
+            peers[1].id.as_str()
+        );
+        // The host starts anyway: the check ends as `started`.
+        play(&tx, &peers[0]).await;
+        let r = peers[2].next_of("ready_result").await;
+        assert_eq!(r["result"], "started");
+        assert_eq!(
+            r["no_answer"],
+            serde_json::json!([peers[0].id, peers[2].id])
+        );
+        assert_eq!(
+            code(op(&tx, &peers[0], Op::ReadyCheck(true)).await),
+            ErrorCode::BadRequest,
+            "not while playing"
+        );
+        assert!(peers[2].none_queued("ready_check"));
     }
 
     #[tokio::test(start_paused = true)]

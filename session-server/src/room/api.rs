@@ -46,6 +46,10 @@ pub enum Op {
         /// Its rights from now on, as the client listed them (checked by the room).
         rights: Vec<Right>,
     },
+    /// Ask everyone "ready?"; `true`: start playback when it ends by itself.
+    ReadyCheck(bool),
+    /// Answer the ready check.
+    Ready(bool),
 }
 
 /// What an operation returns on success.

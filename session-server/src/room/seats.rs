@@ -86,6 +86,7 @@ impl<C> Seat<C> {
             buffering: self.buffering(),
             connected: self.conn.is_some(),
             rights: self.record.rights,
+            ready: None,
         }
     }
 
