@@ -88,6 +88,13 @@ export class WatchPartyPanel {
     // In a room.
     this.roomCodeEl = h(d, 'strong', { class: 'matinee-room-code', 'aria-label': t('yourRoom') });
     this.membersEl = h(d, 'ul', { class: 'matinee-members', 'aria-label': t('members') });
+    /** The lobby's ready check: ask (whoever drives playback, while paused), or answer. */
+    this.readyEl = h(d, 'div', { class: 'matinee-ready', role: 'group', 'aria-label': t('readyAsk') }, [
+      h(d, 'button', { type: 'button', class: 'emby-button matinee-ready-check', title: t('readyAskTitle'), onclick: () => this._act(() => this.m.readyCheck({ start: true })), text: t('readyAsk') }),
+      h(d, 'span', { class: 'matinee-ready-progress', 'aria-live': 'polite' }),
+      h(d, 'button', { type: 'button', class: 'emby-button matinee-ready-yes', onclick: () => this._act(() => this.m.ready(true)), text: t('readyYes') }),
+      h(d, 'button', { type: 'button', class: 'emby-button matinee-ready-no', onclick: () => this._act(() => this.m.ready(false)), text: t('readyNo') }),
+    ]);
     /** What this member may do in the room (host, shared control, the host's grants). */
     this.yourRightsEl = h(d, 'p', { class: 'matinee-your-rights', 'aria-live': 'polite' });
     this.chatLogEl = h(d, 'ol', { class: 'matinee-chat-log', 'aria-live': 'polite', 'aria-label': t('chat') });
@@ -110,6 +117,7 @@ export class WatchPartyPanel {
       this.remote ? this.remote.element : null,
       h(d, 'h3', { class: 'matinee-heading', text: t('members') }),
       this.yourRightsEl,
+      this.readyEl,
       this.membersEl,
       h(d, 'h3', { class: 'matinee-heading', text: t('chat') }),
       this.chatLogEl,
@@ -145,7 +153,9 @@ export class WatchPartyPanel {
       m.on('connection', (status) => this._renderConnection(status)),
       m.on('room', () => { this._clearMessage(); this.render(); }),
       m.on('members', () => this._renderMembers()),
-      m.on('state', () => this._renderSync()),
+      m.on('state', () => { this._renderSync(); this._renderReady(); }),
+      m.on('ready_check', () => this._renderReady()),
+      m.on('ready_result', (r) => { this._renderReady(); this._readyResult(r); }),
       m.on('sync', () => this._renderSync()),
       m.on('chat', (entry) => this._appendChat(entry)),
       m.on('reaction', (r) => this._floatReaction(r)),
@@ -314,8 +324,9 @@ export class WatchPartyPanel {
     // `members` arrives up to twice a second: rebuild only what is visible changed, so a
     // button under the pointer or the keyboard focus is not replaced under it.
     this._renderYourRights();
+    this._renderReady();
     const signature = JSON.stringify([room.host, room.you, isHost, room.members.map((x) => [
-      x.id, x.name, x.buffering, x.connected, this.m.rightsOf(x.id), x.rtt_ms == null ? null : Math.round(x.rtt_ms),
+      x.id, x.name, x.buffering, x.connected, this.m.rightsOf(x.id), x.ready ?? null, x.rtt_ms == null ? null : Math.round(x.rtt_ms),
       x.error_ms == null ? null : Math.round(x.error_ms), this.remote?.memberInfo(x.id)?.stateText ?? null])]);
     if (signature === this._membersSignature && this.membersEl.childElementCount) return;
     this._membersSignature = signature;
@@ -325,6 +336,8 @@ export class WatchPartyPanel {
       if (mem.id === room.you) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-you', text: t('you') }));
       if (mem.buffering) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-buffering', text: t('buffering') }));
       if (mem.connected === false) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-away', text: t('disconnected') }));
+      if (mem.ready === true) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-ready', text: t('readyBadge') }));
+      if (mem.ready === false) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-not-ready', text: t('notReadyBadge') }));
       const granted = this.m.rightsOf(mem.id);
       if (mem.id !== room.host) {
         for (const r of granted) badges.push(h(d, 'span', { class: `matinee-badge matinee-badge-right matinee-badge-${r}`, text: t(RIGHT_KEYS[r].badge) }));
@@ -361,6 +374,31 @@ export class WatchPartyPanel {
       ]);
     });
     this.membersEl.replaceChildren(...rows);
+  }
+
+  /** The ready check row: "Ready?" for whoever may ask while paused; the answers during one. */
+  _renderReady() {
+    const room = this.m.room;
+    if (!room) return;
+    const check = this.m.readyState;
+    const [ask, progress, yes, no] = /** @type {HTMLElement[]} */ ([...this.readyEl.children]);
+    ask.hidden = Boolean(check) || room.state.playing || !this.m.can('playback');
+    progress.hidden = yes.hidden = no.hidden = !check;
+    this.readyEl.hidden = ask.hidden && !check;
+    if (check) {
+      const connected = room.members.filter((x) => x.connected !== false);
+      progress.textContent = this.t('readyProgress', { ready: connected.filter((x) => x.ready === true).length, total: connected.length });
+      const mine = room.members.find((x) => x.id === room.you)?.ready;
+      yes.setAttribute('aria-pressed', mine === true ? 'true' : 'false');
+      no.setAttribute('aria-pressed', mine === false ? 'true' : 'false');
+    }
+  }
+
+  /** @param {{result: string, no_answer: string[]}} r */
+  _readyResult(r) {
+    const names = r.no_answer.map((id) => this.m.room?.members.find((x) => x.id === id)?.name || '?').join(', ');
+    const key = { all_ready: 'readyAllReady', timeout: 'readyTimeout', started: 'readyStarted', cancelled: 'readyCancelled' }[r.result];
+    if (key) this._setMessage(this.t(key, { names }), 'info');
   }
 
   /** One line on what this member may do; the panel offers nothing it may not. */

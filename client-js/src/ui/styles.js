@@ -76,6 +76,10 @@ const CSS = `
 .matinee-member .emby-button { font-size: 0.8em; padding: 0.25em 0.6em; }
 .matinee-member .matinee-right[aria-pressed="true"] { background: var(--matinee-accent); color: #fff; }
 .matinee-badge-right { background: color-mix(in srgb, var(--matinee-accent) 35%, transparent); }
+.matinee-ready { display: flex; align-items: center; flex-wrap: wrap; gap: 0.4em; margin: 0 0 0.3em; }
+.matinee-ready .emby-button[aria-pressed="true"] { background: var(--matinee-accent); color: #fff; }
+.matinee-badge-ready { background: rgba(60, 170, 90, 0.6); color: #fff; }
+.matinee-badge-not-ready { background: var(--matinee-warn); color: #000; }
 .matinee-your-rights { color: var(--matinee-muted); font-size: 0.85em; margin: 0 0 0.3em; }
 .matinee-chat-log { list-style: none; margin: 0; padding: 0; max-height: 10em; overflow-y: auto; }
 .matinee-chat-line { padding: 0.15em 0; overflow-wrap: anywhere; }

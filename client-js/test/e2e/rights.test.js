@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ROOT, until } from './harness.js';
-import { hostAndGuest } from './standin-harness.js';
+import { hostAndGuest, panelBox } from './standin-harness.js';
 
 /** @param {any} page */
 const roomView = (page) => page.evaluate(() => {
@@ -58,10 +58,3 @@ test('rights: the host grants and takes back playback from the panel; the guest 
     }, annId);
   });
 });
-
-/** The panel's box on the page, for a screenshot of it alone. @param {any} page */
-async function panelBox(page) {
-  const box = await page.locator('.matinee-panel').boundingBox();
-  assert.ok(box, 'the panel is shown');
-  return box;
-}

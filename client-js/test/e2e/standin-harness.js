@@ -118,3 +118,10 @@ export async function hostAndGuest(t) {
   await expose(bob);
   return { stack, browser, ann, bob, code };
 }
+
+/** The panel's box on the page, for a screenshot of it alone. @param {any} page */
+export async function panelBox(page) {
+  const box = await page.locator('.matinee-panel').boundingBox();
+  if (!box) throw new Error('the panel is not shown');
+  return box;
+}
