@@ -112,7 +112,7 @@ function followHostItem(manager) {
   if (typeof player.on !== 'function') return;
   player.on('media', (/** @type {{id: string}} */ media) => {
     const room = manager.room;
-    if (!room || !manager.canControl || room.state?.media?.id === media.id) return;
+    if (!room || !manager.can('media') || room.state?.media?.id === media.id) return;
     let playing = false;
     let position = 0;
     try { playing = !player.isPaused(); position = Math.max(0, player.getPosition()); } catch { /* not loaded yet */ }

@@ -486,6 +486,14 @@ impl Conn {
                 self.simple_op(sink, Op::TransferHost(member_id), id).await
             }
             ClientMsg::Kick { member_id } => self.simple_op(sink, Op::Kick(member_id), id).await,
+            ClientMsg::ReadyCheck { start } => {
+                self.simple_op(sink, Op::ReadyCheck(start), id).await
+            }
+            ClientMsg::Ready { ready } => self.simple_op(sink, Op::Ready(ready), id).await,
+            ClientMsg::SetRights { member_id, rights } => {
+                self.simple_op(sink, Op::SetRights { member_id, rights }, id)
+                    .await
+            }
         }
     }
 

@@ -23,7 +23,7 @@ use matinee_store::{
 };
 
 use crate::clock::now_ms;
-use crate::protocol::{Control, Media, PlaybackState, Reason, Settings};
+use crate::protocol::{Control, Media, PlaybackState, Reason, Right, Rights, Settings};
 use crate::room::{ChatLine, RecordSink, RoomRecord, SeatRecord};
 
 /// Snapshot revisions: one counter per process, started from the clock, so a later process
@@ -72,6 +72,12 @@ pub fn to_snapshot(r: &RoomRecord) -> RoomSnapshot {
                 user_id: seat.user_id.clone(),
                 name: seat.name.clone(),
                 anonymous: seat.anonymous,
+                rights: seat
+                    .rights
+                    .list()
+                    .into_iter()
+                    .map(|r| r.as_str().to_owned())
+                    .collect(),
             })
             .collect(),
         state: StateSnap {
@@ -149,6 +155,13 @@ pub fn from_snapshot(s: RoomSnapshot) -> Result<RoomRecord, String> {
                 name: seat.name,
                 anonymous: seat.anonymous,
                 resume: seat.secret_sha256,
+                // A right this server does not know (written by a newer one) is not granted.
+                rights: Rights::from(
+                    seat.rights
+                        .iter()
+                        .filter_map(|r| Right::parse(r))
+                        .collect::<Vec<_>>(),
+                ),
             })
             .collect(),
         chat: s
@@ -335,6 +348,10 @@ mod tests {
                 name: format!("N{i}"),
                 anonymous,
                 resume: Some(hash_secret(&format!("secret-{i}"))),
+                rights: Rights {
+                    playback: i == 1,
+                    media: true,
+                },
             });
         }
         r.state.playing = true;
@@ -357,6 +374,22 @@ mod tests {
         let bytes = matinee_store::snapshot::encode(&to_snapshot(&r));
         let back = from_snapshot(matinee_store::snapshot::decode(&bytes).unwrap()).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn a_right_from_a_newer_server_is_not_granted() {
+        let mut snap = to_snapshot(&record());
+        assert_eq!(snap.seats[0].rights, ["playback", "media"]);
+        assert_eq!(snap.seats[1].rights, ["media"]);
+        snap.seats[1].rights = vec!["media".into(), "teleport".into()];
+        let back = from_snapshot(snap).unwrap();
+        assert_eq!(
+            back.seats[1].rights,
+            Rights {
+                playback: false,
+                media: true
+            }
+        );
     }
 
     #[test]

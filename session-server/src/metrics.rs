@@ -79,7 +79,7 @@ impl Family {
 }
 
 /// Labels of `matinee_messages_in_total`: every client type, plus what is not one.
-const IN_LABELS: [&str; 17] = [
+const IN_LABELS: [&str; 20] = [
     "hello",
     "ping",
     "create_room",
@@ -94,13 +94,26 @@ const IN_LABELS: [&str; 17] = [
     "reaction",
     "transfer_host",
     "kick",
+    "set_rights",
+    "ready_check",
+    "ready",
     "binary",
     "unknown",
     "invalid",
 ];
 /// Labels of `matinee_messages_out_total`: every server type.
-const OUT_LABELS: [&str; 9] = [
-    "welcome", "pong", "room", "state", "members", "chat", "reaction", "left", "error",
+const OUT_LABELS: [&str; 11] = [
+    "welcome",
+    "pong",
+    "room",
+    "state",
+    "members",
+    "chat",
+    "reaction",
+    "left",
+    "error",
+    "ready_check",
+    "ready_result",
 ];
 /// Labels of `matinee_errors_total`: every error code.
 const ERROR_LABELS: [&str; 10] = [

@@ -192,6 +192,89 @@ impl PlaybackState {
     }
 }
 
+/// A right the host grants a member (added to v1; see docs/protocol.md, "Rights").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Right {
+    /// `play`, `pause` and `seek` (and the REST commands).
+    Playback,
+    /// `set_media` (changing the item).
+    Media,
+}
+
+impl Right {
+    /// Every right, in their wire order.
+    pub const ALL: [Right; 2] = [Right::Playback, Right::Media];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Right::Playback => "playback",
+            Right::Media => "media",
+        }
+    }
+
+    /// The right named `s` on the wire.
+    pub fn parse(s: &str) -> Option<Right> {
+        Right::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The rights granted to one member: a set, on the wire a list in [`Right::ALL`] order
+/// (`[]`, `["playback"]`, `["media"]`, `["playback", "media"]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "Vec<Right>", into = "Vec<Right>")]
+pub struct Rights {
+    /// `play`, `pause`, `seek`.
+    pub playback: bool,
+    /// `set_media`.
+    pub media: bool,
+}
+
+impl Rights {
+    /// Whether `right` is in the set.
+    pub fn has(self, right: Right) -> bool {
+        match right {
+            Right::Playback => self.playback,
+            Right::Media => self.media,
+        }
+    }
+
+    /// The set as a list, in [`Right::ALL`] order.
+    pub fn list(self) -> Vec<Right> {
+        Right::ALL.into_iter().filter(|r| self.has(*r)).collect()
+    }
+}
+
+impl From<Vec<Right>> for Rights {
+    fn from(v: Vec<Right>) -> Self {
+        Rights {
+            playback: v.contains(&Right::Playback),
+            media: v.contains(&Right::Media),
+        }
+    }
+}
+
+impl From<Rights> for Vec<Right> {
+    fn from(r: Rights) -> Self {
+        r.list()
+    }
+}
+
+/// How a ready check ended (`ready_result.result`, added to v1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyOutcome {
+    /// Every connected member said yes.
+    AllReady,
+    /// The cap (30 s) was reached.
+    Timeout,
+    /// A `play` started the room first.
+    Started,
+    /// A `pause`, `seek` or `set_media` ended it, or a new check replaced it.
+    Cancelled,
+}
+
 /// One entry of `members.list` and `room.members`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemberInfo {
@@ -209,6 +292,13 @@ pub struct MemberInfo {
     pub buffering: bool,
     /// Whether a connection currently holds the seat.
     pub connected: bool,
+    /// Added field: the rights the host granted this member (the host itself, and everyone
+    /// under `control: "shared"`, may do everything whatever this says).
+    #[serde(default)]
+    pub rights: Rights,
+    /// Added field, only during a ready check: this member's answer (absent: no answer yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<bool>,
 }
 
 /// `hello.client`.
@@ -332,6 +422,25 @@ pub enum ClientMsg {
     Kick {
         /// Member to remove.
         member_id: String,
+    },
+    /// (Added to v1.) The host sets the rights of a member: the whole set, replacing what it
+    /// had (`[]` takes every grant back).
+    SetRights {
+        /// The member.
+        member_id: String,
+        /// Its rights from now on, each at most once.
+        rights: Vec<Right>,
+    },
+    /// (Added to v1.) Ask everyone "ready?" (whoever may drive playback, while paused).
+    ReadyCheck {
+        /// Start playback for everyone when the check ends by itself (all ready, or the cap).
+        #[serde(default)]
+        start: bool,
+    },
+    /// (Added to v1.) Answer the ready check in progress.
+    Ready {
+        /// Ready or not.
+        ready: bool,
     },
 }
 
@@ -485,6 +594,28 @@ pub enum ServerMsg {
         /// Server time.
         at: f64,
     },
+    /// (Added to v1.) A ready check started.
+    ReadyCheck {
+        /// Who asked.
+        by: String,
+        /// Server time at which it ends at the latest.
+        until: f64,
+        /// Whether the room starts when it ends by itself.
+        start: bool,
+    },
+    /// (Added to v1.) A ready check ended.
+    ReadyResult {
+        /// Who asked.
+        by: String,
+        /// How it ended.
+        result: ReadyOutcome,
+        /// Members who said yes.
+        ready: Vec<String>,
+        /// Members who said no.
+        not_ready: Vec<String>,
+        /// Members who did not answer.
+        no_answer: Vec<String>,
+    },
     /// You are no longer in the room.
     Left {
         /// `left`, `kicked` or `room_closed`.
@@ -522,6 +653,8 @@ impl ServerMsg {
             ServerMsg::Members { .. } => "members",
             ServerMsg::Chat { .. } => "chat",
             ServerMsg::Reaction { .. } => "reaction",
+            ServerMsg::ReadyCheck { .. } => "ready_check",
+            ServerMsg::ReadyResult { .. } => "ready_result",
             ServerMsg::Left { .. } => "left",
             ServerMsg::Error { .. } => "error",
         }
@@ -543,7 +676,7 @@ impl ServerMsg {
 }
 
 /// Every client message type, for metrics labels (anything else counts as `unknown`).
-pub const CLIENT_TYPES: [&str; 14] = [
+pub const CLIENT_TYPES: [&str; 17] = [
     "hello",
     "ping",
     "create_room",
@@ -558,6 +691,9 @@ pub const CLIENT_TYPES: [&str; 14] = [
     "reaction",
     "transfer_host",
     "kick",
+    "set_rights",
+    "ready_check",
+    "ready",
 ];
 
 /// A parsed inbound frame: the message (or why it is not one), its `id` and its type label.

@@ -318,6 +318,57 @@ async fn a_kill_9_mid_film_loses_nothing_older_than_the_flush_interval() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A grant is part of the room's durable state: written when it changes (a `kill -9` after the
+/// flush interval keeps it), and enforced by the new process as by the old.
+#[tokio::test]
+async fn a_granted_right_survives_a_kill_9() {
+    let dir = tempdir("rights");
+    let p1 = Proc::start(&dir);
+    let (mut members, _code, state) = party(p1.addr).await;
+    let host = members[0].id.clone();
+    let bob = members[1].id.clone();
+    send(
+        &mut members[0].ws,
+        json!({"type": "set_rights", "member_id": bob, "rights": ["playback"]}),
+    )
+    .await;
+    recv_where(&mut members[2].ws, "members", |m| {
+        m["list"][1]["rights"] == json!(["playback"])
+    })
+    .await;
+    // Only the grant changed (no `seq`): the store must still have written it.
+    tokio::time::sleep(Duration::from_millis(FLUSH_MS * 2 + 300)).await;
+    drop(p1);
+
+    let p2 = Proc::start(&dir);
+    let rooms = resume_all(p2.addr, &mut members, &host, &state).await;
+    let rights: Vec<&Value> = rooms[2]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["rights"])
+        .collect();
+    assert_eq!(rights, [&json!([]), &json!(["playback"]), &json!([])]);
+    send(
+        &mut members[1].ws,
+        json!({"type": "pause", "position": 650.0}),
+    )
+    .await;
+    let s = recv_where(&mut members[2].ws, "state", |s| s["reason"] == "pause").await;
+    assert_eq!(s["by"], bob.as_str());
+    send(
+        &mut members[2].ws,
+        json!({"type": "pause", "position": 1.0}),
+    )
+    .await;
+    assert_eq!(
+        recv_type(&mut members[2].ws, "error").await["code"],
+        "forbidden"
+    );
+    drop(p2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn corrupt_and_incompatible_state_files_are_kept_aside_and_the_server_starts_clean() {
     let dir = tempdir("corrupt");

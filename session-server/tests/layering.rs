@@ -22,6 +22,8 @@ const LAYERS: &[(&str, &str)] = &[
     ("outbound", "outbound.rs"),
     ("room::playback", "room/playback.rs"),
     ("room::record", "room/record.rs"),
+    ("room::rights", "room/rights.rs"),
+    ("room::ready", "room/ready.rs"),
     ("room::waiting", "room/waiting.rs"),
     ("room::members", "room/members.rs"),
     ("room::seats", "room/seats.rs"),
@@ -47,6 +49,8 @@ const LAYERS: &[(&str, &str)] = &[
 const PURE: &[&str] = &[
     "room::playback",
     "room::record",
+    "room::rights",
+    "room::ready",
     "room::waiting",
     "room::members",
     "room::seats",

@@ -20,8 +20,15 @@
  *   .leaveRoom()
  *   .play() / .pause() / .seek(seconds) / .setMedia(media, position?)   intents
  *   .chat(text) / .react(emoji) / .transferHost(memberId) / .kick(memberId)
+ *   .setRights(memberId, rights)     host only: a member's granted rights from now on
+ *                                    (subset of RIGHTS: 'playback', 'media'; [] revokes)
+ *   .readyCheck({start?}) / .ready(bool)   the lobby's ready check: ask (whoever may drive
+ *                                    playback, while paused) / answer the check in progress
+ *   .readyState      {by, until, start} of the check in progress, or null
  *   .room            RoomView | null   {code, you, host, settings, members, state}
- *   .isHost / .canControl
+ *   .isHost / .canControl            canControl = can('playback')
+ *   .can(right)      whether this member may use `right` now: host, shared control or a grant
+ *   .rightsOf(memberId)  the rights granted to a member (Right[])
  *   .timesync        the TimeSync (offsetMs, rttMs)
  *   .core            the PlaybackCore (sync: {status, errorMs, seekMs, …})
  *   .chatLog         last messages [{from, name, text, at}]
@@ -31,6 +38,7 @@
  *       'members' (list, host)  'chat' (entry)  'reaction' ({from, emoji, at})
  *       'left' (reason)  'error' (MatineeError)  'sync' (core.sync, timesync)
  *       'notice' (MatineeError) — something the user tried that was not allowed locally
+ *       'ready_check' ({by, until, start})  'ready_result' ({by, result, ready, not_ready, no_answer})
  *
  * @module core/manager
  */
@@ -40,7 +48,7 @@ import { Emitter } from './emitter.js';
 import { Connection } from './connection.js';
 import { TimeSync } from './timesync.js';
 import { PlaybackCore } from './playback.js';
-import { MAX_CHAT_CHARS, msg, normalizeRoomCode, stateOf } from './protocol.js';
+import { MAX_CHAT_CHARS, RIGHTS, msg, normalizeRoomCode, stateOf } from './protocol.js';
 
 /**
  * @typedef {import('./protocol.js').PlaybackState} PlaybackState
@@ -86,6 +94,8 @@ export class Manager extends Emitter {
     this.room = null;
     /** @type {{from: string, name: string, text: string, at: number}[]} */
     this.chatLog = [];
+    /** The ready check in progress. @type {{by: string, until: number, start: boolean}|null} */
+    this.readyState = null;
     this.user = null;
     this._nextId = 1;
     /** @type {Map<string, {resolve: Function, reject: Function, timer: any, type: string}>} */
@@ -133,8 +143,29 @@ export class Manager extends Emitter {
   }
 
   get canControl() {
+    return this.can('playback');
+  }
+
+  /**
+   * Whether this member may use `right` now (the server decides the same way and refuses
+   * the rest with `forbidden`): the host and everyone under shared control always may,
+   * anyone else with the host's grant.
+   * @param {import('./protocol.js').Right} right
+   */
+  can(right) {
     if (!this.room) return false;
-    return this.isHost || this.room.settings?.control === 'shared';
+    if (this.isHost || this.room.settings?.control === 'shared') return true;
+    return this.rightsOf(this.room.you).includes(right);
+  }
+
+  /**
+   * The rights the host granted member `memberId` (not counting the host role).
+   * @param {string} memberId
+   * @returns {import('./protocol.js').Right[]}
+   */
+  rightsOf(memberId) {
+    const m = this.room?.members?.find((x) => x.id === memberId);
+    return Array.isArray(m?.rights) ? RIGHTS.filter((r) => m.rights.includes(r)) : [];
   }
 
   // ---- requests ----
@@ -232,13 +263,19 @@ export class Manager extends Emitter {
     this._leftRoom('left');
   }
 
-  _intent(message) {
+  /**
+   * @param {Record<string, any>} message
+   * @param {import('./protocol.js').Right} [right] what the intent needs
+   */
+  _intent(message, right = 'playback') {
     if (!this.room) {
       this.emit('notice', new MatineeError('not_in_room', 'Not in a watch party.'));
       return false;
     }
-    if (!this.canControl) {
-      this.emit('notice', new MatineeError('host_only', 'Only the host controls playback in this room.'));
+    if (!this.can(right)) {
+      this.emit('notice', right === 'media'
+        ? new MatineeError('media_right', 'Only the host, or a member the host allows, changes the item in this room.')
+        : new MatineeError('host_only', 'Only the host controls playback in this room.'));
       this.core.reassert();
       return false;
     }
@@ -271,7 +308,7 @@ export class Manager extends Emitter {
   /** @param {{id: string, title?: string, duration?: number}} media @param {number} [position] */
   setMedia(media, position) {
     if (!media || typeof media.id !== 'string' || !media.id) throw new MatineeError('bad_request', 'Invalid media.');
-    return this._intent(msg.setMedia(media, position));
+    return this._intent(msg.setMedia(media, position), 'media');
   }
 
   /** @param {string} text */
@@ -299,6 +336,38 @@ export class Manager extends Emitter {
   kick(memberId) {
     if (!this.isHost) throw new MatineeError('forbidden', 'Only the host can remove someone.');
     return this.connection.send(msg.kick(memberId));
+  }
+
+  /**
+   * Ask everyone "ready?" (docs/protocol.md, "ready_check"); with `start` the room plays when
+   * everyone connected is ready, or after 30 s at the latest.
+   * @param {{start?: boolean}} [o]
+   */
+  readyCheck({ start = true } = {}) {
+    if (!this.room) throw new MatineeError('not_in_room', 'Not in a watch party.');
+    if (!this.can('playback')) throw new MatineeError('host_only', 'Only the host controls playback in this room.');
+    return this.connection.send(msg.readyCheck(start));
+  }
+
+  /** Answer the ready check in progress. @param {boolean} ready */
+  ready(ready) {
+    if (!this.readyState) throw new MatineeError('bad_request', 'No ready check in progress.');
+    return this.connection.send(msg.ready(ready));
+  }
+
+  /**
+   * Grant or take back rights: `rights` is the member's whole set from now on.
+   * @param {string} memberId
+   * @param {Iterable<import('./protocol.js').Right>} rights
+   */
+  setRights(memberId, rights) {
+    if (!this.isHost) throw new MatineeError('forbidden', 'Only the host can grant or take back rights.');
+    const list = [...rights];
+    if (list.some((r) => !RIGHTS.includes(r))) throw new MatineeError('bad_request', 'Unknown right.');
+    if (!this.room?.members.some((x) => x.id === memberId) || memberId === this.room.you) {
+      throw new MatineeError('bad_request', 'No such member.');
+    }
+    return this.connection.send(msg.setRights(memberId, list));
   }
 
   // ---- from the player ----
@@ -406,6 +475,16 @@ export class Manager extends Emitter {
       case 'reaction':
         this.emit('reaction', { from: m.from, emoji: m.emoji, at: m.at });
         break;
+      case 'ready_check':
+        if (!this.room) break;
+        this.readyState = { by: m.by, until: m.until, start: Boolean(m.start) };
+        this.emit('ready_check', this.readyState);
+        break;
+      case 'ready_result':
+        if (!this.room) break;
+        this.readyState = null;
+        this.emit('ready_result', { by: m.by, result: m.result, ready: m.ready, not_ready: m.not_ready, no_answer: m.no_answer });
+        break;
       case 'left':
         this._lastRoomCode = null;
         this._leftRoom(m.reason);
@@ -429,6 +508,7 @@ export class Manager extends Emitter {
   /** @param {string|null} reason null: silently (about to rejoin) */
   _leftRoom(reason) {
     this.room = null;
+    this.readyState = null;
     this._wantedRate = null;
     this.connection.inRoom = false;
     this.core.reset();

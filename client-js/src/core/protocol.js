@@ -31,6 +31,13 @@ export const CLOSE_CODES = Object.freeze({
   SHUTDOWN: 1001,
 });
 
+/**
+ * Rights the host grants a member (an added field of `members`, docs/protocol.md "Rights"):
+ * `playback` is play/pause/seek, `media` is changing the item. In their wire order.
+ * @type {readonly Right[]}
+ */
+export const RIGHTS = Object.freeze(/** @type {Right[]} */ (['playback', 'media']));
+
 /** Longest chat text the server accepts. */
 export const MAX_CHAT_CHARS = 500;
 
@@ -40,8 +47,10 @@ export const MAX_CHAT_CHARS = 500;
  *   media: Media|null, playing: boolean, position: number, rate: number, at: number,
  *   seq: number, reason: string, by: string|null, waiting_for?: string[]
  * }} PlaybackState
+ * @typedef {'playback'|'media'} Right
  * @typedef {{id: string, name: string, user_id?: string|null, rtt_ms?: number|null,
- *   error_ms?: number|null, buffering?: boolean, connected?: boolean}} Member
+ *   error_ms?: number|null, buffering?: boolean, connected?: boolean, rights?: Right[],
+ *   ready?: boolean}} Member
  * @typedef {{control: 'host'|'shared', wait_for_all: boolean}} RoomSettings
  * @typedef {{type: string, id?: string|number, [k: string]: any}} ServerMessage
  */
@@ -127,6 +136,15 @@ const CHECKS = {
   },
   error(m) {
     if (!isStr(m.code)) throw new ProtocolError('error.code: not a string');
+  },
+  ready_check(m) {
+    if (!isStr(m.by) || !isNum(m.until)) throw new ProtocolError('ready_check: by/until missing');
+  },
+  ready_result(m) {
+    if (!isStr(m.result)) throw new ProtocolError('ready_result.result: not a string');
+    for (const k of ['ready', 'not_ready', 'no_answer']) {
+      if (!Array.isArray(m[k]) || !m[k].every(isStr)) throw new ProtocolError(`ready_result.${k}: not a list of ids`);
+    }
   },
 };
 
@@ -225,6 +243,19 @@ export const msg = {
   transferHost: (memberId) => ({ type: 'transfer_host', member_id: memberId }),
   /** @param {string} memberId */
   kick: (memberId) => ({ type: 'kick', member_id: memberId }),
+  /**
+   * The whole set of a member's rights from now on (`[]` takes every grant back), in
+   * RIGHTS order, each once.
+   * @param {string} memberId @param {Iterable<Right>} rights
+   */
+  /** Ask everyone "ready?"; `start`: the room plays when the check ends by itself. @param {boolean} start */
+  readyCheck: (start) => ({ type: 'ready_check', start: Boolean(start) }),
+  /** Answer the ready check in progress. @param {boolean} ready */
+  ready: (ready) => ({ type: 'ready', ready: Boolean(ready) }),
+  setRights: (memberId, rights) => {
+    const want = new Set(rights);
+    return { type: 'set_rights', member_id: memberId, rights: RIGHTS.filter((r) => want.has(r)) };
+  },
 };
 
 /**

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The watch-party panel: create a room, show and share its code, join by code, the member
- * list (host badge, RTT, drift, buffering), host actions (transfer host, kick), chat and
+ * list (host badge, RTT, drift, buffering, granted rights), host actions (transfer host, kick,
+ * grant or take back the playback and item rights), what this member may do, chat and
  * reactions, clear error messages and a "syncing / in sync" indicator.
  *
  * It renders from the Manager's state and sends only through the Manager; all text from other
@@ -35,8 +36,15 @@ import { positionPanel } from './placement.js';
 import { h } from './dom.js';
 import { RemoteSection } from '../remote/panel-section.js';
 import { PartyOverlay } from './overlay.js';
+import { RIGHTS } from '../core/protocol.js';
 
 const REACTIONS = ['👍', '😂', '😮', '😢', '❤️', '👏'];
+
+/** The strings of each right: its toggle's label, the toggle's description, the badge. */
+const RIGHT_KEYS = {
+  playback: { label: 'rightPlayback', grant: 'rightPlaybackGrant', badge: 'rightPlaybackBadge' },
+  media: { label: 'rightMedia', grant: 'rightMediaGrant', badge: 'rightMediaBadge' },
+};
 
 export class WatchPartyPanel {
   /**
@@ -85,6 +93,15 @@ export class WatchPartyPanel {
     // In a room.
     this.roomCodeEl = h(d, 'strong', { class: 'matinee-room-code', 'aria-label': t('yourRoom') });
     this.membersEl = h(d, 'ul', { class: 'matinee-members', 'aria-label': t('members') });
+    /** The lobby's ready check: ask (whoever drives playback, while paused), or answer. */
+    this.readyEl = h(d, 'div', { class: 'matinee-ready', role: 'group', 'aria-label': t('readyAsk') }, [
+      h(d, 'button', { type: 'button', class: 'emby-button matinee-ready-check', title: t('readyAskTitle'), onclick: () => this._act(() => this.m.readyCheck({ start: true })), text: t('readyAsk') }),
+      h(d, 'span', { class: 'matinee-ready-progress', 'aria-live': 'polite' }),
+      h(d, 'button', { type: 'button', class: 'emby-button matinee-ready-yes', onclick: () => this._act(() => this.m.ready(true)), text: t('readyYes') }),
+      h(d, 'button', { type: 'button', class: 'emby-button matinee-ready-no', onclick: () => this._act(() => this.m.ready(false)), text: t('readyNo') }),
+    ]);
+    /** What this member may do in the room (host, shared control, the host's grants). */
+    this.yourRightsEl = h(d, 'p', { class: 'matinee-your-rights', 'aria-live': 'polite' });
     this.chatLogEl = h(d, 'ol', { class: 'matinee-chat-log', 'aria-live': 'polite', 'aria-label': t('chat') });
     this.chatInput = /** @type {HTMLInputElement} */ (h(d, 'input', {
       class: 'emby-input matinee-chat-input', maxlength: 500, placeholder: t('chatPlaceholder'), 'aria-label': t('chat'),
@@ -103,6 +120,8 @@ export class WatchPartyPanel {
       ]),
       this.remote ? this.remote.element : null,
       h(d, 'h3', { class: 'matinee-heading', text: t('members') }),
+      this.yourRightsEl,
+      this.readyEl,
       this.membersEl,
       h(d, 'h3', { class: 'matinee-heading', text: t('chat') }),
       this.chatLogEl,
@@ -137,7 +156,9 @@ export class WatchPartyPanel {
       m.on('connection', (status) => this._renderConnection(status)),
       m.on('room', () => { this._clearMessage(); this.render(); }),
       m.on('members', () => this._renderMembers()),
-      m.on('state', () => this._renderSync()),
+      m.on('state', () => { this._renderSync(); this._renderReady(); }),
+      m.on('ready_check', () => this._renderReady()),
+      m.on('ready_result', (r) => { this._renderReady(); this._readyResult(r); }),
       m.on('sync', () => this._renderSync()),
       m.on('chat', (entry) => this._appendChat(entry)),
       m.on('left', (reason) => { this._setMessage(leftText(this.t, reason), reason === 'left' ? 'info' : 'error'); this.render(); }),
@@ -306,8 +327,10 @@ export class WatchPartyPanel {
     const isHost = this.m.isHost;
     // `members` arrives up to twice a second: rebuild only what is visible changed, so a
     // button under the pointer or the keyboard focus is not replaced under it.
+    this._renderYourRights();
+    this._renderReady();
     const signature = JSON.stringify([room.host, room.you, isHost, room.members.map((x) => [
-      x.id, x.name, x.buffering, x.connected, x.rtt_ms == null ? null : Math.round(x.rtt_ms),
+      x.id, x.name, x.buffering, x.connected, this.m.rightsOf(x.id), x.ready ?? null, x.rtt_ms == null ? null : Math.round(x.rtt_ms),
       x.error_ms == null ? null : Math.round(x.error_ms), this.remote?.memberInfo(x.id)?.stateText ?? null])]);
     if (signature === this._membersSignature && this.membersEl.childElementCount) return;
     this._membersSignature = signature;
@@ -317,6 +340,12 @@ export class WatchPartyPanel {
       if (mem.id === room.you) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-you', text: t('you') }));
       if (mem.buffering) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-buffering', text: t('buffering') }));
       if (mem.connected === false) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-away', text: t('disconnected') }));
+      if (mem.ready === true) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-ready', text: t('readyBadge') }));
+      if (mem.ready === false) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-not-ready', text: t('notReadyBadge') }));
+      const granted = this.m.rightsOf(mem.id);
+      if (mem.id !== room.host) {
+        for (const r of granted) badges.push(h(d, 'span', { class: `matinee-badge matinee-badge-right matinee-badge-${r}`, text: t(RIGHT_KEYS[r].badge) }));
+      }
       // This member's own remote seat (the TV it drives): named after the device, with its state.
       const remoteInfo = this.remote?.memberInfo(mem.id) || null;
       if (remoteInfo) badges.push(h(d, 'span', { class: 'matinee-badge matinee-badge-remote', 'data-status': remoteInfo.status, text: `${t('remoteSeat')}: ${remoteInfo.label}` }));
@@ -328,6 +357,16 @@ export class WatchPartyPanel {
         // A TV cannot host (its seat would hand the role straight back).
         remoteInfo ? null : h(d, 'button', { type: 'button', class: 'emby-button matinee-make-host', 'aria-label': `${t('makeHost')}: ${mem.name}`, onclick: () => this._act(() => this.m.transferHost(mem.id)), text: t('makeHost') }),
         h(d, 'button', { type: 'button', class: 'emby-button matinee-kick', 'aria-label': `${t('kick')}: ${mem.name}`, onclick: () => this._act(() => this.m.kick(mem.id)), text: t('kick') }),
+        // Grant or take back each right: a toggle per right, its state in aria-pressed.
+        ...RIGHTS.map((r) => {
+          const on = granted.includes(r);
+          const next = on ? granted.filter((x) => x !== r) : [...granted, r];
+          return h(d, 'button', {
+            type: 'button', class: `emby-button matinee-right matinee-right-${r}`, 'aria-pressed': on ? 'true' : 'false',
+            'aria-label': t(RIGHT_KEYS[r].grant, { name: mem.name }), title: t(RIGHT_KEYS[r].grant, { name: mem.name }),
+            onclick: () => this._act(() => this.m.setRights(mem.id, next)), text: t(RIGHT_KEYS[r].label),
+          });
+        }),
       ] : [];
       return h(d, 'li', { class: 'matinee-member', 'data-member': mem.id }, [
         h(d, 'div', { class: 'matinee-member-main' }, [
@@ -339,6 +378,48 @@ export class WatchPartyPanel {
       ]);
     });
     this.membersEl.replaceChildren(...rows);
+  }
+
+  /** The ready check row: "Ready?" for whoever may ask while paused; the answers during one. */
+  _renderReady() {
+    const room = this.m.room;
+    if (!room) return;
+    const check = this.m.readyState;
+    const [ask, progress, yes, no] = /** @type {HTMLElement[]} */ ([...this.readyEl.children]);
+    ask.hidden = Boolean(check) || room.state.playing || !this.m.can('playback');
+    progress.hidden = yes.hidden = no.hidden = !check;
+    this.readyEl.hidden = ask.hidden && !check;
+    if (check) {
+      const connected = room.members.filter((x) => x.connected !== false);
+      progress.textContent = this.t('readyProgress', { ready: connected.filter((x) => x.ready === true).length, total: connected.length });
+      const mine = room.members.find((x) => x.id === room.you)?.ready;
+      yes.setAttribute('aria-pressed', mine === true ? 'true' : 'false');
+      no.setAttribute('aria-pressed', mine === false ? 'true' : 'false');
+    }
+  }
+
+  /** @param {{result: string, no_answer: string[]}} r */
+  _readyResult(r) {
+    const names = r.no_answer.map((id) => this.m.room?.members.find((x) => x.id === id)?.name || '?').join(', ');
+    const key = { all_ready: 'readyAllReady', timeout: 'readyTimeout', started: 'readyStarted', cancelled: 'readyCancelled' }[r.result];
+    if (key) this._setMessage(this.t(key, { names }), 'info');
+  }
+
+  /** One line on what this member may do; the panel offers nothing it may not. */
+  _renderYourRights() {
+    const room = this.m.room;
+    if (!room) return;
+    let key = 'yourRightsNone';
+    if (this.m.isHost) key = 'yourRightsHost';
+    else if (room.settings?.control === 'shared') key = 'yourRightsShared';
+    else {
+      const mine = this.m.rightsOf(room.you);
+      if (mine.length === 2) key = 'yourRightsBoth';
+      else if (mine.length === 1) key = mine[0] === 'playback' ? 'yourRightsPlayback' : 'yourRightsMedia';
+    }
+    this.yourRightsEl.dataset.rights = key;
+    const text = this.t(key);
+    if (this.yourRightsEl.textContent !== text) this.yourRightsEl.textContent = text;
   }
 
   _act(fn) {

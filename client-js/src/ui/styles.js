@@ -67,13 +67,20 @@ const CSS = `
 .matinee-member { display: grid; grid-template-columns: 1fr auto; align-items: center; column-gap: 0.5em; padding: 0.35em 0; border-bottom: 1px solid color-mix(in srgb, currentColor 10%, transparent); }
 .matinee-member-main { display: flex; align-items: center; flex-wrap: wrap; gap: 0.4em; min-width: 0; }
 .matinee-member-name { font-weight: 500; overflow-wrap: anywhere; }
-.matinee-member-actions { display: flex; gap: 0.2em; grid-row: span 2; }
+.matinee-member-actions { display: flex; flex-wrap: wrap; justify-content: flex-end; gap: 0.2em; grid-row: span 2; max-width: 12em; }
 .matinee-member-stats { color: var(--matinee-muted); font-size: 0.82em; font-variant-numeric: tabular-nums; }
 .matinee-badge { font-size: 0.75em; padding: 0.05em 0.5em; border-radius: 1em; background: color-mix(in srgb, currentColor 22%, transparent); }
 .matinee-badge-host { background: var(--matinee-accent); color: #fff; }
 .matinee-badge-buffering { background: var(--matinee-warn); color: #000; }
 .matinee-badge-away { background: var(--matinee-bad); color: #fff; }
 .matinee-member .emby-button { font-size: 0.8em; padding: 0.25em 0.6em; }
+.matinee-member .matinee-right[aria-pressed="true"] { background: var(--matinee-accent); color: #fff; }
+.matinee-badge-right { background: color-mix(in srgb, var(--matinee-accent) 35%, transparent); }
+.matinee-ready { display: flex; align-items: center; flex-wrap: wrap; gap: 0.4em; margin: 0 0 0.3em; }
+.matinee-ready .emby-button[aria-pressed="true"] { background: var(--matinee-accent); color: #fff; }
+.matinee-badge-ready { background: rgba(60, 170, 90, 0.6); color: #fff; }
+.matinee-badge-not-ready { background: var(--matinee-warn); color: #000; }
+.matinee-your-rights { color: var(--matinee-muted); font-size: 0.85em; margin: 0 0 0.3em; }
 .matinee-chat-log { list-style: none; margin: 0; padding: 0; max-height: 10em; overflow-y: auto; }
 .matinee-chat-line { padding: 0.15em 0; overflow-wrap: anywhere; }
 .matinee-chat-name { font-weight: 500; margin-right: 0.5em; color: var(--matinee-accent); }

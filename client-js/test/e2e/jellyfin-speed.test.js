@@ -8,7 +8,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { until, sleep } from './harness.js';
-import { stackAndBrowser, hostFromOsd, openJellyfin, expose } from './standin-harness.js';
+import { hostAndGuest } from './standin-harness.js';
 
 /** What the speed menu does when a speed is picked. */
 const pickSpeed = (page, rate) => page.evaluate((r) => { const w = /** @type {any} */ (window); w.__jf.playbackManager.setPlaybackRate(r, w.__jf.player); }, rate);
@@ -28,12 +28,7 @@ async function measuredRate(page, ms = 2000) {
 }
 
 test('a speed picked in jellyfin-web\'s menu becomes the room\'s rate', { timeout: 120_000 }, async (t) => {
-  const { stack, browser } = await stackAndBrowser(t);
-  const { page: ann, code } = await hostFromOsd(browser, stack, 'Ann');
-  await expose(ann);
-  const bob = await openJellyfin(browser, stack, 'Bob', `matinee=${code}`);
-  await until(bob, () => Boolean(/** @type {any} */ (window).__jf.video()), undefined, 20000);
-  await expose(bob);
+  const { ann, bob } = await hostAndGuest(t);
   await until(ann, () => /** @type {any} */ (window).matinee.manager.room.state.playing === true);
 
   await t.test('the host picks 1.5×: the room, her player and the guest\'s play at 1.5×, and both menus say so', async () => {

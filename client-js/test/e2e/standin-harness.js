@@ -103,3 +103,25 @@ export async function hostFromOsd(browser, stack, user, query = '') {
   await until(page, () => /^[A-Z0-9]{6}$/.test(document.querySelector('.matinee-room-code')?.textContent || ''));
   return { page, code: await page.textContent('.matinee-room-code') || '' };
 }
+
+/**
+ * A stand-in stack and a browser for one test (closed after it), with Ann hosting a room from
+ * the OSD while The Clock plays and Bob joined by the invite link, both exposed for measuring.
+ * @param {{after: (fn: () => Promise<void>) => void}} t
+ */
+export async function hostAndGuest(t) {
+  const { stack, browser } = await stackAndBrowser(t);
+  const { page: ann, code } = await hostFromOsd(browser, stack, 'Ann');
+  await expose(ann);
+  const bob = await openJellyfin(browser, stack, 'Bob', `matinee=${code}`);
+  await until(bob, () => Boolean(/** @type {any} */ (window).__jf.video()), undefined, 20000);
+  await expose(bob);
+  return { stack, browser, ann, bob, code };
+}
+
+/** The panel's box on the page, for a screenshot of it alone. @param {any} page */
+export async function panelBox(page) {
+  const box = await page.locator('.matinee-panel').boundingBox();
+  if (!box) throw new Error('the panel is not shown');
+  return box;
+}

@@ -461,3 +461,93 @@ test('a speed picked in the player\'s menu is the room\'s rate: play{rate} while
   assert.equal(ctx.player.shownRate, null, 'out of the room the menu is the player\'s own');
   ctx.m.stop();
 });
+
+test('rights: a guest granted playback sends its intents, not the item; the grant taken back stops them', async () => {
+  const ctx = setup({ name: 'Bob' });
+  const s = await connected(ctx);
+  const bob = { id: 'b', name: 'Bob', connected: true, rights: [] };
+  const ann = { id: 'a', name: 'Ann', connected: true, rights: [] };
+  const joining = ctx.m.joinRoom('ABCDEF');
+  s.serverSend({ ...ctx.roomMsg({ you: 'b', host: 'a', members: [ann, bob] }), id: s.sentOfType('join_room')[0].id });
+  await joining;
+  assert.equal(ctx.m.can('playback'), false);
+  assert.equal(ctx.m.pause(), false);
+  // The host grants playback (an added `members` field).
+  s.serverSend({ type: 'members', host: 'a', list: [ann, { ...bob, rights: ['playback'] }] });
+  assert.deepEqual(ctx.m.rightsOf('b'), ['playback']);
+  assert.equal(ctx.m.canControl, true);
+  assert.equal(ctx.m.can('media'), false, 'playback is not the item');
+  ctx.m.seek(30);
+  assert.deepEqual(s.sentOfType('seek').at(-1), { type: 'seek', position: 30 });
+  assert.equal(ctx.m.setMedia({ id: 'other' }), false);
+  assert.equal(s.sentOfType('set_media').length, 0);
+  assert.ok(ctx.events.some(([e, err]) => e === 'notice' && err.code === 'media_right'));
+  // Media too; then both taken back.
+  s.serverSend({ type: 'members', host: 'a', list: [ann, { ...bob, rights: ['media', 'playback', 'teleport'] }] });
+  assert.deepEqual(ctx.m.rightsOf('b'), ['playback', 'media'], 'wire order, unknown rights ignored');
+  assert.ok(ctx.m.setMedia({ id: 'other' }));
+  assert.equal(s.sentOfType('set_media').length, 1);
+  s.serverSend({ type: 'members', host: 'a', list: [ann, bob] });
+  assert.equal(ctx.m.play(), false);
+  assert.equal(s.sentOfType('play').length, 0);
+  // Only the host grants.
+  assert.throws(() => ctx.m.setRights('a', ['playback']), (e) => e.code === 'forbidden');
+  assert.equal(s.sentOfType('set_rights').length, 0);
+  ctx.m.stop();
+});
+
+test('rights: the host sends a member\'s whole set, checked; shared control needs no grant', async () => {
+  const ctx = setup();
+  const s = await connected(ctx);
+  const created = ctx.m.createRoom();
+  const members = [{ id: 'a', name: 'Ann', rights: [] }, { id: 'b', name: 'Bob', rights: [] }];
+  s.serverSend({ ...ctx.roomMsg({ members }), id: s.sentOfType('create_room')[0].id });
+  await created;
+  assert.deepEqual(ctx.m.rightsOf('a'), [], 'the host role is not a grant');
+  assert.equal(ctx.m.can('media'), true);
+  ctx.m.setRights('b', ['media', 'playback', 'media']);
+  assert.deepEqual(s.sentOfType('set_rights')[0], { type: 'set_rights', member_id: 'b', rights: ['playback', 'media'] });
+  ctx.m.setRights('b', []);
+  assert.deepEqual(s.sentOfType('set_rights')[1].rights, []);
+  assert.throws(() => ctx.m.setRights('b', /** @type {any} */ (['teleport'])), (e) => e.code === 'bad_request');
+  assert.throws(() => ctx.m.setRights('zz', ['media']), (e) => e.code === 'bad_request');
+  assert.throws(() => ctx.m.setRights('a', ['media']), (e) => e.code === 'bad_request', 'not oneself');
+  assert.equal(s.sentOfType('set_rights').length, 2);
+  // A guest of a shared room may everything without a grant.
+  const g = setup({ name: 'Cy' });
+  const gs = await connected(g);
+  const joining = g.m.joinRoom('ABCDEF');
+  gs.serverSend({ ...g.roomMsg({ you: 'c', host: 'a', settings: { control: 'shared', wait_for_all: true } }), id: gs.sentOfType('join_room')[0].id });
+  await joining;
+  assert.equal(g.m.can('playback') && g.m.can('media'), true);
+  ctx.m.stop();
+  g.m.stop();
+});
+
+test('ready check: asked by whoever drives playback, answered while in progress, ended by the result', async () => {
+  const ctx = setup({ name: 'Bob' });
+  const s = await connected(ctx);
+  const ann = { id: 'a', name: 'Ann', rights: [] };
+  const joining = ctx.m.joinRoom('ABCDEF');
+  s.serverSend({ ...ctx.roomMsg({ you: 'b', host: 'a', members: [ann, { id: 'b', name: 'Bob', rights: [] }] }), id: s.sentOfType('join_room')[0].id });
+  await joining;
+  const seen = [];
+  ctx.m.on('ready_check', (c) => seen.push(['check', c]));
+  ctx.m.on('ready_result', (r) => seen.push(['result', r]));
+  assert.throws(() => ctx.m.readyCheck(), (e) => e.code === 'host_only');
+  assert.throws(() => ctx.m.ready(true), (e) => e.code === 'bad_request', 'no check in progress');
+  s.serverSend({ type: 'ready_check', by: 'a', until: ctx.serverNow() + 30000, start: true });
+  s.serverSend({ type: 'ready_check', by: 'a' }); // malformed: ignored
+  assert.deepEqual(ctx.m.readyState, { by: 'a', until: ctx.serverNow() + 30000, start: true });
+  ctx.m.ready(true);
+  assert.deepEqual(s.sentOfType('ready').at(-1), { type: 'ready', ready: true });
+  s.serverSend({ type: 'ready_result', by: 'a', result: 'timeout', ready: ['a', 'b'], not_ready: [], no_answer: ['c'] });
+  assert.equal(ctx.m.readyState, null);
+  assert.deepEqual(seen.map(([k]) => k), ['check', 'result']);
+  assert.deepEqual(seen[1][1].no_answer, ['c']);
+  // Granted playback: it may ask.
+  s.serverSend({ type: 'members', host: 'a', list: [ann, { id: 'b', name: 'Bob', rights: ['playback'] }] });
+  ctx.m.readyCheck({ start: false });
+  assert.deepEqual(s.sentOfType('ready_check').at(-1), { type: 'ready_check', start: false });
+  ctx.m.stop();
+});

@@ -32,7 +32,9 @@ use super::api::{Cmd, Done, Op, Snapshot, StatusReport};
 use super::members::{self, Change, Throttle};
 use super::params::RoomParams;
 use super::playback::{self, Leads};
+use super::ready::{Outcome, ReadyCheck};
 use super::record::{push_chat, ChatLine, RecordSink, RoomRecord, SeatRecord};
+use super::rights;
 use super::seats::{Endpoint, Seat, Seats};
 use super::waiting::{self, Verdict, Waiting};
 
@@ -68,6 +70,8 @@ pub struct RoomTask {
     seats: Seats<ConnHandle>,
     waiting: Waiting,
     members: Throttle,
+    /// The ready check in progress, if any.
+    ready: Option<ReadyCheck>,
 }
 
 /// The actor's clock for the pure modules: tokio's, so that tests with paused time drive it.
@@ -217,6 +221,7 @@ impl RoomTask {
             state,
             chat,
             seats,
+            ready: None,
         }
     }
 
@@ -247,6 +252,7 @@ impl RoomTask {
             .hash(&mut h);
         for s in self.seats.iter() {
             s.id().hash(&mut h);
+            s.record.rights.hash(&mut h);
         }
         self.chat.len().hash(&mut h);
         if let Some(last) = self.chat.back() {
@@ -343,6 +349,7 @@ impl RoomTask {
             anonymous: identity.anonymous,
             // The secret's hash, as the registry hands it over (see `SeatRecord::resume`).
             resume: secret,
+            rights: Default::default(),
         };
         let idx = self.seats.add(Seat::new(record, conn));
         self.metrics.members.fetch_add(1, Ordering::Relaxed);
@@ -388,10 +395,21 @@ impl RoomTask {
             host: self.seats.host().to_owned(),
             settings: self.settings,
             state: self.state.clone(),
-            members: self.seats.infos(),
+            members: self.infos(),
             server_time: t,
             position_now: self.state.position_at(t),
         }
+    }
+
+    /// Every seat's `members` entry, with its answer to the ready check in progress.
+    fn infos(&self) -> Vec<crate::protocol::MemberInfo> {
+        let mut list = self.seats.infos();
+        if let Some(c) = &self.ready {
+            for m in &mut list {
+                m.ready = c.answer_of(&m.id);
+            }
+        }
+        list
     }
 
     fn send_room_snapshot(&mut self, idx: usize, req_id: Option<Value>) {
@@ -401,7 +419,7 @@ impl RoomTask {
             host: self.seats.host().to_owned(),
             settings: self.settings,
             state: self.state.clone(),
-            members: self.seats.infos(),
+            members: self.infos(),
             server_time: now_ms(),
         };
         let text = Utf8Bytes::from(msg.to_text(req_id.as_ref()));
@@ -499,14 +517,19 @@ impl RoomTask {
                 Ok(Done::Ok)
             }
             Op::Intent(intent) => {
-                if !is_host && self.settings.control != Control::Shared {
-                    return Err(Failure::new(
-                        ErrorCode::Forbidden,
-                        "only the host controls playback in this room",
-                    ));
-                }
+                rights::check(
+                    self.settings.control,
+                    is_host,
+                    self.seats.get(idx).record.rights,
+                    rights::needed(&intent),
+                )?;
+                let outcome = match intent {
+                    Intent::Play { .. } => Outcome::Started,
+                    _ => Outcome::Cancelled,
+                };
                 self.apply_intent(idx, intent, now)?;
                 self.broadcast_state(Some((idx, req_id)));
+                self.end_ready_check(outcome);
                 Ok(Done::State(self.state.clone()))
             }
             Op::Status(s) => {
@@ -597,6 +620,73 @@ impl RoomTask {
                 }
                 Ok(Done::Ok)
             }
+            Op::ReadyCheck(start) => {
+                rights::check(
+                    self.settings.control,
+                    is_host,
+                    self.seats.get(idx).record.rights,
+                    crate::protocol::Right::Playback,
+                )?;
+                if self.state.playing {
+                    return Err(Failure::new(
+                        ErrorCode::BadRequest,
+                        "the room is playing; a ready check is for a paused room",
+                    ));
+                }
+                self.end_ready_check(Outcome::Cancelled);
+                let by = self.seats.get(idx).id().to_owned();
+                let check = ReadyCheck::new(&by, start, now, now_ms());
+                let msg = ServerMsg::ReadyCheck {
+                    by,
+                    until: check.until_ms,
+                    start,
+                };
+                self.ready = Some(check);
+                self.broadcast(&msg, Some((idx, req_id)));
+                self.members.note(Change::Visible);
+                Ok(Done::Ok)
+            }
+            Op::Ready(ready) => {
+                let Some(check) = &mut self.ready else {
+                    return Err(Failure::new(
+                        ErrorCode::BadRequest,
+                        "no ready check in progress",
+                    ));
+                };
+                let id = self.seats.get(idx).id().to_owned();
+                if check.answer_of(&id) != Some(ready) {
+                    check.answer(&id, ready);
+                    self.members.note(Change::Visible);
+                }
+                Ok(Done::Ok)
+            }
+            Op::SetRights {
+                member_id,
+                rights: list,
+            } => {
+                if !is_host {
+                    return Err(Failure::new(
+                        ErrorCode::Forbidden,
+                        "only the host can grant or take back rights",
+                    ));
+                }
+                let granted = rights::parse_grant(&list)?;
+                let Some(t) = self.seats.position(&member_id) else {
+                    return Err(Failure::new(ErrorCode::BadRequest, "no such member"));
+                };
+                if t == idx {
+                    return Err(Failure::new(
+                        ErrorCode::BadRequest,
+                        "the host has every right already",
+                    ));
+                }
+                let seat = self.seats.get_mut(t);
+                if seat.record.rights != granted {
+                    seat.record.rights = granted;
+                    self.members.note(Change::Visible); // announced within the members throttle
+                }
+                Ok(Done::Ok)
+            }
         }
     }
 
@@ -659,6 +749,9 @@ impl RoomTask {
     fn remove_member(&mut self, idx: usize, now: Instant) -> Seat<ConnHandle> {
         let host = self.seats.host().to_owned();
         let s = self.seats.remove(idx);
+        if let Some(c) = &mut self.ready {
+            c.forget(s.id());
+        }
         self.metrics.members.fetch_sub(1, Ordering::Relaxed);
         if self.seats.host() != host {
             tracing::debug!(room = %self.code, "host migrated");
@@ -668,11 +761,45 @@ impl RoomTask {
         s
     }
 
+    /// End the ready check in progress (if any) with `outcome`, announced to everyone;
+    /// returns it.
+    fn end_ready_check(&mut self, outcome: Outcome) -> Option<ReadyCheck> {
+        let check = self.ready.take()?;
+        let summary = check.result(outcome, self.seats.iter().map(Seat::id));
+        let msg = ServerMsg::ReadyResult {
+            by: check.by.clone(),
+            result: summary.result,
+            ready: summary.ready,
+            not_ready: summary.not_ready,
+            no_answer: summary.no_answer,
+        };
+        self.broadcast(&msg, None);
+        self.members.note(Change::Visible);
+        Some(check)
+    }
+
+    /// A check asked with `start` ended by itself: playback starts for everyone from where
+    /// the room is, scheduled like any `play`, by whoever asked (or the host, if they left).
+    fn start_after_ready_check(&mut self, by: &str, now: Instant) {
+        let idx = self
+            .seats
+            .position(by)
+            .or_else(|| self.seats.position(self.seats.host()));
+        let Some(idx) = idx else { return };
+        let play = Intent::Play {
+            position: self.state.position,
+            rate: None,
+        };
+        if self.apply_intent(idx, play, now).is_ok() {
+            self.broadcast_state(None);
+        }
+    }
+
     fn send_members_now(&mut self, now: Instant) {
         self.members.sent(now);
         let msg = ServerMsg::Members {
             host: self.seats.host().to_owned(),
-            list: self.seats.infos(),
+            list: self.infos(),
         };
         self.broadcast(&msg, None);
     }
@@ -688,6 +815,7 @@ impl RoomTask {
             self.seats.host_handover_at(self.params.host_grace),
             self.waiting.deadline(self.wait_active(), candidates),
             self.members.deadline(now),
+            self.ready.as_ref().map(|c| c.deadline),
         ]
         .into_iter()
         .flatten()
@@ -727,6 +855,18 @@ impl RoomTask {
                 self.broadcast_state(None);
             }
         }
+        // The ready check ends by itself: everyone connected is ready, or the cap.
+        let verdict = self.ready.as_ref().and_then(|c| {
+            let connected = self.seats.iter().filter(|s| s.conn.is_some()).map(Seat::id);
+            c.verdict(connected, now)
+        });
+        if let Some(outcome) = verdict {
+            if let Some(check) = self.end_ready_check(outcome) {
+                if check.start && !self.state.playing {
+                    self.start_after_ready_check(&check.by, now);
+                }
+            }
+        }
         // The members throttle.
         if self.members.due(now) {
             self.send_members_now(now);
@@ -740,6 +880,7 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
+    use crate::protocol::{Right, Rights};
     use crate::room::Who;
     use tokio::sync::oneshot;
 
@@ -772,6 +913,27 @@ mod tests {
                     _ => continue,
                 }
             }
+        }
+        /// The next frame of `kind` queued for this peer, skipping others.
+        async fn next_of(&mut self, kind: &str) -> Value {
+            loop {
+                match self.rx.recv().await.expect("queue open") {
+                    Outbound::Frame { text, kind: k, .. } if k == kind => {
+                        return serde_json::from_str(&text).unwrap()
+                    }
+                    _ => continue,
+                }
+            }
+        }
+        /// Whether no frame of `kind` is queued (the queue is drained).
+        fn none_queued(&mut self, kind: &str) -> bool {
+            let mut none = true;
+            while let Ok(o) = self.rx.try_recv() {
+                if matches!(o, Outbound::Frame { kind: k, .. } if k == kind) {
+                    none = false;
+                }
+            }
+            none
         }
         fn no_state_queued(&mut self) -> bool {
             while let Ok(o) = self.rx.try_recv() {
@@ -1152,12 +1314,285 @@ mod tests {
         assert!(tx.is_closed(), "an empty room's task has ended");
     }
 
+    fn set_rights(member: &Peer, rights: &[Right]) -> Op {
+        Op::SetRights {
+            member_id: member.id.clone(),
+            rights: rights.to_vec(),
+        }
+    }
+
+    fn set_media(id: &str) -> Op {
+        Op::Intent(Intent::SetMedia {
+            media: crate::protocol::Media {
+                id: id.into(),
+                title: None,
+                duration: None,
+            },
+            position: None,
+        })
+    }
+
+    async fn record_of(tx: &mpsc::Sender<Cmd>) -> RoomRecord {
+        crate::room::Mailbox::new(tx.clone())
+            .record()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_member_drives_playback_or_the_item_only_with_the_right_granted() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        let forbidden = |r: Result<Done, Failure>| r.unwrap_err().code == ErrorCode::Forbidden;
+        // Without a grant: refused, nothing changes.
+        assert!(forbidden(
+            op(&tx, &peers[1], Op::Intent(Intent::Seek { position: 5.0 })).await
+        ));
+        assert!(forbidden(op(&tx, &peers[1], set_media("other")).await));
+        assert!(peers[0].no_state_queued());
+        // The host grants member 1 playback: it may play/pause/seek, still not change the item.
+        op(&tx, &peers[0], set_rights(&peers[1], &[Right::Playback]))
+            .await
+            .unwrap();
+        play(&tx, &peers[1]).await;
+        let s = peers[0].next_state().await;
+        assert_eq!(
+            (s["reason"].as_str(), s["by"].as_str()),
+            (Some("play"), Some(&*peers[1].id))
+        );
+        op(&tx, &peers[1], Op::Intent(Intent::Pause { position: 3.0 }))
+            .await
+            .unwrap();
+        assert_eq!(peers[0].next_state().await["reason"], "pause");
+        assert!(forbidden(op(&tx, &peers[1], set_media("other")).await));
+        assert!(
+            forbidden(op(&tx, &peers[2], Op::Intent(Intent::Pause { position: 1.0 })).await),
+            "a grant to one member is not a grant to another"
+        );
+        // Media separately; then both taken back.
+        op(&tx, &peers[0], set_rights(&peers[1], &[Right::Media]))
+            .await
+            .unwrap();
+        op(&tx, &peers[1], set_media("other")).await.unwrap();
+        assert_eq!(peers[0].next_state().await["media"]["id"], "other");
+        assert!(
+            forbidden(op(&tx, &peers[1], Op::Intent(Intent::Seek { position: 9.0 })).await),
+            "the new set replaced the old one"
+        );
+        op(&tx, &peers[0], set_rights(&peers[1], &[]))
+            .await
+            .unwrap();
+        assert!(forbidden(op(&tx, &peers[1], set_media("third")).await));
+        assert!(peers[0].no_state_queued());
+        let rec = record_of(&tx).await;
+        assert_eq!(rec.seats[1].rights, Rights::default());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bad_grants_are_refused_and_change_nothing() {
+        let (tx, peers, _sd) = room_with(3).await;
+        op(&tx, &peers[0], set_rights(&peers[1], &[Right::Playback]))
+            .await
+            .unwrap();
+        let before = record_of(&tx).await;
+        let code = |r: Result<Done, Failure>| r.unwrap_err().code;
+        // Only the host grants, even a member holding both rights.
+        assert_eq!(
+            code(op(&tx, &peers[1], set_rights(&peers[2], &[Right::Playback])).await),
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            code(op(&tx, &peers[1], set_rights(&peers[1], &[Right::Media])).await),
+            ErrorCode::Forbidden,
+            "nobody grants themselves"
+        );
+        let ghost = Op::SetRights {
+            member_id: "m-nobody".into(),
+            rights: vec![Right::Playback],
+        };
+        assert_eq!(code(op(&tx, &peers[0], ghost).await), ErrorCode::BadRequest);
+        assert_eq!(
+            code(op(&tx, &peers[0], set_rights(&peers[0], &[Right::Playback])).await),
+            ErrorCode::BadRequest,
+            "the host has every right"
+        );
+        assert_eq!(
+            code(
+                op(
+                    &tx,
+                    &peers[0],
+                    set_rights(&peers[2], &[Right::Media, Right::Media])
+                )
+                .await
+            ),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            code(op(&tx, &peers[0], set_rights(&peers[2], &[Right::Media; 40])).await),
+            ErrorCode::TooLarge
+        );
+        assert_eq!(
+            record_of(&tx).await,
+            before,
+            "a refused grant changed the room"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn grants_stay_with_their_seats_when_the_host_role_moves() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        op(&tx, &peers[0], set_rights(&peers[2], &[Right::Playback]))
+            .await
+            .unwrap();
+        // The host hands the role to member 1, who never had a grant.
+        op(&tx, &peers[0], Op::TransferHost(peers[1].id.clone()))
+            .await
+            .unwrap();
+        // The new host may do everything; member 2 keeps its grant; the old host has none.
+        op(&tx, &peers[1], set_media("next")).await.unwrap();
+        assert_eq!(peers[0].next_state().await["reason"], "media");
+        play(&tx, &peers[2]).await;
+        assert_eq!(peers[0].next_state().await["by"], peers[2].id.as_str());
+        let r = op(&tx, &peers[0], Op::Intent(Intent::Pause { position: 1.0 })).await;
+        assert_eq!(r.unwrap_err().code, ErrorCode::Forbidden);
+        // Only the new host grants now.
+        let r = op(&tx, &peers[0], set_rights(&peers[2], &[])).await;
+        assert_eq!(r.unwrap_err().code, ErrorCode::Forbidden);
+        op(&tx, &peers[1], set_rights(&peers[0], &[Right::Media]))
+            .await
+            .unwrap();
+        // The host's seat goes for good (leave): migration keeps everyone's grants.
+        op(&tx, &peers[1], Op::Leave).await.unwrap();
+        let rec = record_of(&tx).await;
+        assert_eq!(rec.host, peers[0].id, "the longest-present member");
+        let rights: Vec<Rights> = rec.seats.iter().map(|s| s.rights).collect();
+        assert_eq!(
+            rights,
+            [
+                Rights {
+                    playback: false,
+                    media: true
+                },
+                Rights {
+                    playback: true,
+                    media: false
+                }
+            ]
+        );
+        let _ = peers.remove(1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ready_check_ends_when_everyone_is_ready_and_then_starts() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        op(&tx, &peers[0], Op::ReadyCheck(true)).await.unwrap();
+        let asker = peers[0].id.clone();
+        for p in peers.iter_mut() {
+            let c = p.next_of("ready_check").await;
+            assert_eq!(c["by"], asker.as_str());
+            assert_eq!(c["start"], true);
+        }
+        op(&tx, &peers[1], Op::Ready(true)).await.unwrap();
+        op(&tx, &peers[2], Op::Ready(false)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let m = peers[1].next_of("members").await;
+        assert_eq!(m["list"][0]["ready"], true, "the asker is ready");
+        assert_eq!(m["list"][2]["ready"], false);
+        assert!(peers[1].none_queued("ready_result"), "one member said no");
+        assert!(peers[1].no_state_queued());
+        op(&tx, &peers[2], Op::Ready(true)).await.unwrap();
+        let r = peers[1].next_of("ready_result").await;
+        assert_eq!(r["result"], "all_ready");
+        assert_eq!(r["no_answer"], serde_json::json!([]));
+        let s = peers[1].next_state().await;
+        assert_eq!(
+            (s["reason"].as_str(), s["playing"].as_bool()),
+            (Some("play"), Some(true))
+        );
+        assert_eq!(s["by"], peers[0].id.as_str());
+        // Over: answering now is refused, and `members` no longer carries answers.
+        let r = op(&tx, &peers[1], Op::Ready(true)).await;
+        assert_eq!(r.unwrap_err().code, ErrorCode::BadRequest);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let m = peers[1].next_of("members").await;
+        assert!(m["list"][0].get("ready").is_none(), "{m}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ready_check_never_waits_longer_than_30_s_and_lists_who_did_not_answer() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        op(&tx, &peers[0], Op::ReadyCheck(true)).await.unwrap();
+        op(&tx, &peers[1], Op::Ready(true)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(29_900)).await;
+        assert!(peers[1].none_queued("ready_result"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let r = peers[1].next_of("ready_result").await;
+        assert_eq!(r["result"], "timeout");
+        assert_eq!(r["no_answer"], serde_json::json!([peers[2].id]));
+        assert_eq!(r["ready"], serde_json::json!([peers[0].id, peers[1].id]));
+        let s = peers[2].next_state().await;
+        assert_eq!(s["reason"], "play", "the room starts anyway");
+        // Without `start`, the host decides: a timeout starts nothing.
+        op(&tx, &peers[0], Op::Intent(Intent::Pause { position: 3.0 }))
+            .await
+            .unwrap();
+        assert_eq!(peers[1].next_state().await["reason"], "play");
+        assert_eq!(peers[1].next_state().await["reason"], "pause");
+        op(&tx, &peers[0], Op::ReadyCheck(false)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        assert_eq!(peers[1].next_of("ready_result").await["result"], "timeout");
+        assert!(peers[1].no_state_queued(), "no start without `start`");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ready_checks_are_refused_without_the_right_or_while_playing_and_a_play_ends_one() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        let code = |r: Result<Done, Failure>| r.unwrap_err().code;
+        assert_eq!(
+            code(op(&tx, &peers[1], Op::ReadyCheck(true)).await),
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            code(op(&tx, &peers[1], Op::Ready(true)).await),
+            ErrorCode::BadRequest
+        );
+        assert!(
+            peers[2].none_queued("ready_check"),
+            "a refused check announced nothing"
+        );
+        // The playback right is enough to ask.
+        op(&tx, &peers[0], set_rights(&peers[1], &[Right::Playback]))
+            .await
+            .unwrap();
+        op(&tx, &peers[1], Op::ReadyCheck(false)).await.unwrap();
+        assert_eq!(
+            peers[2].next_of("ready_check").await["by"],
+            peers[1].id.as_str()
+        );
+        // The host starts anyway: the check ends as `started`.
+        play(&tx, &peers[0]).await;
+        let r = peers[2].next_of("ready_result").await;
+        assert_eq!(r["result"], "started");
+        assert_eq!(
+            r["no_answer"],
+            serde_json::json!([peers[0].id, peers[2].id])
+        );
+        assert_eq!(
+            code(op(&tx, &peers[0], Op::ReadyCheck(true)).await),
+            ErrorCode::BadRequest,
+            "not while playing"
+        );
+        assert!(peers[2].none_queued("ready_check"));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_room_restored_from_its_record_keeps_seats_host_state_and_chat() {
         let (tx, mut peers, _sd) = room_with(2).await;
         play(&tx, &peers[0]).await;
         let played = peers[0].next_state().await;
         op(&tx, &peers[1], Op::Chat("hello".into())).await.unwrap();
+        op(&tx, &peers[0], set_rights(&peers[1], &[Right::Media]))
+            .await
+            .unwrap();
         let mb = crate::room::Mailbox::new(tx.clone());
         let rec = mb.record().await.unwrap();
         assert_eq!(rec.host, peers[0].id);
@@ -1197,6 +1632,22 @@ mod tests {
         let room: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(room["host"], peers[0].id.as_str());
         assert_eq!(room["state"]["seq"], played["seq"]);
+        assert_eq!(
+            room["members"][1]["rights"],
+            serde_json::json!(["media"]),
+            "the grant came back with the seat"
+        );
+        op(
+            &tx2,
+            &Peer {
+                id: peers[1].id.clone(),
+                conn: ConnHandle::new(50, 1).0,
+                rx: mpsc::channel(1).1,
+            },
+            set_media("restored"),
+        )
+        .await
+        .unwrap();
         // A seat nobody resumes is freed after the window, as for any disconnect.
         tokio::time::sleep(Duration::from_millis(30_100)).await;
         let snap = mb2.snapshot(Who::Seat(peers[1].id.clone())).await.unwrap();

@@ -12,7 +12,7 @@ use matinee_auth::Identity;
 
 use crate::error::Failure;
 use crate::outbound::ConnHandle;
-use crate::protocol::{ErrorCode, Intent, MemberInfo, PlaybackState, Settings};
+use crate::protocol::{ErrorCode, Intent, MemberInfo, PlaybackState, Right, Settings};
 
 pub use super::members::StatusReport;
 use super::record::RoomRecord;
@@ -39,6 +39,17 @@ pub enum Op {
     TransferHost(String),
     /// Remove a member.
     Kick(String),
+    /// Set a member's granted rights (the host only).
+    SetRights {
+        /// The member.
+        member_id: String,
+        /// Its rights from now on, as the client listed them (checked by the room).
+        rights: Vec<Right>,
+    },
+    /// Ask everyone "ready?"; `true`: start playback when it ends by itself.
+    ReadyCheck(bool),
+    /// Answer the ready check.
+    Ready(bool),
 }
 
 /// What an operation returns on success.

@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{Media, PlaybackState, Settings};
+use crate::protocol::{Media, PlaybackState, Rights, Settings};
 
 use super::playback;
 
@@ -87,6 +87,10 @@ pub struct SeatRecord {
     /// WebSocket). Only the hash: records are stored, and a stored copy must not hand out
     /// seats; a returning client proves the seat by presenting the secret.
     pub resume: Option<String>,
+    /// The rights the host granted this member (kept with the seat: they survive a
+    /// reconnect, a restart and a host migration). Absent in records written before rights.
+    #[serde(default)]
+    pub rights: Rights,
 }
 
 /// Never prints the secret's hash either: records end up in debug logs and test output.
@@ -98,6 +102,7 @@ impl fmt::Debug for SeatRecord {
             .field("name", &self.name)
             .field("anonymous", &self.anonymous)
             .field("resume", &self.resume.as_ref().map(|_| "<secret>"))
+            .field("rights", &self.rights)
             .finish()
     }
 }
@@ -129,6 +134,10 @@ mod tests {
             name: "Ann".into(),
             anonymous: false,
             resume: Some("s3cr3t".into()),
+            rights: Rights {
+                playback: true,
+                media: false,
+            },
         });
         for i in 0..CHAT_TAIL + 3 {
             push_chat(

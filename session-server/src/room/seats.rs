@@ -85,6 +85,8 @@ impl<C> Seat<C> {
             error_ms: self.status.as_ref().map(|s| s.error_ms),
             buffering: self.buffering(),
             connected: self.conn.is_some(),
+            rights: self.record.rights,
+            ready: None,
         }
     }
 
@@ -342,6 +344,7 @@ mod tests {
                 name: user.into(),
                 anonymous: false,
                 resume: None,
+                rights: Default::default(),
             },
             conn,
         )

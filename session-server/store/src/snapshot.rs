@@ -20,6 +20,9 @@ pub const FORMAT: u32 = 1;
 /// Longest room code accepted in a snapshot (codes are six letters today).
 const MAX_CODE_LEN: usize = 16;
 
+/// Most rights a seat may list (two exist today; room to add some within the format).
+const MAX_RIGHTS: usize = 8;
+
 /// One room, as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoomSnapshot {
@@ -67,6 +70,11 @@ pub struct SeatSnap {
     pub name: String,
     /// Whether the seat was taken without an account.
     pub anonymous: bool,
+    /// Rights the host granted this member (protocol names: `"playback"`, `"media"`).
+    /// Added within format 1: absent (no grant) in older files, ignored by older readers,
+    /// which then restore the seat without its grants, never with more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rights: Vec<String>,
 }
 
 /// A media item.
@@ -192,6 +200,12 @@ pub fn validate(s: &RoomSnapshot) -> Result<(), String> {
             return Err(format!("duplicate or empty member id {:?}", seat.member_id));
         }
         let hex = |h: &String| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit());
+        let name_ok = |r: &String| {
+            (1..=32).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        };
+        if seat.rights.len() > MAX_RIGHTS || !seat.rights.iter().all(name_ok) {
+            return Err(format!("seat {} has malformed rights", seat.member_id));
+        }
         if !seat.secret_sha256.as_ref().is_none_or(hex) {
             return Err(format!(
                 "seat {} has a malformed secret hash",
@@ -239,6 +253,7 @@ pub(crate) mod tests {
                     user_id: "u1".into(),
                     name: "Ann".into(),
                     anonymous: false,
+                    rights: vec![],
                 },
                 SeatSnap {
                     member_id: "m2".into(),
@@ -246,6 +261,7 @@ pub(crate) mod tests {
                     user_id: "anon:2".into(),
                     name: "Bob".into(),
                     anonymous: true,
+                    rights: vec!["playback".into()],
                 },
             ],
             state: StateSnap {
@@ -328,6 +344,8 @@ pub(crate) mod tests {
             |s| s.state.rate = 0.0,
             |s| s.state.seq = 0,
             |s| s.state.position = -1.0,
+            |s| s.seats[1].rights = vec!["../x".into()],
+            |s| s.seats[1].rights = vec!["playback".into(); 9],
         ];
         for m in mutations {
             let mut s = sample("ACDEFG");
@@ -337,6 +355,15 @@ pub(crate) mod tests {
                 "{s:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_file_from_before_rights_reads_as_no_grants() {
+        let mut v = serde_json::to_value(sample("ACDEFG")).unwrap();
+        v["seats"][1].as_object_mut().unwrap().remove("rights");
+        assert!(v["seats"][0].get("rights").is_none(), "no grant, no field");
+        let s = decode(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(s.seats.iter().all(|seat| seat.rights.is_empty()));
     }
 
     #[test]

@@ -37,6 +37,7 @@ fn snap(code: &str, revision: u64) -> RoomSnapshot {
             user_id: "u1".into(),
             name: "Ann".into(),
             anonymous: false,
+            rights: vec!["media".into()],
         }],
         state: StateSnap {
             media: None,
@@ -76,7 +77,13 @@ async fn one_authority_per_room_and_handover_after_the_lease() {
         "nor write its room"
     );
     assert!(a.save(&snap("ACDEFG", 2)).await.unwrap());
-    assert_eq!(b.load("ACDEFG").await.unwrap().unwrap().revision, 2);
+    let loaded = b.load("ACDEFG").await.unwrap().unwrap();
+    assert_eq!(loaded.revision, 2);
+    assert_eq!(
+        loaded.seats[0].rights,
+        ["media"],
+        "a seat's granted rights are stored with it"
+    );
 
     // Renewals keep the lease past its length.
     for _ in 0..4 {
