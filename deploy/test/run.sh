@@ -370,7 +370,9 @@ check "every JSON example in docs/protocol.md parses and has a v1 message type" 
 import json, re, sys
 types = {"hello", "ping", "create_room", "join_room", "leave_room", "play", "pause", "seek", "set_media",
          "status", "chat", "reaction", "transfer_host", "kick",
-         "welcome", "pong", "room", "state", "members", "left", "error"}
+         "welcome", "pong", "room", "state", "members", "left", "error",
+         # added to v1 (DESIGN §8: party additions, docs/protocol.md)
+         "set_rights", "ready_check", "ready", "ready_result"}
 blocks = re.findall(r"```json\n(.*?)```", open(sys.argv[1], encoding="utf-8").read(), re.S)
 bad = []
 for b in blocks:
