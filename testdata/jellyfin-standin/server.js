@@ -121,8 +121,20 @@ export async function startStandin(opts = {}) {
       transcodeReasons: 'ContainerNotSupported,VideoCodecNotSupported,AudioCodecNotSupported',
     },
   ];
+  // A series of three short episodes (issue 23, item 5: the queue and Jellyfin's next-up). Kept
+  // apart from `items` (the movie library's listing stays as it was); found by id like any item.
+  state.series = { id: idFor('series/clock'), name: 'The Clock Series', seasonId: idFor('season/clock-1'), seasonName: 'Season 1' };
+  state.episodes = [1, 2, 3].map((n) => ({
+    id: idFor(`item/clock-s01e0${n}`), name: `Tick ${n}`, year: 2026, created: state.started - 900 + n, runTimeTicks: 600_000_000,
+    etag: idFor(`etag/s01e0${n}`), overview: `Episode ${n} of the clock.`, transcodeReasons: '',
+    media: media(`The Clock Series S01E0${n}`, { path: `/media/shows/The Clock Series/Season 01/The Clock Series S01E0${n}.mp4` }),
+    episode: { series: state.series, season: 1, index: n },
+  }));
   state.userById = (id) => state.users.find((u) => u.id === String(id).replace(/-/g, '').toLowerCase()) || null;
-  state.itemById = (id) => state.items.find((i) => i.id === String(id).replace(/-/g, '').toLowerCase()) || null;
+  state.itemById = (id) => {
+    const key = String(id).replace(/-/g, '').toLowerCase();
+    return state.items.find((i) => i.id === key) || state.episodes.find((i) => i.id === key) || null;
+  };
   state.userData = (userId, itemId) => {
     const k = `${userId}/${itemId}`;
     if (!state.userDataMap.has(k)) state.userDataMap.set(k, { positionTicks: 0, playCount: 0, played: false, lastPlayed: 0 });
@@ -277,7 +289,7 @@ export async function startStandin(opts = {}) {
     unknown: state.unknown,
     /** The user record by name (its id, password). */
     user: (name) => state.users.find((u) => u.name === name),
-    item: (name) => state.items.find((i) => i.name === name),
+    item: (name) => state.items.find((i) => i.name === name) || state.episodes.find((i) => i.name === name),
     async stop() {
       for (const s of sockets) s.destroy();
       server.closeAllConnections?.();

@@ -303,7 +303,7 @@ export function itemDto(state, user, item, { full = false, fields = [], nowPlayi
     IsHD: (f('IsHD') && item.media.height >= 720) || undefined,
     IsFolder: false,
     ParentId: full ? state.libraryId : undefined,
-    Type: 'Movie',
+    Type: item.episode ? 'Episode' : 'Movie',
     People: full ? [] : undefined,
     Studios: full ? [] : undefined,
     GenreItems: full ? [] : undefined,
@@ -324,6 +324,15 @@ export function itemDto(state, user, item, { full = false, fields = [], nowPlayi
     LockData: full ? false : undefined,
     Width: full ? item.media.width : undefined,
     Height: full ? item.media.height : undefined,
+    // An episode's place in its series (DtoService.AttachBasicFields: IndexNumber and
+    // ParentIndexNumber for every item that has them; SeriesName, SeriesId, SeasonId and
+    // SeasonName for an Episode, Emby.Server.Implementations/Dto/DtoService.cs, 10.11).
+    IndexNumber: item.episode?.index,
+    ParentIndexNumber: item.episode?.season,
+    SeriesName: item.episode?.series.name,
+    SeriesId: item.episode?.series.id,
+    SeasonId: item.episode?.series.seasonId,
+    SeasonName: item.episode?.series.seasonName,
   };
   return strip(dto);
 }

@@ -21,10 +21,11 @@ export function libraryRoutes(router, state) {
 
   /** ItemsController.GetItems, with the filters jellyfin-web's pages use. */
   const items = (ctx) => {
-    let list = [...state.items];
+    const ids = q(ctx, 'Ids');
+    // By id (playbackManager.play({ids}) asks so), episodes are found too.
+    let list = ids ? [...state.items, ...state.episodes] : [...state.items];
     const parent = q(ctx, 'ParentId');
     if (parent && parent.replace(/-/g, '').toLowerCase() !== state.libraryId) list = [];
-    const ids = q(ctx, 'Ids');
     if (ids) {
       const want = new Set(ids.split(',').map((x) => x.replace(/-/g, '').toLowerCase()));
       list = list.filter((i) => want.has(i.id));
@@ -59,8 +60,58 @@ export function libraryRoutes(router, state) {
   const latest = (ctx) => ({ json: [...state.items].sort((a, b) => b.created - a.created).map((i) => itemDto(state, ctx.user, i, { fields: fieldsOf(ctx) })) });
   router.add('GET', '/Users/{userId}/Items/Latest', latest);
   router.add('GET', '/Items/Latest', latest);
-  router.add('GET', '/Shows/NextUp', () => ({ json: queryResult([]) }));
+  router.add('GET', '/Shows/NextUp', (ctx) => nextUp(ctx));
+  router.add('GET', '/Shows/{seriesId}/Episodes', (ctx) => episodes(ctx));
   router.add('GET', '/Shows/Upcoming', () => ({ json: queryResult([]) }));
+
+  /** Episodes of the series in `SeriesId` (or every series), by season then episode number. */
+  const seriesEpisodes = (seriesId) => {
+    const id = String(seriesId || '').replace(/-/g, '').toLowerCase();
+    return state.episodes.filter((e) => !id || e.episode.series.id === id)
+      .sort((a, b) => a.episode.season - b.episode.season || a.episode.index - b.episode.index);
+  };
+  const userFor = (ctx) => {
+    const id = q(ctx, 'UserId');
+    return id ? state.userById(id) || ctx.user : ctx.user;
+  };
+
+  /**
+   * TvShowsController.GetNextUp → TVSeriesManager.GetNextUp (10.10, 10.11): per series, the
+   * last *played* episode by season and episode number; next up is the first episode after it
+   * that is not played (`IsPlayed = false`), or the series' first unplayed one when nothing is
+   * played. With enableResumable=false an answer with a resume position is dropped. Answer:
+   * QueryResult<BaseItemDto>. Not served: nextUpDateCutoff, enableRewatching, ParentId (one
+   * library here).
+   */
+  const nextUp = (ctx) => {
+    const user = userFor(ctx);
+    const list = seriesEpisodes(q(ctx, 'SeriesId'));
+    const played = (e) => state.userData(user.id, e.id).played;
+    const last = [...list].reverse().find(played);
+    const after = last ? list.slice(list.indexOf(last) + 1) : list;
+    let next = after.find((e) => !played(e)) || null;
+    if (next && q(ctx, 'enableResumable') === 'false' && state.userData(user.id, next.id).positionTicks > 0) next = null;
+    const items = next ? [next] : [];
+    const limit = q(ctx, 'Limit') ? Number(q(ctx, 'Limit')) : Infinity;
+    return { json: queryResult(items.slice(0, limit).map((i) => itemDto(state, user, i, { fields: fieldsOf(ctx) }))) };
+  };
+
+  /** TvShowsController.GetEpisodes: a series' episodes; `startItemId` skips to that item. */
+  const episodes = (ctx) => {
+    const user = userFor(ctx);
+    let list = seriesEpisodes(ctx.params.seriesId);
+    if (!list.length) throw new HttpError(404, 'Series not found');
+    const start = q(ctx, 'StartItemId');
+    if (start) {
+      const key = start.replace(/-/g, '').toLowerCase();
+      list = list.slice(Math.max(0, list.findIndex((e) => e.id === key)));
+      if (!list.some((e) => e.id === key)) list = [];
+    }
+    const total = list.length;
+    const from = Number(q(ctx, 'StartIndex') || 0);
+    const limit = q(ctx, 'Limit') ? Number(q(ctx, 'Limit')) : Infinity;
+    return { json: queryResult(list.slice(from, from + limit).map((i) => itemDto(state, user, i, { fields: fieldsOf(ctx) })), from, total) };
+  };
 
   const one = (ctx) => {
     const id = ctx.params.itemId.replace(/-/g, '').toLowerCase();

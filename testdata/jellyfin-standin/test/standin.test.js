@@ -335,3 +335,48 @@ test('Jellyfin 12 refuses the legacy ways of passing a token; 10.11 takes them a
   assert.deepEqual(Object.values(await statuses(jf11, bob11.AccessToken)), Array(7).fill(200));
   assert.equal(await socketOpens(jf11, `?api_key=${bob11.AccessToken}`), true);
 });
+
+test('a series of three episodes: next-up follows what the user played, episodes list from a start item', async (t) => {
+  const jf = await startStandin({ quiet: true, matinee: null });
+  t.after(() => jf.stop());
+  const auth = await login(jf, 'Ann', 'ann-pw', 'ann-series');
+  const h = authed(auth.AccessToken);
+  const get = async (path) => {
+    const r = await fetch(`${jf.url}${path}`, { headers: h });
+    assert.equal(r.status, 200, path);
+    return r.json();
+  };
+  const [e1, e2, e3] = [1, 2, 3].map((n) => jf.item(`Tick ${n}`));
+  const seriesId = e1.episode.series.id;
+  const nextUp = () => get(`/Shows/NextUp?SeriesId=${seriesId}&UserId=${auth.User.Id}&Fields=MediaSourceCount`);
+
+  // Nothing played: the first episode. The answer is a QueryResult of BaseItemDto.
+  let r = await nextUp();
+  assert.deepEqual(Object.keys(r), ['Items', 'TotalRecordCount', 'StartIndex']);
+  assert.deepEqual(r.Items.map((i) => i.Id), [e1.id]);
+  const dto = r.Items[0];
+  assert.equal(dto.Type, 'Episode');
+  assert.deepEqual([dto.SeriesId, dto.SeriesName, dto.ParentIndexNumber, dto.IndexNumber, dto.SeasonName], [seriesId, 'The Clock Series', 1, 1, 'Season 1']);
+  assert.equal(dto.RunTimeTicks, 600_000_000);
+  // E1 played: E2; E2 played too: E3; all played: nothing.
+  for (const [played, next] of [[e1, [e2.id]], [e2, [e3.id]], [e3, []]]) {
+    assert.equal((await fetch(`${jf.url}/Users/${auth.User.Id}/PlayedItems/${played.id}`, { method: 'POST', headers: h })).status, 200);
+    r = await nextUp();
+    assert.deepEqual(r.Items.map((i) => i.Id), next);
+  }
+  // Another user's plays are not Ann's: Bob's next up is the first episode.
+  const bob = await login(jf, 'Bob', 'bob-pw', 'bob-series');
+  const rb = await (await fetch(`${jf.url}/Shows/NextUp?SeriesId=${seriesId}`, { headers: authed(bob.AccessToken) })).json();
+  assert.deepEqual(rb.Items.map((i) => i.Id), [e1.id]);
+
+  // Episodes from a start item (TvShowsController.GetEpisodes' startItemId): E2 then E3.
+  const eps = await get(`/Shows/${seriesId}/Episodes?UserId=${auth.User.Id}&StartItemId=${e2.id}&Limit=2`);
+  assert.deepEqual(eps.Items.map((i) => i.Name), ['Tick 2', 'Tick 3']);
+  assert.equal((await get(`/Shows/${seriesId}/Episodes?StartItemId=${'0'.repeat(32)}`)).Items.length, 0);
+  assert.equal((await fetch(`${jf.url}/Shows/${'0'.repeat(32)}/Episodes`, { headers: h })).status, 404);
+  // An episode is an item like any other: by id, and through Items?Ids= (playbackManager.play).
+  assert.equal((await get(`/Items/${e2.id}`)).SeriesId, seriesId);
+  assert.deepEqual((await get(`/Users/${auth.User.Id}/Items?Ids=${e3.id}`)).Items.map((i) => i.Name), ['Tick 3']);
+  // The movie library's listing is unchanged: no episodes in it.
+  assert.ok((await get(`/Users/${auth.User.Id}/Items`)).Items.every((i) => i.Type === 'Movie'));
+});
