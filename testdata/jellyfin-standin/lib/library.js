@@ -79,14 +79,17 @@ export function libraryRoutes(router, state) {
    * TvShowsController.GetNextUp → TVSeriesManager.GetNextUp (10.10, 10.11): per series, the
    * last *played* episode by season and episode number; next up is the first episode after it
    * that is not played (`IsPlayed = false`), or the series' first unplayed one when nothing is
-   * played. With enableResumable=false an answer with a resume position is dropped. Answer:
+   * played. Without a SeriesId only series the user has played in count
+   * (LibraryManager.GetNextUpSeriesKeys), so the home screen's row stays empty until then.
+   * With enableResumable=false an answer with a resume position is dropped. Answer:
    * QueryResult<BaseItemDto>. Not served: nextUpDateCutoff, enableRewatching, ParentId (one
    * library here).
    */
   const nextUp = (ctx) => {
     const user = userFor(ctx);
-    const list = seriesEpisodes(q(ctx, 'SeriesId'));
     const played = (e) => state.userData(user.id, e.id).played;
+    const seriesId = q(ctx, 'SeriesId');
+    const list = seriesEpisodes(seriesId).filter((e) => seriesId || seriesEpisodes(e.episode.series.id).some(played));
     const last = [...list].reverse().find(played);
     const after = last ? list.slice(list.indexOf(last) + 1) : list;
     let next = after.find((e) => !played(e)) || null;

@@ -358,11 +358,14 @@ test('a series of three episodes: next-up follows what the user played, episodes
   assert.equal(dto.Type, 'Episode');
   assert.deepEqual([dto.SeriesId, dto.SeriesName, dto.ParentIndexNumber, dto.IndexNumber, dto.SeasonName], [seriesId, 'The Clock Series', 1, 1, 'Season 1']);
   assert.equal(dto.RunTimeTicks, 600_000_000);
+  // The home screen's row (no SeriesId) lists only series the user has played in.
+  assert.deepEqual((await get(`/Shows/NextUp?UserId=${auth.User.Id}`)).Items, []);
   // E1 played: E2; E2 played too: E3; all played: nothing.
   for (const [played, next] of [[e1, [e2.id]], [e2, [e3.id]], [e3, []]]) {
     assert.equal((await fetch(`${jf.url}/Users/${auth.User.Id}/PlayedItems/${played.id}`, { method: 'POST', headers: h })).status, 200);
     r = await nextUp();
     assert.deepEqual(r.Items.map((i) => i.Id), next);
+    assert.deepEqual((await get(`/Shows/NextUp?UserId=${auth.User.Id}`)).Items.map((i) => i.Id), next);
   }
   // Another user's plays are not Ann's: Bob's next up is the first episode.
   const bob = await login(jf, 'Bob', 'bob-pw', 'bob-series');
