@@ -19,6 +19,7 @@
  *   'preplayintercept'), so nothing else treats us as one of those.
  *
  * Jellyfin calls made here: ServerConnections.currentApiClient(), apiClient.getUrl(path),
+ * (next-up.js: the item, Shows/NextUp and Shows/{id}/Episodes, for the queue's next episode),
  * apiClient.getJSON(url) (jellyfin-apiclient: fetch with the user's
  * `Authorization: MediaBrowser Token="…"` header), apiClient.serverId(),
  * globalize.getCurrentLocale() (src/lib/globalize/index.js). Player calls: players/jellyfin.js.
@@ -44,6 +45,7 @@ import { setOsdButtonsExpanded, watchVideoOsd } from './ui/osd.js';
 import { pickLanguage, translator } from './ui/i18n.js';
 import { normalizeRoomCode } from './core/protocol.js';
 import { remoteSeatsFor } from './remote/remote-seats.js';
+import { NextUp, nextEpisode } from './next-up.js';
 
 const INVITE_PARAM = 'matinee';
 
@@ -236,9 +238,15 @@ function makeApp({ getApiClient, makePlayer, lang, version, notify = (text) => c
     // keepPlayback: a host opens the room over the film they are watching; without it the
     // new room (paused at 0) sent their player back to the start.
     manager.createRoom = (opts = {}) => origCreate({ settings: { control: config.defaultControl, wait_for_all: config.defaultWaitForAll }, keepPlayback: true, ...opts });
+    // The episode after the current one (Jellyfin's next up), queued by default by the host.
+    const nextUp = new NextUp({
+      manager,
+      lookup: (id) => nextEpisode((path) => apiClient.getJSON(apiClient.getUrl(path)), String(apiClient.getCurrentUserId?.() || ''), id),
+    });
     const panel = new WatchPartyPanel({
       manager,
       lang,
+      nextUp,
       inviteUrl: (code) => inviteUrlFrom(location.href, code),
       onToggle: (open) => setOsdButtonsExpanded(open),
       // "Watch on…": the user's own TV apps, through Jellyfin's Sessions API with the user's

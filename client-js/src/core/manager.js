@@ -25,6 +25,9 @@
  *   .readyCheck({start?}) / .ready(bool)   the lobby's ready check: ask (whoever may drive
  *                                    playback, while paused) / answer the check in progress
  *   .readyState      {by, until, start} of the check in progress, or null
+ *   .queue           the room's queue, next item first ([{id, title?, duration?}])
+ *   .queueAdd(media, index?) / .queueRemove(id) / .queueMove(id, index) / .queueClear()
+ *                                    whoever may change the item (host, shared, `media` right)
  *   .room            RoomView | null   {code, you, host, settings, members, state}
  *   .isHost / .canControl            canControl = can('playback')
  *   .can(right)      whether this member may use `right` now: host, shared control or a grant
@@ -39,6 +42,9 @@
  *       'left' (reason)  'error' (MatineeError)  'sync' (core.sync, timesync)
  *       'notice' (MatineeError) — something the user tried that was not allowed locally
  *       'ready_check' ({by, until, start})  'ready_result' ({by, result, ready, not_ready, no_answer})
+ *       'queue' ({items, change, by}) — also after a room snapshot (change: 'room')
+ *   The player's 'ended' is reported to the server (`ended`) by whoever may drive playback:
+ *   the room then moves on to the queue's next item.
  *
  * @module core/manager
  */
@@ -96,6 +102,10 @@ export class Manager extends Emitter {
     this.chatLog = [];
     /** The ready check in progress. @type {{by: string, until: number, start: boolean}|null} */
     this.readyState = null;
+    /** The room's queue, next first. @type {import('./protocol.js').Media[]} */
+    this.queue = [];
+    /** The state (`seq`) whose end this member reported, so that it is said once. */
+    this._endedSeq = -1;
     this.user = null;
     this._nextId = 1;
     /** @type {Map<string, {resolve: Function, reject: Function, timer: any, type: string}>} */
@@ -115,6 +125,7 @@ export class Manager extends Emitter {
       this.emit('error', new MatineeError(reason === 'unauthorized' ? 'unauthorized' : 'unreachable', `Connection refused: ${reason}`));
     });
     this.connection.on('welcome', (m, { resumed }) => this._onWelcome(m, resumed));
+    if (typeof player.on === 'function') player.on('ended', () => this._onEnded());
     this.connection.on('message', (m) => this._onMessage(m));
   }
 
@@ -355,6 +366,58 @@ export class Manager extends Emitter {
     return this.connection.send(msg.ready(ready));
   }
 
+  /** @param {string} what */
+  _queueAllowed(what) {
+    if (!this.room) throw new MatineeError('not_in_room', 'Not in a watch party.');
+    if (!this.can('media')) throw new MatineeError('media_right', `Only the host, or a member the host allows, may ${what} in this room.`);
+  }
+
+  /**
+   * Queue an item for everyone: at the end, or at `index` (0: next).
+   * @param {import('./protocol.js').Media} media @param {number} [index]
+   */
+  queueAdd(media, index) {
+    this._queueAllowed('change the queue');
+    if (!media || typeof media.id !== 'string' || !media.id) throw new MatineeError('bad_request', 'Invalid media.');
+    /** @type {import('./protocol.js').Media} */
+    const m = { id: media.id };
+    if (media.title) m.title = String(media.title);
+    if (Number.isFinite(media.duration) && Number(media.duration) >= 0) m.duration = media.duration;
+    return this.connection.send(msg.queueAdd(m, index), { queue: true });
+  }
+
+  /** @param {string} mediaId */
+  queueRemove(mediaId) {
+    this._queueAllowed('change the queue');
+    return this.connection.send(msg.queueRemove(mediaId), { queue: true });
+  }
+
+  /** Move a queued item to `index` (0: next). @param {string} mediaId @param {number} index */
+  queueMove(mediaId, index) {
+    this._queueAllowed('change the queue');
+    if (!Number.isInteger(index) || index < 0 || index >= this.queue.length) throw new MatineeError('bad_request', 'No such place in the queue.');
+    return this.connection.send(msg.queueMove(mediaId, index), { queue: true });
+  }
+
+  queueClear() {
+    this._queueAllowed('change the queue');
+    return this.connection.send(msg.queueClear(), { queue: true });
+  }
+
+  /**
+   * The player reached the end of its item: whoever may drive playback says so once per
+   * state, for the room's own item; the server moves everyone on to the next queued item.
+   */
+  _onEnded() {
+    const st = this.room?.state;
+    if (!st?.media || !this.can('playback') || this._endedSeq === st.seq) return;
+    let current = null;
+    try { current = this.player.getMedia?.()?.id ?? null; } catch { current = null; }
+    if (current !== null && current !== st.media.id) return; // another item than the room's
+    this._endedSeq = st.seq;
+    this.connection.send(msg.ended(st.media.id));
+  }
+
   /**
    * Grant or take back rights: `rights` is the member's whole set from now on.
    * @param {string} memberId
@@ -429,6 +492,7 @@ export class Manager extends Emitter {
         break;
       case 'room': {
         this.room = { code: m.code, you: m.you, host: m.host, settings: m.settings || {}, members: m.members, state: m.state };
+        this.queue = Array.isArray(m.queue) ? m.queue : [];
         this.connection.inRoom = true;
         this._lastRoomCode = m.code;
         const keep = pending?.type === 'create_room' ? this._keepOnCreate : null;
@@ -444,6 +508,7 @@ export class Manager extends Emitter {
           this.core.applyState(m.state, { snapshot: true });
         }
         this.emit('room', this.room);
+        this.emit('queue', { items: this.queue, change: 'room', by: null });
         pending?.resolve(this.room);
         break;
       }
@@ -480,6 +545,11 @@ export class Manager extends Emitter {
         this.readyState = { by: m.by, until: m.until, start: Boolean(m.start) };
         this.emit('ready_check', this.readyState);
         break;
+      case 'queue':
+        if (!this.room) break;
+        this.queue = m.items;
+        this.emit('queue', { items: m.items, change: m.change, by: m.by ?? null });
+        break;
       case 'ready_result':
         if (!this.room) break;
         this.readyState = null;
@@ -509,6 +579,7 @@ export class Manager extends Emitter {
   _leftRoom(reason) {
     this.room = null;
     this.readyState = null;
+    this.queue = [];
     this._wantedRate = null;
     this.connection.inRoom = false;
     this.core.reset();

@@ -45,7 +45,7 @@ export const MAX_CHAT_CHARS = 500;
  * @typedef {{id: string, title?: string, duration?: number}} Media
  * @typedef {{
  *   media: Media|null, playing: boolean, position: number, rate: number, at: number,
- *   seq: number, reason: string, by: string|null, waiting_for?: string[]
+ *   seq: number, reason: string, by: string|null, waiting_for?: string[], cause?: string
  * }} PlaybackState
  * @typedef {'playback'|'media'} Right
  * @typedef {{id: string, name: string, user_id?: string|null, rtt_ms?: number|null,
@@ -102,6 +102,18 @@ function checkMembers(list, what) {
   }
 }
 
+/**
+ * A queue (`room.queue`, `queue.items`): a list of media objects with string ids.
+ * @param {any} list
+ * @param {string} what
+ */
+function checkQueue(list, what) {
+  if (!Array.isArray(list)) throw new ProtocolError(`${what}: not a list`);
+  for (const x of list) {
+    if (!x || typeof x !== 'object' || !isStr(x.id)) throw new ProtocolError(`${what}: an item without an id`);
+  }
+}
+
 /** @type {Record<string, (m: any) => void>} */
 const CHECKS = {
   welcome(m) {
@@ -116,6 +128,8 @@ const CHECKS = {
     if (!isStr(m.code) || !isStr(m.you)) throw new ProtocolError('room: code/you missing');
     checkMembers(m.members, 'room.members');
     checkState(m.state);
+    // Added to v1: absent from older servers (then there is no queue).
+    if (m.queue !== undefined) checkQueue(m.queue, 'room.queue');
   },
   state(m) {
     // The state may come flattened (`{type:"state", playing, …}`) as DESIGN's table shows;
@@ -139,6 +153,9 @@ const CHECKS = {
   },
   ready_check(m) {
     if (!isStr(m.by) || !isNum(m.until)) throw new ProtocolError('ready_check: by/until missing');
+  },
+  queue(m) {
+    checkQueue(m.items, 'queue.items');
   },
   ready_result(m) {
     if (!isStr(m.result)) throw new ProtocolError('ready_result.result: not a string');
@@ -252,6 +269,15 @@ export const msg = {
   readyCheck: (start) => ({ type: 'ready_check', start: Boolean(start) }),
   /** Answer the ready check in progress. @param {boolean} ready */
   ready: (ready) => ({ type: 'ready', ready: Boolean(ready) }),
+  /** Queue an item, at the end or at `index` (0: next). @param {Media} media @param {number} [index] */
+  queueAdd: (media, index) => (index != null ? { type: 'queue_add', media, index } : { type: 'queue_add', media }),
+  /** @param {string} mediaId */
+  queueRemove: (mediaId) => ({ type: 'queue_remove', media_id: mediaId }),
+  /** @param {string} mediaId @param {number} index */
+  queueMove: (mediaId, index) => ({ type: 'queue_move', media_id: mediaId, index }),
+  queueClear: () => ({ type: 'queue_clear' }),
+  /** The room's current item ended in this player. @param {string} mediaId */
+  ended: (mediaId) => ({ type: 'ended', media_id: mediaId }),
   setRights: (memberId, rights) => {
     const want = new Set(rights);
     return { type: 'set_rights', member_id: memberId, rights: RIGHTS.filter((r) => want.has(r)) };

@@ -56,6 +56,7 @@ export class HtmlVideoPlayer extends Emitter {
     listen('pause', () => this.emit('pause'));
     listen('seeking', () => this.emit('seeking'));
     listen('seeked', () => this.emit('seeked'));
+    listen('ended', () => this.emit('ended'));
     listen('waiting', () => { this.waiting = true; });
     listen('playing', () => { this.waiting = false; });
     listen('canplay', () => { this.waiting = false; });

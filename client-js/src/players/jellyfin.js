@@ -147,6 +147,9 @@ export class JellyfinPlayer extends Emitter {
     // 10.11.x). Nothing is playing until the next start.
     this.between = false;
     this._onStop = () => {
+      // At the end of an item jellyfin-web stops playback from the video's own `ended`
+      // listener, before ours runs (we unbind here, so ours never does): say so now.
+      if (this.video?.ended) this.emit('ended');
       this._unbindAll();
       this.between = true;
     };
@@ -231,6 +234,7 @@ export class JellyfinPlayer extends Emitter {
       const domEvents = [
         ['seeking', () => this.emit('seeking')],
         ['seeked', () => this.emit('seeked')],
+        ['ended', () => this.emit('ended')],
         ['waiting', () => { this.waiting = true; }],
         ['playing', () => { this.waiting = false; }],
       ];

@@ -17,7 +17,8 @@
  *   getMedia(): {id, title?, duration?} | null   what is loaded (id: Jellyfin item id, or URL)
  *   setMedia?(media, positionSeconds): Promise<void>   load another item (follow the host)
  *   on(event, fn): () => void      events: 'play', 'pause', 'seeking', 'seeked'
- *                                  (any cause; the core tells its own apart)
+ *                                  (any cause; the core tells its own apart), 'ended' (the
+ *                                  item played to its end; the manager reports it)
  *
  * @module players/player
  */

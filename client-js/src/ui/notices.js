@@ -15,6 +15,7 @@
  *   formatTime(seconds)                                  "1:02:15", "2:05", "0:07"
  *   stateNotice(prev, state, room, t) → Notice|null      prev: the state applied before
  *   memberNotices(before, after, t) → Notice[]           before/after: {host, you, members}
+ *   queueNotice(before, change, room, t) → Notice|null   a `queue` message (items, change, by)
  *   new NoticeBoard({timers, now, show, minMs?, holdMs?, maxPending?})
  *     .push(notice)  .clear()  .current (Notice|null)  .pending (Notice[])
  *   Notice = {key, text}: notices with the same key replace each other (a burst of seeks
@@ -80,6 +81,11 @@ export function stateNotice(prev, st, room, t) {
   }
   if (st.reason === 'resume') return { key, text: t('noticeResume') };
   if (st.reason === 'host_left') return { key, text: t('noticeHostLeft') };
+  if (st.cause === 'queue' && st.reason === 'media') {
+    // The item ended and the queue moves everyone on (a server decision: nobody's click).
+    const title = st.media?.title ? shortName(st.media.title) : '';
+    return { key, text: title ? t('noticeQueueNext', { title }) : t('noticeQueueNextUntitled') };
+  }
   if (st.by && st.by === room.you) return null;
   const name = st.by ? nameOf(room, st.by) : null;
   const who = (/** @type {string} */ k, vars = {}) => (name ? t(k, { name, ...vars }) : t(`${k}Anon`, vars));
@@ -97,6 +103,38 @@ export function stateNotice(prev, st, room, t) {
     }
     default:
       return null; // a reason this client does not know: the protocol may grow
+  }
+}
+
+/**
+ * The notice for a change of the queue by someone else ("Ann queued Tick 2"), or null (one's
+ * own change; the queue moving on at the end, which the `state` that follows announces).
+ * @param {{id: string, title?: string}[]} before the queue before the change
+ * @param {{items: {id: string, title?: string}[], change: string, by: string|null}} q
+ * @param {{you: string, members: {id: string, name: string}[]}} room
+ * @param {Translate} t
+ * @returns {Notice|null}
+ */
+export function queueNotice(before, q, room, t) {
+  if (!q.by || q.by === room.you) return null;
+  const name = nameOf(room, q.by) || '?';
+  const titled = (/** @type {{title?: string}|undefined} */ m) => (m?.title ? shortName(m.title) : t('queueUntitled'));
+  const key = 'queue';
+  switch (q.change) {
+    case 'add': {
+      const had = new Set(before.map((m) => m.id));
+      return { key, text: t('noticeQueueAdd', { name, title: titled(q.items.find((m) => !had.has(m.id))) }) };
+    }
+    case 'remove': {
+      const has = new Set(q.items.map((m) => m.id));
+      return { key, text: t('noticeQueueRemove', { name, title: titled(before.find((m) => !has.has(m.id))) }) };
+    }
+    case 'move':
+      return { key, text: t('noticeQueueMove', { name }) };
+    case 'clear':
+      return { key, text: t('noticeQueueClear', { name }) };
+    default:
+      return null;
   }
 }
 

@@ -34,7 +34,7 @@
 import { h } from './dom.js';
 import { injectStyles } from './styles.js';
 import { positionOverlay } from './placement.js';
-import { NoticeBoard, memberNotices, stateNotice } from './notices.js';
+import { NoticeBoard, memberNotices, queueNotice, stateNotice } from './notices.js';
 import { MAX_CHAT_CHARS } from '../core/protocol.js';
 
 /** How it behaves; each value with why. */
@@ -133,11 +133,14 @@ export class PartyOverlay {
     this._lastState = null;
     /** @type {{host: string, you: string, members: any[]}|null} */
     this._lastMembers = null;
+    /** The queue before the last `queue` message. @type {any[]} */
+    this._lastQueue = [];
     const m = this.m;
     this._offs = [
       m.on('room', (room) => { this._baseline(room); this._render(); }),
       m.on('state', (st) => this._onState(st)),
       m.on('members', () => this._onMembers()),
+      m.on('queue', (q) => this._onQueue(q)),
       m.on('chat', (entry) => this._appendChat(entry)),
       m.on('reaction', (r) => this._float(r)),
       m.on('left', () => this._reset()),
@@ -180,6 +183,14 @@ export class PartyOverlay {
     if (!room) return;
     this.board.push(stateNotice(this._lastState, st, room, this.t));
     this._lastState = st;
+  }
+
+  /** @param {{items: any[], change: string, by: string|null}} q */
+  _onQueue(q) {
+    const room = this.m.room;
+    if (!room) return;
+    if (q.change !== 'room') this.board.push(queueNotice(this._lastQueue, q, room, this.t));
+    this._lastQueue = [...q.items];
   }
 
   _onMembers() {

@@ -18,6 +18,8 @@
  *     remote      optional remote/remote-seats.js RemoteSeats: adds "Watch on…" (the member's
  *                 own Jellyfin sessions) and shows the remote seat in the member list
  *     chatKeyActive  () => boolean: whether the chat key opens the input over the video now
+ *     nextUp      optional NextUp (next-up.js): the episode after the current one, offered in
+ *                 the queue section
  *                    (default: whenever in a room; inside jellyfin-web: while a video shows)
  *   .element          the panel's root element (insert it anywhere)
  *   .open(anchor?) / .close() / .toggle(anchor?) / .isOpen
@@ -51,9 +53,9 @@ export class WatchPartyPanel {
    * @param {{manager: import('../core/manager.js').Manager, document?: Document, lang?: string,
    *   inviteUrl: (code: string) => string, copy?: (text: string) => Promise<void>,
    *   onToggle?: (isOpen: boolean) => void, remote?: import('../remote/remote-seats.js').RemoteSeats|null,
-   *   chatKeyActive?: () => boolean}} deps
+   *   chatKeyActive?: () => boolean, nextUp?: import('../next-up.js').NextUp|null}} deps
    */
-  constructor({ manager, document = globalThis.document, lang = 'en', inviteUrl, copy, onToggle = () => {}, remote = null, chatKeyActive = () => true }) {
+  constructor({ manager, document = globalThis.document, lang = 'en', inviteUrl, copy, onToggle = () => {}, remote = null, chatKeyActive = () => true, nextUp = null }) {
     this.onToggle = onToggle;
     this.m = manager;
     this.doc = document;
@@ -100,6 +102,11 @@ export class WatchPartyPanel {
       h(d, 'button', { type: 'button', class: 'emby-button matinee-ready-yes', onclick: () => this._act(() => this.m.ready(true)), text: t('readyYes') }),
       h(d, 'button', { type: 'button', class: 'emby-button matinee-ready-no', onclick: () => this._act(() => this.m.ready(false)), text: t('readyNo') }),
     ]);
+    /** The queue: what plays next, for everyone; changed by whoever may change the item. */
+    this.nextUp = nextUp;
+    this.queueEl = h(d, 'ol', { class: 'matinee-queue', 'aria-label': t('queue') });
+    this.queueEmptyEl = h(d, 'p', { class: 'matinee-queue-empty', text: t('queueEmpty') });
+    this.queueActionsEl = h(d, 'div', { class: 'matinee-queue-actions' });
     /** What this member may do in the room (host, shared control, the host's grants). */
     this.yourRightsEl = h(d, 'p', { class: 'matinee-your-rights', 'aria-live': 'polite' });
     this.chatLogEl = h(d, 'ol', { class: 'matinee-chat-log', 'aria-live': 'polite', 'aria-label': t('chat') });
@@ -123,6 +130,10 @@ export class WatchPartyPanel {
       this.yourRightsEl,
       this.readyEl,
       this.membersEl,
+      h(d, 'h3', { class: 'matinee-heading', text: t('queue') }),
+      this.queueEl,
+      this.queueEmptyEl,
+      this.queueActionsEl,
       h(d, 'h3', { class: 'matinee-heading', text: t('chat') }),
       this.chatLogEl,
       h(d, 'form', { class: 'matinee-chat-form', onsubmit: (e) => { e.preventDefault(); this._sendChat(); } }, [
@@ -155,8 +166,9 @@ export class WatchPartyPanel {
     this._offs = [
       m.on('connection', (status) => this._renderConnection(status)),
       m.on('room', () => { this._clearMessage(); this.render(); }),
-      m.on('members', () => this._renderMembers()),
-      m.on('state', () => { this._renderSync(); this._renderReady(); }),
+      m.on('members', () => { this._renderMembers(); this._renderQueue(); }),
+      m.on('queue', () => this._renderQueue()),
+      m.on('state', () => { this._renderSync(); this._renderReady(); this._renderQueue(); }),
       m.on('ready_check', () => this._renderReady()),
       m.on('ready_result', (r) => { this._renderReady(); this._readyResult(r); }),
       m.on('sync', () => this._renderSync()),
@@ -165,6 +177,7 @@ export class WatchPartyPanel {
       m.on('error', (err) => this.showError(err)),
       m.on('notice', (err) => this.showError(err)),
     ];
+    if (nextUp) this._offs.push(nextUp.on('change', () => this._renderQueue()));
     // Over the video: who did what, chat and reactions, the chat key (ui/overlay.js).
     this.overlay = new PartyOverlay({ manager, document, t, active: chatKeyActive });
     this.render();
@@ -287,6 +300,7 @@ export class WatchPartyPanel {
     if (room) {
       this.roomCodeEl.textContent = room.code;
       this._renderMembers();
+      this._renderQueue();
       this.chatLogEl.replaceChildren();
       for (const entry of this.m.chatLog) this._appendChat(entry);
     }
@@ -378,6 +392,37 @@ export class WatchPartyPanel {
       ]);
     });
     this.membersEl.replaceChildren(...rows);
+  }
+
+  /** The queue, with its controls for whoever may change the item; the next-up offer. */
+  _renderQueue() {
+    const room = this.m.room;
+    if (!room) return;
+    const d = this.doc;
+    const t = this.t;
+    const items = this.m.queue;
+    const may = this.m.can('media');
+    const next = this.nextUp?.suggestion || null;
+    const offer = may && next && !items.some((x) => x.id === next.id) && next.id !== room.state?.media?.id ? next : null;
+    const signature = JSON.stringify([may, items.map((x) => [x.id, x.title ?? null]), offer?.id ?? null, offer?.title ?? null]);
+    if (signature === this._queueSignature) return;
+    this._queueSignature = signature;
+    const titleOf = (/** @type {{id: string, title?: string}} */ x) => x.title || t('queueUntitled');
+    this.queueEl.replaceChildren(...items.map((x, i) => h(d, 'li', { class: 'matinee-queue-item', 'data-media': x.id }, [
+      h(d, 'span', { class: 'matinee-queue-title', text: titleOf(x) }),
+      ...(may ? [
+        h(d, 'button', { type: 'button', class: 'emby-button matinee-queue-up', disabled: i === 0, 'aria-label': t('queueItemUp', { title: titleOf(x) }), title: t('queueUp'), onclick: () => this._act(() => this.m.queueMove(x.id, i - 1)), text: '▲' }),
+        h(d, 'button', { type: 'button', class: 'emby-button matinee-queue-down', disabled: i === items.length - 1, 'aria-label': t('queueItemDown', { title: titleOf(x) }), title: t('queueDown'), onclick: () => this._act(() => this.m.queueMove(x.id, i + 1)), text: '▼' }),
+        h(d, 'button', { type: 'button', class: 'emby-button matinee-queue-remove', 'aria-label': t('queueItemRemove', { title: titleOf(x) }), title: t('queueRemove'), onclick: () => this._act(() => this.m.queueRemove(x.id)), text: '✕' }),
+      ] : []),
+    ])));
+    this.queueEl.hidden = !items.length;
+    this.queueEmptyEl.hidden = items.length > 0;
+    const actions = [];
+    if (offer) actions.push(h(d, 'button', { type: 'button', class: 'emby-button matinee-queue-next-up', onclick: () => this._act(() => this.m.queueAdd(offer)), text: t('queueAddNextUp', { title: titleOf(offer) }) }));
+    if (may && items.length) actions.push(h(d, 'button', { type: 'button', class: 'emby-button matinee-queue-clear', onclick: () => this._act(() => this.m.queueClear()), text: t('queueClear') }));
+    this.queueActionsEl.replaceChildren(...actions);
+    this.queueActionsEl.hidden = !this.queueActionsEl.childElementCount;
   }
 
   /** The ready check row: "Ready?" for whoever may ask while paused; the answers during one. */

@@ -76,6 +76,12 @@ const CSS = `
 .matinee-member .emby-button { font-size: 0.8em; padding: 0.25em 0.6em; }
 .matinee-member .matinee-right[aria-pressed="true"] { background: var(--matinee-accent); color: #fff; }
 .matinee-badge-right { background: color-mix(in srgb, var(--matinee-accent) 35%, transparent); }
+.matinee-queue { list-style: none; margin: 0 0 0.3em; padding: 0; }
+.matinee-queue-item { display: flex; align-items: center; gap: 0.3em; padding: 0.15em 0; }
+.matinee-queue-title { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.matinee-queue-item .emby-button { min-width: 2em; padding: 0.1em 0.4em; }
+.matinee-queue-empty { margin: 0 0 0.3em; opacity: 0.75; }
+.matinee-queue-actions { display: flex; flex-wrap: wrap; gap: 0.4em; margin: 0 0 0.3em; }
 .matinee-ready { display: flex; align-items: center; flex-wrap: wrap; gap: 0.4em; margin: 0 0 0.3em; }
 .matinee-ready .emby-button[aria-pressed="true"] { background: var(--matinee-accent); color: #fff; }
 .matinee-badge-ready { background: rgba(60, 170, 90, 0.6); color: #fff; }
