@@ -372,7 +372,8 @@ types = {"hello", "ping", "create_room", "join_room", "leave_room", "play", "pau
          "status", "chat", "reaction", "transfer_host", "kick",
          "welcome", "pong", "room", "state", "members", "left", "error",
          # added to v1 (DESIGN §8: party additions, docs/protocol.md)
-         "set_rights", "ready_check", "ready", "ready_result"}
+         "set_rights", "ready_check", "ready", "ready_result",
+         "queue_add", "queue_remove", "queue_move", "queue_clear", "ended", "queue"}
 blocks = re.findall(r"```json\n(.*?)```", open(sys.argv[1], encoding="utf-8").read(), re.S)
 bad = []
 for b in blocks:

@@ -88,6 +88,9 @@ pub struct LimitsConfig {
     pub max_chat_chars: usize,
     /// Members per room. Default 50: a watch party, not a broadcast.
     pub max_members: usize,
+    /// Items in a room's queue. Default 50: a season or two, and a bound on what every
+    /// member is sent with each change; one more gets `too_large`.
+    pub max_queue: usize,
     /// Rooms per server. Default 10000; beyond it `create_room` gets `rate_limited`.
     pub max_rooms: usize,
     /// Failed `join_room` per minute per connection before `rate_limited`. Default 5, which
@@ -115,6 +118,7 @@ impl Default for LimitsConfig {
             status_per_second: 2.0,
             max_chat_chars: 500,
             max_members: 50,
+            max_queue: 50,
             max_rooms: 10_000,
             failed_joins_per_minute: 5,
             hello_timeout_ms: 5_000,
@@ -295,7 +299,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         self.listen_addr()?;
         let l = &self.limits;
-        let checks: [(bool, &str); 9] = [
+        let checks: [(bool, &str); 10] = [
             (
                 l.max_frame_bytes >= 256,
                 "limits.max_frame_bytes must be at least 256",
@@ -310,6 +314,7 @@ impl Config {
                 "limits.status_per_second must be positive",
             ),
             (l.max_members >= 1, "limits.max_members must be at least 1"),
+            (l.max_queue >= 1, "limits.max_queue must be at least 1"),
             (
                 l.outbound_queue >= 1,
                 "limits.outbound_queue must be at least 1",

@@ -33,7 +33,7 @@ use crate::outbound::{ConnHandle, KillSwitch, Outbound};
 use crate::protocol::{
     close, parse_client, validate_media, ClientMsg, ErrorCode, Intent, Media, ServerMsg, Settings,
 };
-use crate::room::{Done, Op, StatusReport, Who};
+use crate::room::{Done, Edit, Op, StatusReport, Who};
 use crate::rooms::{normalize_code, RoomHandle};
 use crate::shutdown::until_shutdown;
 use crate::socket::{guarded, kill_reason, Sink, Stop, Stream, WebSocket, Writer};
@@ -490,6 +490,20 @@ impl Conn {
                 self.simple_op(sink, Op::ReadyCheck(start), id).await
             }
             ClientMsg::Ready { ready } => self.simple_op(sink, Op::Ready(ready), id).await,
+            ClientMsg::QueueAdd { media, index } => {
+                self.simple_op(sink, Op::Queue(Edit::Add { media, index }), id)
+                    .await
+            }
+            ClientMsg::QueueRemove { media_id } => {
+                self.simple_op(sink, Op::Queue(Edit::Remove(media_id)), id)
+                    .await
+            }
+            ClientMsg::QueueMove { media_id, index } => {
+                self.simple_op(sink, Op::Queue(Edit::Move { media_id, index }), id)
+                    .await
+            }
+            ClientMsg::QueueClear {} => self.simple_op(sink, Op::Queue(Edit::Clear), id).await,
+            ClientMsg::Ended { media_id } => self.simple_op(sink, Op::Ended(media_id), id).await,
             ClientMsg::SetRights { member_id, rights } => {
                 self.simple_op(sink, Op::SetRights { member_id, rights }, id)
                     .await

@@ -81,11 +81,7 @@ pub fn to_snapshot(r: &RoomRecord) -> RoomSnapshot {
             })
             .collect(),
         state: StateSnap {
-            media: s.media.as_ref().map(|m| MediaSnap {
-                id: m.id.clone(),
-                title: m.title.clone(),
-                duration: m.duration,
-            }),
+            media: s.media.as_ref().map(media_snap),
             playing: s.playing,
             position: s.position,
             rate: s.rate,
@@ -105,6 +101,23 @@ pub fn to_snapshot(r: &RoomRecord) -> RoomSnapshot {
                 at: c.at,
             })
             .collect(),
+        queue: r.queue.iter().map(media_snap).collect(),
+    }
+}
+
+fn media_snap(m: &Media) -> MediaSnap {
+    MediaSnap {
+        id: m.id.clone(),
+        title: m.title.clone(),
+        duration: m.duration,
+    }
+}
+
+fn media_of(m: MediaSnap) -> Media {
+    Media {
+        id: m.id,
+        title: m.title,
+        duration: m.duration,
     }
 }
 
@@ -132,11 +145,7 @@ pub fn from_snapshot(s: RoomSnapshot) -> Result<RoomRecord, String> {
         },
         host: s.host,
         state: PlaybackState {
-            media: s.state.media.map(|m| Media {
-                id: m.id,
-                title: m.title,
-                duration: m.duration,
-            }),
+            media: s.state.media.map(media_of),
             playing: s.state.playing,
             position: s.state.position,
             rate: s.state.rate,
@@ -145,6 +154,7 @@ pub fn from_snapshot(s: RoomSnapshot) -> Result<RoomRecord, String> {
             reason,
             by: s.state.by,
             waiting_for,
+            cause: None,
         },
         seats: s
             .seats
@@ -174,6 +184,7 @@ pub fn from_snapshot(s: RoomSnapshot) -> Result<RoomRecord, String> {
                 at: c.at,
             })
             .collect(),
+        queue: s.queue.into_iter().map(media_of).collect(),
     })
 }
 

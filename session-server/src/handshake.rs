@@ -265,6 +265,7 @@ pub(crate) fn welcome(app: &App, g: &Greeted) -> ServerMsg {
             resume_window_ms: app.config.rooms.resume_window_ms,
             min_rate: MIN_RATE,
             max_rate: MAX_RATE,
+            max_queue: l.max_queue,
         },
         resumed: g.resumed,
     }

@@ -79,7 +79,7 @@ impl Family {
 }
 
 /// Labels of `matinee_messages_in_total`: every client type, plus what is not one.
-const IN_LABELS: [&str; 20] = [
+const IN_LABELS: [&str; 25] = [
     "hello",
     "ping",
     "create_room",
@@ -97,12 +97,17 @@ const IN_LABELS: [&str; 20] = [
     "set_rights",
     "ready_check",
     "ready",
+    "queue_add",
+    "queue_remove",
+    "queue_move",
+    "queue_clear",
+    "ended",
     "binary",
     "unknown",
     "invalid",
 ];
 /// Labels of `matinee_messages_out_total`: every server type.
-const OUT_LABELS: [&str; 11] = [
+const OUT_LABELS: [&str; 12] = [
     "welcome",
     "pong",
     "room",
@@ -114,6 +119,7 @@ const OUT_LABELS: [&str; 11] = [
     "error",
     "ready_check",
     "ready_result",
+    "queue",
 ];
 /// Labels of `matinee_errors_total`: every error code.
 const ERROR_LABELS: [&str; 10] = [

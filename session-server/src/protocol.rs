@@ -179,6 +179,19 @@ pub struct PlaybackState {
     /// Members the room waits for (only with `reason: "waiting"` and while waiting).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_for: Option<Vec<String>>,
+    /// Added field: why the server itself made this change, when it was not a member's
+    /// request (`by` is then `null`): `"queue"` when the queue moved the room on to its next
+    /// item, and for that item's scheduled start. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+}
+
+/// Why the server changed the state by itself (`state.cause`, added to v1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// The item ended and the queue's next item took its place (and then started).
+    Queue,
 }
 
 impl PlaybackState {
@@ -442,6 +455,34 @@ pub enum ClientMsg {
         /// Ready or not.
         ready: bool,
     },
+    /// (Added to v1.) Queue an item: at the end, or at `index` (0: next).
+    QueueAdd {
+        /// The item.
+        media: Media,
+        /// Where in the queue (default: the end).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index: Option<usize>,
+    },
+    /// (Added to v1.) Take an item out of the queue.
+    QueueRemove {
+        /// Its id.
+        media_id: String,
+    },
+    /// (Added to v1.) Move a queued item to `index`.
+    QueueMove {
+        /// Its id.
+        media_id: String,
+        /// Its place from now on (0: next).
+        index: usize,
+    },
+    /// (Added to v1.) Empty the queue.
+    QueueClear {},
+    /// (Added to v1.) The current item ended in the sender's player: the room moves on to
+    /// the queue's next item.
+    Ended {
+        /// The item that ended (a report about an item the room has already left is ignored).
+        media_id: String,
+    },
 }
 
 /// Slowest accepted playback rate. Watch parties play at 1 (sometimes 0.5–2, as Jellyfin's
@@ -515,6 +556,9 @@ pub struct Limits {
     pub min_rate: f64,
     /// Added field: fastest `play.rate` accepted.
     pub max_rate: f64,
+    /// Added field: most items a room's queue holds.
+    #[serde(default)]
+    pub max_queue: usize,
 }
 
 /// Server → client messages.
@@ -564,6 +608,9 @@ pub enum ServerMsg {
         members: Vec<MemberInfo>,
         /// Added field: server time of the snapshot.
         server_time: f64,
+        /// Added field: the queue, next item first (`[]` when empty).
+        #[serde(default)]
+        queue: Vec<Media>,
     },
     /// Playback state change.
     State(PlaybackState),
@@ -616,6 +663,15 @@ pub enum ServerMsg {
         /// Members who did not answer.
         no_answer: Vec<String>,
     },
+    /// (Added to v1.) The queue changed: the whole queue, after the change.
+    Queue {
+        /// The items to come, next first.
+        items: Vec<Media>,
+        /// What changed.
+        change: QueueChange,
+        /// Who changed it (`null`: the server, moving on at the end of an item).
+        by: Option<String>,
+    },
     /// You are no longer in the room.
     Left {
         /// `left`, `kicked` or `room_closed`.
@@ -628,6 +684,22 @@ pub enum ServerMsg {
         /// Human-readable explanation.
         message: String,
     },
+}
+
+/// What changed the queue (`queue.change`, added to v1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueChange {
+    /// `queue_add`.
+    Add,
+    /// `queue_remove`.
+    Remove,
+    /// `queue_move`.
+    Move,
+    /// `queue_clear`.
+    Clear,
+    /// The item ended: the first queued item became the room's item.
+    Next,
 }
 
 /// Why a member left.
@@ -655,6 +727,7 @@ impl ServerMsg {
             ServerMsg::Reaction { .. } => "reaction",
             ServerMsg::ReadyCheck { .. } => "ready_check",
             ServerMsg::ReadyResult { .. } => "ready_result",
+            ServerMsg::Queue { .. } => "queue",
             ServerMsg::Left { .. } => "left",
             ServerMsg::Error { .. } => "error",
         }
@@ -676,7 +749,7 @@ impl ServerMsg {
 }
 
 /// Every client message type, for metrics labels (anything else counts as `unknown`).
-pub const CLIENT_TYPES: [&str; 17] = [
+pub const CLIENT_TYPES: [&str; 22] = [
     "hello",
     "ping",
     "create_room",
@@ -694,6 +767,11 @@ pub const CLIENT_TYPES: [&str; 17] = [
     "set_rights",
     "ready_check",
     "ready",
+    "queue_add",
+    "queue_remove",
+    "queue_move",
+    "queue_clear",
+    "ended",
 ];
 
 /// A parsed inbound frame: the message (or why it is not one), its `id` and its type label.
@@ -903,6 +981,7 @@ mod tests {
             reason: Reason::Play,
             by: None,
             waiting_for: None,
+            cause: None,
         };
         assert_eq!(s.position_at(500.0), 10.0);
         assert_eq!(s.position_at(2000.0), 12.0);

@@ -24,7 +24,8 @@ use crate::error::Failure;
 use crate::metrics::Metrics;
 use crate::outbound::{ConnHandle, Outbound, SendOutcome};
 use crate::protocol::{
-    close, Control, ErrorCode, Intent, LeftReason, PlaybackState, ServerMsg, Settings,
+    close, Control, ErrorCode, Intent, LeftReason, Media, PlaybackState, QueueChange, Right,
+    ServerMsg, Settings,
 };
 use crate::shutdown::until_shutdown;
 
@@ -32,6 +33,7 @@ use super::api::{Cmd, Done, Op, Snapshot, StatusReport};
 use super::members::{self, Change, Throttle};
 use super::params::RoomParams;
 use super::playback::{self, Leads};
+use super::queue;
 use super::ready::{Outcome, ReadyCheck};
 use super::record::{push_chat, ChatLine, RecordSink, RoomRecord, SeatRecord};
 use super::rights;
@@ -72,6 +74,14 @@ pub struct RoomTask {
     members: Throttle,
     /// The ready check in progress, if any.
     ready: Option<ReadyCheck>,
+    /// The items to come, next first (durable).
+    queue: Vec<Media>,
+    /// After the queue moved the room on: the wait for everyone to hold at 0 on the new item.
+    queue_start: Option<queue::Start>,
+    /// When the server decides by itself that the current item ended (its known duration,
+    /// by the formula, plus a grace), computed once per state (`seq`) from the wall clock
+    /// and then kept on the actor's clock.
+    end: (u64, Option<Instant>),
 }
 
 /// The actor's clock for the pure modules: tokio's, so that tests with paused time drive it.
@@ -202,6 +212,7 @@ impl RoomTask {
             state,
             seats: records,
             chat,
+            queue,
         } = record;
         let mut seats = Seats::new(host);
         for r in records {
@@ -211,7 +222,7 @@ impl RoomTask {
         metrics
             .members
             .fetch_add(seats.len() as i64, Ordering::Relaxed);
-        RoomTask {
+        let mut task = RoomTask {
             code,
             waiting: Waiting::new(params.buffering_grace, params.wait_cap, now),
             members: Throttle::new(params.members_interval, params.members_refresh),
@@ -222,7 +233,12 @@ impl RoomTask {
             chat,
             seats,
             ready: None,
-        }
+            queue,
+            queue_start: None,
+            end: (0, None),
+        };
+        task.refresh_end(now);
+        task
     }
 
     /// The room's durable state now.
@@ -234,6 +250,7 @@ impl RoomTask {
             state: self.state.clone(),
             seats: self.seats.records(),
             chat: self.chat.clone(),
+            queue: self.queue.clone(),
         }
     }
 
@@ -253,6 +270,9 @@ impl RoomTask {
         for s in self.seats.iter() {
             s.id().hash(&mut h);
             s.record.rights.hash(&mut h);
+        }
+        for m in &self.queue {
+            m.id.hash(&mut h);
         }
         self.chat.len().hash(&mut h);
         if let Some(last) = self.chat.back() {
@@ -396,6 +416,7 @@ impl RoomTask {
             settings: self.settings,
             state: self.state.clone(),
             members: self.infos(),
+            queue: self.queue.clone(),
             server_time: t,
             position_now: self.state.position_at(t),
         }
@@ -421,6 +442,7 @@ impl RoomTask {
             state: self.state.clone(),
             members: self.infos(),
             server_time: now_ms(),
+            queue: self.queue.clone(),
         };
         let text = Utf8Bytes::from(msg.to_text(req_id.as_ref()));
         self.send_to(idx, text, "room", tokio::time::Instant::now());
@@ -517,19 +539,27 @@ impl RoomTask {
                 Ok(Done::Ok)
             }
             Op::Intent(intent) => {
-                rights::check(
-                    self.settings.control,
-                    is_host,
-                    self.seats.get(idx).record.rights,
-                    rights::needed(&intent),
-                )?;
+                self.check_right(idx, rights::needed(&intent))?;
                 let outcome = match intent {
                     Intent::Play { .. } => Outcome::Started,
                     _ => Outcome::Cancelled,
                 };
+                let switched_to = match &intent {
+                    Intent::SetMedia { media, .. } => Some(media.id.clone()),
+                    _ => None,
+                };
                 self.apply_intent(idx, intent, now)?;
                 self.broadcast_state(Some((idx, req_id)));
                 self.end_ready_check(outcome);
+                // A member started a queued item itself (jellyfin-web's own "next episode",
+                // say): it plays now, so it leaves the queue.
+                if let Some(at) =
+                    switched_to.and_then(|id| self.queue.iter().position(|m| m.id == id))
+                {
+                    self.queue.remove(at);
+                    let by = Some(self.seats.get(idx).id().to_owned());
+                    self.broadcast_queue(QueueChange::Next, by, None);
+                }
                 Ok(Done::State(self.state.clone()))
             }
             Op::Status(s) => {
@@ -621,12 +651,7 @@ impl RoomTask {
                 Ok(Done::Ok)
             }
             Op::ReadyCheck(start) => {
-                rights::check(
-                    self.settings.control,
-                    is_host,
-                    self.seats.get(idx).record.rights,
-                    crate::protocol::Right::Playback,
-                )?;
+                self.check_right(idx, Right::Playback)?;
                 if self.state.playing {
                     return Err(Failure::new(
                         ErrorCode::BadRequest,
@@ -660,6 +685,22 @@ impl RoomTask {
                 }
                 Ok(Done::Ok)
             }
+            Op::Queue(edit) => {
+                self.check_right(idx, Right::Media)?;
+                let change = edit.change();
+                if queue::apply(&mut self.queue, edit, self.params.max_queue)? {
+                    let by = Some(self.seats.get(idx).id().to_owned());
+                    self.broadcast_queue(change, by, Some((idx, req_id)));
+                }
+                Ok(Done::Ok)
+            }
+            Op::Ended(media_id) => {
+                self.check_right(idx, Right::Playback)?;
+                if queue::check_ended(&self.state, &media_id, now_ms())? {
+                    self.next_in_queue(now);
+                }
+                Ok(Done::Ok)
+            }
             Op::SetRights {
                 member_id,
                 rights: list,
@@ -690,6 +731,17 @@ impl RoomTask {
         }
     }
 
+    /// Whether member `idx` may use `right` (the host, shared control, or a grant), or the
+    /// `forbidden` it gets.
+    fn check_right(&self, idx: usize, right: Right) -> Result<(), Failure> {
+        rights::check(
+            self.settings.control,
+            self.seats.is_host(idx),
+            self.seats.get(idx).record.rights,
+            right,
+        )
+    }
+
     /// The playback transition of member `idx`'s intent, and what it means for the waiting
     /// rule: a start or a pause ends a wait, a seek goes on waiting from the new position.
     fn apply_intent(&mut self, idx: usize, intent: Intent, now: Instant) -> Result<(), Failure> {
@@ -712,8 +764,61 @@ impl RoomTask {
             Intent::Seek { .. } => {}
             Intent::Pause { .. } | Intent::SetMedia { .. } => self.waiting.clear(),
         }
+        // A member's intent decides over the queue's own start of its next item.
+        self.queue_start = None;
         self.state = next;
         Ok(())
+    }
+
+    fn broadcast_queue(
+        &mut self,
+        change: QueueChange,
+        by: Option<String>,
+        actor: Option<(usize, Option<Value>)>,
+    ) {
+        let msg = ServerMsg::Queue {
+            items: self.queue.clone(),
+            change,
+            by,
+        };
+        self.broadcast(&msg, actor);
+    }
+
+    /// The current item ended: the first queued item becomes the room's item, paused at 0
+    /// (`state{reason:"media", cause:"queue"}`), and starts once everyone holds there. With
+    /// nothing queued the room stays as it is.
+    fn next_in_queue(&mut self, now: Instant) {
+        if self.queue.is_empty() {
+            return;
+        }
+        let media = self.queue.remove(0);
+        tracing::debug!(room = %self.code, "the queue moves on");
+        self.waiting.clear();
+        self.end_ready_check(Outcome::Cancelled);
+        self.state = playback::next_item(&self.state, media, now_ms());
+        self.broadcast_queue(QueueChange::Next, None, None);
+        self.broadcast_state(None);
+        self.queue_start = Some(queue::Start::new(now));
+    }
+
+    /// Everyone holds at 0 on the queue's new item (or the cap passed): it starts, scheduled
+    /// like a `play`.
+    fn start_next(&mut self, now: Instant) {
+        self.queue_start = None;
+        let leads = self.leads();
+        self.waiting.clear();
+        self.regrace_all(now);
+        self.waiting.runs_from(now + ms(leads.start));
+        self.state = playback::queue_start(&self.state, now_ms(), leads);
+        self.broadcast_state(None);
+    }
+
+    /// Recompute when the current item ends by the server's own reckoning, once per state.
+    fn refresh_end(&mut self, now: Instant) {
+        if self.end.0 != self.state.seq {
+            let due = queue::end_in(&self.state, now_ms()).map(|d| now + d);
+            self.end = (self.state.seq, due);
+        }
     }
 
     fn status(&mut self, idx: usize, report: StatusReport, now: Instant) {
@@ -723,6 +828,9 @@ impl RoomTask {
         self.members
             .note(members::change(s.status.as_ref(), &report));
         let recovered = s.stall.report(was_buffering, report.buffering, now);
+        if let Some(start) = &mut self.queue_start {
+            start.report(s.id(), report.position, report.buffering);
+        }
         s.status = Some(report);
         if recovered {
             let id = s.id().to_owned();
@@ -816,6 +924,8 @@ impl RoomTask {
             self.waiting.deadline(self.wait_active(), candidates),
             self.members.deadline(now),
             self.ready.as_ref().map(|c| c.deadline),
+            self.queue_start.as_ref().map(|s| s.deadline),
+            self.end.1.filter(|_| !self.queue.is_empty()),
         ]
         .into_iter()
         .flatten()
@@ -867,6 +977,21 @@ impl RoomTask {
                 }
             }
         }
+        // The queue: the current item ended by the server's reckoning (no player said so),
+        // and the start of the next one once everyone holds at 0.
+        self.refresh_end(now);
+        if self.end.1.is_some_and(|t| now >= t) && !self.queue.is_empty() {
+            self.next_in_queue(now);
+            self.refresh_end(now);
+        }
+        let start_due = self.queue_start.as_ref().is_some_and(|s| {
+            let connected = self.seats.iter().filter(|s| s.conn.is_some()).map(Seat::id);
+            s.due(connected, now)
+        });
+        if start_due {
+            self.start_next(now);
+            self.refresh_end(now);
+        }
         // The members throttle.
         if self.members.due(now) {
             self.send_members_now(now);
@@ -881,7 +1006,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::protocol::{Right, Rights};
-    use crate::room::Who;
+    use crate::room::{Edit, Who};
     use tokio::sync::oneshot;
 
     fn setup(cfg: &Config, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) -> RoomSetup {
@@ -1584,6 +1709,267 @@ mod tests {
         assert!(peers[2].none_queued("ready_check"));
     }
 
+    fn queued(id: &str, duration: Option<f64>) -> Media {
+        Media {
+            id: id.into(),
+            title: Some(format!("Title {id}")),
+            duration,
+        }
+    }
+
+    fn queue_add(id: &str) -> Op {
+        Op::Queue(Edit::Add {
+            media: queued(id, Some(60.0)),
+            index: None,
+        })
+    }
+
+    fn at_start(position: f64, buffering: bool) -> Op {
+        Op::Status(StatusReport {
+            position,
+            buffering,
+            playing: false,
+            rtt_ms: 20.0,
+            ..Default::default()
+        })
+    }
+
+    /// Member 0 (the host) sets a 100 s film and plays it.
+    async fn playing_film(tx: &mpsc::Sender<Cmd>, peers: &mut [Peer], duration: f64) {
+        let film = Op::Intent(Intent::SetMedia {
+            media: queued("film", Some(duration)),
+            position: None,
+        });
+        op(tx, &peers[0], film).await.unwrap();
+        play(tx, &peers[0]).await;
+        for p in peers.iter_mut() {
+            assert_eq!(p.next_state().await["reason"], "media");
+            assert_eq!(p.next_state().await["reason"], "play");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_queue_is_changed_by_whoever_may_change_the_item_and_bad_edits_change_nothing() {
+        let (tx, mut peers, _sd) = room_with(3).await;
+        let code = |r: Result<Done, Failure>| r.unwrap_err().code;
+        assert_eq!(
+            code(op(&tx, &peers[1], queue_add("a")).await),
+            ErrorCode::Forbidden
+        );
+        assert!(
+            peers[2].none_queued("queue"),
+            "a refused edit announced nothing"
+        );
+        op(&tx, &peers[0], queue_add("a")).await.unwrap();
+        let q = peers[2].next_of("queue").await;
+        assert_eq!(
+            (
+                q["change"].as_str(),
+                q["by"].as_str(),
+                q["items"][0]["id"].as_str()
+            ),
+            (Some("add"), Some(&*peers[0].id), Some("a"))
+        );
+        // The playback right is not enough; the media right is.
+        op(&tx, &peers[0], set_rights(&peers[1], &[Right::Playback]))
+            .await
+            .unwrap();
+        assert_eq!(
+            code(op(&tx, &peers[1], queue_add("b")).await),
+            ErrorCode::Forbidden
+        );
+        op(&tx, &peers[0], set_rights(&peers[1], &[Right::Media]))
+            .await
+            .unwrap();
+        op(&tx, &peers[1], queue_add("b")).await.unwrap();
+        let mv = Op::Queue(Edit::Move {
+            media_id: "b".into(),
+            index: 0,
+        });
+        op(&tx, &peers[1], mv).await.unwrap();
+        let q = peers[2].next_of("queue").await;
+        assert_eq!(q["change"], "add");
+        let q = peers[2].next_of("queue").await;
+        assert_eq!(q["change"], "move");
+        assert_eq!(q["items"][0]["id"], "b");
+        assert_eq!(q["items"][1]["id"], "a");
+        let before = record_of(&tx).await;
+        assert_eq!(before.queue.len(), 2, "the queue is part of the record");
+        // Refused, with nothing changed: a duplicate, a bad index, an unknown id, a full queue.
+        assert_eq!(
+            code(op(&tx, &peers[0], queue_add("a")).await),
+            ErrorCode::BadRequest
+        );
+        let far = Op::Queue(Edit::Add {
+            media: queued("c", None),
+            index: Some(5),
+        });
+        assert_eq!(code(op(&tx, &peers[0], far).await), ErrorCode::BadRequest);
+        let ghost = Op::Queue(Edit::Remove("zz".into()));
+        assert_eq!(code(op(&tx, &peers[0], ghost).await), ErrorCode::BadRequest);
+        assert_eq!(record_of(&tx).await, before);
+        for i in 2..Config::for_tests().limits.max_queue {
+            op(&tx, &peers[0], queue_add(&format!("i{i}")))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            code(op(&tx, &peers[0], queue_add("one-too-many")).await),
+            ErrorCode::TooLarge
+        );
+        let full = record_of(&tx).await;
+        assert_eq!(full.queue.len(), Config::for_tests().limits.max_queue);
+        op(&tx, &peers[0], Op::Queue(Edit::Clear)).await.unwrap();
+        assert!(record_of(&tx).await.queue.is_empty());
+        // Clearing an empty queue changes nothing and announces nothing.
+        let _ = peers[2].none_queued("queue"); // drain what came before
+        op(&tx, &peers[0], Op::Queue(Edit::Clear)).await.unwrap();
+        assert!(peers[2].none_queued("queue"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_the_end_the_room_moves_on_and_starts_at_0_once_everyone_holds_there() {
+        let (tx, mut peers, _sd) = room_with(2).await;
+        op(&tx, &peers[0], queue_add("ep2")).await.unwrap();
+        op(&tx, &peers[0], queue_add("ep3")).await.unwrap();
+        playing_film(&tx, &mut peers, 100.0).await;
+        let code = |r: Result<Done, Failure>| r.unwrap_err().code;
+        // Not near the end: refused; a guest without the right: forbidden.
+        assert_eq!(
+            code(op(&tx, &peers[0], Op::Ended("film".into())).await),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            code(op(&tx, &peers[1], Op::Ended("film".into())).await),
+            ErrorCode::Forbidden
+        );
+        assert!(peers[1].no_state_queued());
+        // Near the end (a seek to 99 s, then the player's end).
+        op(&tx, &peers[0], Op::Intent(Intent::Seek { position: 99.0 }))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        op(&tx, &peers[0], Op::Ended("film".into())).await.unwrap();
+        for p in peers.iter_mut() {
+            assert_eq!(p.next_state().await["reason"], "seek");
+            let q = p.next_of("queue").await;
+            assert_eq!(
+                (q["change"].as_str(), q["by"].is_null()),
+                (Some("next"), true)
+            );
+            assert_eq!(q["items"], serde_json::json!([queued("ep3", Some(60.0))]));
+            let s = p.next_state().await;
+            assert_eq!(s["media"]["id"], "ep2");
+            assert_eq!(
+                (s["reason"].as_str(), s["cause"].as_str()),
+                (Some("media"), Some("queue"))
+            );
+            assert_eq!(
+                (s["playing"].as_bool(), s["position"].as_f64()),
+                (Some(false), Some(0.0))
+            );
+            assert!(s["by"].is_null());
+        }
+        // A second report of the same end (the guest's player, late) changes nothing.
+        op(&tx, &peers[0], Op::Ended("film".into())).await.unwrap();
+        // The start waits for every connected member to hold at 0 on the new item.
+        op(&tx, &peers[0], at_start(0.0, false)).await.unwrap();
+        op(&tx, &peers[1], at_start(99.9, false)).await.unwrap(); // still on the last item
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        op(&tx, &peers[1], at_start(0.0, true)).await.unwrap(); // loading
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(peers[0].no_state_queued());
+        op(&tx, &peers[1], at_start(0.0, false)).await.unwrap();
+        let s = peers[1].next_state().await;
+        assert_eq!(
+            (
+                s["reason"].as_str(),
+                s["cause"].as_str(),
+                s["playing"].as_bool()
+            ),
+            (Some("play"), Some("queue"), Some(true))
+        );
+        assert_eq!(
+            (s["position"].as_f64(), s["media"]["id"].as_str()),
+            (Some(0.0), Some("ep2"))
+        );
+        assert!(
+            s["at"].as_f64().unwrap() > now_ms(),
+            "scheduled like a play"
+        );
+        assert_eq!(record_of(&tx).await.queue.len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_item_a_member_starts_itself_leaves_the_queue() {
+        let (tx, mut peers, _sd) = room_with(2).await;
+        op(&tx, &peers[0], queue_add("ep2")).await.unwrap();
+        op(&tx, &peers[0], queue_add("ep3")).await.unwrap();
+        let start_ep3 = Op::Intent(Intent::SetMedia {
+            media: queued("ep3", None),
+            position: None,
+        });
+        op(&tx, &peers[0], start_ep3).await.unwrap();
+        // (next_state passes over the two adds.)
+        assert_eq!(peers[1].next_state().await["media"]["id"], "ep3");
+        let q = peers[1].next_of("queue").await;
+        assert_eq!(
+            (q["change"].as_str(), q["by"].as_str()),
+            (Some("next"), Some(&*peers[0].id))
+        );
+        assert_eq!(q["items"], serde_json::json!([queued("ep2", Some(60.0))]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_next_item_starts_after_the_cap_when_a_member_never_holds_at_0() {
+        let (tx, mut peers, _sd) = room_with(2).await;
+        op(&tx, &peers[0], queue_add("ep2")).await.unwrap();
+        playing_film(&tx, &mut peers, 10.0).await;
+        op(&tx, &peers[0], Op::Ended("film".into())).await.unwrap();
+        assert_eq!(peers[1].next_state().await["cause"], "queue");
+        op(&tx, &peers[0], at_start(0.0, false)).await.unwrap();
+        tokio::time::sleep(queue::START_CAP - Duration::from_millis(100)).await;
+        assert!(peers[1].no_state_queued());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(peers[1].next_state().await["reason"], "play");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_report_the_server_moves_on_after_the_duration_and_only_with_a_queue() {
+        let (tx, mut peers, _sd) = room_with(2).await;
+        playing_film(&tx, &mut peers, 20.0).await;
+        // Nothing queued: the end passes without a change.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(peers[1].no_state_queued());
+        // Queued after the film ended: the room moves on at once.
+        op(&tx, &peers[0], queue_add("ep2")).await.unwrap();
+        let s = peers[1].next_state().await;
+        assert_eq!(
+            (s["media"]["id"].as_str(), s["cause"].as_str()),
+            (Some("ep2"), Some("queue"))
+        );
+        // Nobody reports: it starts at the cap, then ends 60 s + the grace later.
+        tokio::time::sleep(queue::START_CAP + Duration::from_millis(100)).await;
+        assert_eq!(peers[1].next_state().await["reason"], "play");
+        op(&tx, &peers[0], queue_add("ep3")).await.unwrap();
+        let grace = Duration::from_secs_f64(queue::END_GRACE_MS / 1000.0);
+        tokio::time::sleep(Duration::from_secs(60) + grace - Duration::from_millis(300)).await;
+        assert!(peers[1].no_state_queued());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let s = peers[1].next_state().await;
+        assert_eq!(
+            (s["media"]["id"].as_str(), s["cause"].as_str()),
+            (Some("ep3"), Some("queue"))
+        );
+        // A member's pause before the start decides: the queue does not start the item.
+        op(&tx, &peers[0], Op::Intent(Intent::Pause { position: 0.0 }))
+            .await
+            .unwrap();
+        assert_eq!(peers[1].next_state().await["reason"], "pause");
+        tokio::time::sleep(queue::START_CAP * 2).await;
+        assert!(peers[1].no_state_queued());
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_room_restored_from_its_record_keeps_seats_host_state_and_chat() {
         let (tx, mut peers, _sd) = room_with(2).await;
@@ -1593,6 +1979,7 @@ mod tests {
         op(&tx, &peers[0], set_rights(&peers[1], &[Right::Media]))
             .await
             .unwrap();
+        op(&tx, &peers[1], queue_add("next")).await.unwrap();
         let mb = crate::room::Mailbox::new(tx.clone());
         let rec = mb.record().await.unwrap();
         assert_eq!(rec.host, peers[0].id);
@@ -1636,6 +2023,10 @@ mod tests {
             room["members"][1]["rights"],
             serde_json::json!(["media"]),
             "the grant came back with the seat"
+        );
+        assert_eq!(
+            room["queue"][0]["id"], "next",
+            "the queue came back with the room"
         );
         op(
             &tx2,

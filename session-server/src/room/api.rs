@@ -15,6 +15,7 @@ use crate::outbound::ConnHandle;
 use crate::protocol::{ErrorCode, Intent, MemberInfo, PlaybackState, Right, Settings};
 
 pub use super::members::StatusReport;
+pub use super::queue::Edit;
 use super::record::RoomRecord;
 pub use super::seats::Who;
 
@@ -50,6 +51,10 @@ pub enum Op {
     ReadyCheck(bool),
     /// Answer the ready check.
     Ready(bool),
+    /// Change the queue (whoever may change the item).
+    Queue(Edit),
+    /// The current item (this id) ended in the sender's player.
+    Ended(String),
 }
 
 /// What an operation returns on success.
@@ -74,6 +79,9 @@ pub struct Snapshot {
     pub state: PlaybackState,
     /// Members, in order of arrival.
     pub members: Vec<MemberInfo>,
+    /// The queue, next item first.
+    #[serde(default)]
+    pub queue: Vec<crate::protocol::Media>,
     /// Server time of the snapshot.
     pub server_time: f64,
     /// Expected position now, by the formula.

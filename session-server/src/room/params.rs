@@ -12,6 +12,8 @@ pub struct RoomParams {
     pub max_members: usize,
     /// Longest chat text, characters.
     pub max_chat_chars: usize,
+    /// Most items in the queue.
+    pub max_queue: usize,
     /// Seat kept after a disconnect.
     pub resume_window: Duration,
     /// The host role waits this long for the host's connection to come back.
@@ -33,6 +35,7 @@ impl From<&Config> for RoomParams {
         RoomParams {
             max_members: c.limits.max_members,
             max_chat_chars: c.limits.max_chat_chars,
+            max_queue: c.limits.max_queue,
             resume_window: Duration::from_millis(c.rooms.resume_window_ms),
             host_grace: Duration::from_millis(c.rooms.host_grace_ms),
             buffering_grace: Duration::from_millis(c.rooms.buffering_grace_ms),

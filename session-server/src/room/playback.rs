@@ -4,7 +4,7 @@
 use crate::clock::LeadRule;
 use crate::error::Failure;
 use crate::protocol::{
-    validate_media, ErrorCode, Intent, Media, PlaybackState, Reason, MAX_RATE, MIN_RATE,
+    validate_media, Cause, ErrorCode, Intent, Media, PlaybackState, Reason, MAX_RATE, MIN_RATE,
 };
 
 /// The leads (ms) that scheduled changes would get now; the caller computes them from the
@@ -39,6 +39,7 @@ pub fn initial(media: Option<Media>, now_ms: f64) -> PlaybackState {
         reason: Reason::Media,
         by: None,
         waiting_for: None,
+        cause: None,
     }
 }
 
@@ -62,6 +63,7 @@ pub fn successor(
         reason,
         by,
         waiting_for: None,
+        cause: None,
     }
 }
 
@@ -157,6 +159,23 @@ pub fn resume(state: &PlaybackState, now: f64, lead: Leads) -> PlaybackState {
         state.position,
         now + lead.start,
     )
+}
+
+/// The queue moves the room on (the item ended): `media` paused at 0, by the server.
+pub fn next_item(state: &PlaybackState, media: Media, now: f64) -> PlaybackState {
+    PlaybackState {
+        media: Some(media),
+        cause: Some(Cause::Queue),
+        ..successor(state, Reason::Media, None, false, 0.0, now)
+    }
+}
+
+/// The scheduled start of an item the queue moved on to: from 0, like a `play`.
+pub fn queue_start(state: &PlaybackState, now: f64, lead: Leads) -> PlaybackState {
+    PlaybackState {
+        cause: Some(Cause::Queue),
+        ..successor(state, Reason::Play, None, true, 0.0, now + lead.start)
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,9 @@ pub struct RoomRecord {
     pub seats: Vec<SeatRecord>,
     /// The newest chat lines, oldest first, at most [`CHAT_TAIL`].
     pub chat: VecDeque<ChatLine>,
+    /// The queue: the items to come, next first (empty in records written before it).
+    #[serde(default)]
+    pub queue: Vec<Media>,
 }
 
 impl RoomRecord {
@@ -46,6 +49,7 @@ impl RoomRecord {
             state: playback::initial(media, now_ms),
             seats: Vec::new(),
             chat: VecDeque::new(),
+            queue: Vec::new(),
         }
     }
 }

@@ -23,6 +23,10 @@ const MAX_CODE_LEN: usize = 16;
 /// Most rights a seat may list (two exist today; room to add some within the format).
 const MAX_RIGHTS: usize = 8;
 
+/// Most queued items a snapshot may hold (rooms hold at most `limits.max_queue`, 50 by
+/// default; an admin may raise that, not without bound).
+const MAX_QUEUE: usize = 1000;
+
 /// One room, as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoomSnapshot {
@@ -45,6 +49,11 @@ pub struct RoomSnapshot {
     /// The last chat lines, oldest first.
     #[serde(default)]
     pub chat: Vec<ChatSnap>,
+    /// The room's queue, next item first. Added within format 1: absent (an empty queue) in
+    /// older files and when empty, so a file without a queue is written exactly as before;
+    /// an older reader ignores it (the room then restores without its queue).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queue: Vec<MediaSnap>,
 }
 
 /// Room settings (`control`: `"host"` or `"shared"`).
@@ -224,6 +233,14 @@ pub fn validate(s: &RoomSnapshot) -> Result<(), String> {
     if !finite || st.position < 0.0 || st.rate <= 0.0 || st.seq == 0 {
         return Err("impossible playback state".into());
     }
+    let item_ok = |m: &MediaSnap| {
+        !m.id.is_empty()
+            && m.id.len() <= 512
+            && m.duration.is_none_or(|d| d.is_finite() && d >= 0.0)
+    };
+    if s.queue.len() > MAX_QUEUE || !s.queue.iter().all(item_ok) {
+        return Err("malformed queue".into());
+    }
     if !s.saved_at.is_finite() {
         return Err("impossible save time".into());
     }
@@ -284,6 +301,11 @@ pub(crate) mod tests {
                 name: "Bob".into(),
                 text: "hi".into(),
                 at: 1.7e12,
+            }],
+            queue: vec![MediaSnap {
+                id: "next".into(),
+                title: Some("Episode 2".into()),
+                duration: Some(1300.0),
             }],
         }
     }
@@ -346,6 +368,9 @@ pub(crate) mod tests {
             |s| s.state.position = -1.0,
             |s| s.seats[1].rights = vec!["../x".into()],
             |s| s.seats[1].rights = vec!["playback".into(); 9],
+            |s| s.queue[0].id = String::new(),
+            |s| s.queue[0].duration = Some(-1.0),
+            |s| s.queue = vec![s.queue[0].clone(); MAX_QUEUE + 1],
         ];
         for m in mutations {
             let mut s = sample("ACDEFG");
@@ -364,6 +389,18 @@ pub(crate) mod tests {
         assert!(v["seats"][0].get("rights").is_none(), "no grant, no field");
         let s = decode(&serde_json::to_vec(&v).unwrap()).unwrap();
         assert!(s.seats.iter().all(|seat| seat.rights.is_empty()));
+    }
+
+    #[test]
+    fn a_file_from_before_the_queue_reads_as_an_empty_queue_and_an_empty_one_is_not_written() {
+        let mut v = serde_json::to_value(sample("ACDEFG")).unwrap();
+        assert_eq!(v["queue"][0]["id"], "next", "a queue is stored");
+        v.as_object_mut().unwrap().remove("queue");
+        let s = decode(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(s.queue.is_empty());
+        // Written again without a queue: the same bytes as a writer from before the queue.
+        let again: serde_json::Value = serde_json::from_slice(&encode(&s)).unwrap();
+        assert!(again.get("queue").is_none(), "{again}");
     }
 
     #[test]

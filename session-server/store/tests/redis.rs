@@ -51,6 +51,11 @@ fn snap(code: &str, revision: u64) -> RoomSnapshot {
             waiting_for: None,
         },
         chat: vec![],
+        queue: vec![matinee_store::snapshot::MediaSnap {
+            id: "queued".into(),
+            title: Some("Next".into()),
+            duration: None,
+        }],
     }
 }
 
@@ -83,6 +88,10 @@ async fn one_authority_per_room_and_handover_after_the_lease() {
         loaded.seats[0].rights,
         ["media"],
         "a seat's granted rights are stored with it"
+    );
+    assert_eq!(
+        loaded.queue[0].id, "queued",
+        "the queue is stored with the room"
     );
 
     // Renewals keep the lease past its length.
