@@ -91,12 +91,12 @@ export async function stackAndBrowser(t) {
 }
 
 /**
- * Opens the page shell as `user` playing The Clock, and creates a room from the video OSD's
- * Watch party button. Returns the page and the room code.
- * @param {any} browser @param {any} stack @param {string} user @param {string} [query]
+ * Opens the page shell as `user` playing `item` (The Clock by default), and creates a room from
+ * the video OSD's Watch party button. Returns the page and the room code.
+ * @param {any} browser @param {any} stack @param {string} user @param {string} [query] @param {string} [item]
  */
-export async function hostFromOsd(browser, stack, user, query = '') {
-  const page = await openJellyfin(browser, stack, user, `autoplay=${stack.jf.item('The Clock').id}${query ? `&${query}` : ''}`);
+export async function hostFromOsd(browser, stack, user, query = '', item = 'The Clock') {
+  const page = await openJellyfin(browser, stack, user, `autoplay=${stack.jf.item(item).id}${query ? `&${query}` : ''}`);
   await until(page, () => /** @type {any} */ (window).__jf.video()?.currentTime > 0.5);
   await page.click('.osdControls .btnMatineeWatchParty');
   await page.click('.matinee-create');
