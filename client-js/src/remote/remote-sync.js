@@ -65,7 +65,7 @@
  *   .report() → {position, playing, buffering, error_ms, seek_ms}   for `status`
  *   .sync  {status, errorMs, thresholdMs, limitMs, method, seekMs, unpauseMs, loadMs,
  *           spreadMs: {seek, unpause}, noiseMs, reportPeriodMs, reportDelayMs, commands,
- *           seeks, correctionSeeks, corrections, requests, stale, offTarget, ambiguous, autoUnknown, attempts,
+ *           seeks, correctionSeeks, corrections, requests, stale, offTarget, ambiguous, autoUnknown, autoSteps, attempts,
  *           lastAction, deviceName, error}
  *     status ∈ idle | loading | syncing | in_sync | limited | not_responding | gone |
  *              bad_item (the room's item is not a Jellyfin item) | refused | signed_out
@@ -233,6 +233,8 @@ export class RemoteSync {
       /** listings whose position Jellyfin may have advanced by an unknown number of seconds
        *  since its report (Jellyfin's automatic progress): not used */
       autoUnknown: 0,
+      /** reports first seen after Jellyfin had advanced their position (the seconds taken off) */
+      autoSteps: 0,
       attempts: 0,
       lastAction: '',
       deviceName: '',
@@ -378,6 +380,7 @@ export class RemoteSync {
         this.tick();
         return;
       }
+      if (auto > 0) this.sync.autoSteps += 1;
       this.lastReport = { p: /** @type {number} */ (session.positionS) - auto, paused: session.paused, itemId: /** @type {string} */ (session.itemId), checkInMs: /** @type {number} */ (c), seenLocal: recvLocal };
       if (prev && !prev.paused && !session.paused && prev.itemId === session.itemId && c > prev.checkInMs) {
         this._periods.push(c - prev.checkInMs);
@@ -399,10 +402,17 @@ export class RemoteSync {
    * / OnProgressTimerCallback: ProgressIncrement; SessionManager.OnPlaybackProgress(info,
    * isAutomated: true) → UpdateNowPlayingItem(…, updateLastCheckInTime: false)), so a report
    * first seen more than a second after it was made shows a position whole seconds ahead of
-   * where the device was at its check-in. A paused report is never advanced. The timer's
-   * k-th tick is k seconds plus Jellyfin's own processing after the check-in
-   * (autoProgressSlackMs at most); the listing was made between this poll's send and receive,
-   * mapped to Jellyfin's clock through the bounds of the clock mapping.
+   * where the device was at its check-in. A paused report is never advanced.
+   *
+   * Two witnesses, both checked: (1) each step also sets LastActivityDate (as does any
+   * request of the device: SessionManager.LogSessionActivity), so with steps at check-in +
+   * 1000·j ms (plus Jellyfin's own processing, autoProgressSlackMs at most) and no step
+   * since the latest activity, the steps so far are ⌊(activity − check-in) / 1000⌋ — wrong
+   * only if the device made a request within that processing time before the next step;
+   * (2) the listing was made between this poll's send and receive, which the clock mapping's
+   * bounds place in Jellyfin's time: its age since the check-in bounds the steps from both
+   * sides (under a second: none, whatever else). Under load those bounds are loose (seen:
+   * over a second wide), so (1) decides and (2) only vetoes.
    * @param {RemoteSnapshot} session @param {number} c its check-in (Jellyfin's clock)
    * @param {number} sendLocal @param {number} recvLocal
    */
@@ -412,10 +422,14 @@ export class RemoteSync {
     // The listing's age since the check-in, in Jellyfin's time: [sendLocal − hi, recvLocal − lo] − c.
     const maxAge = recvLocal - lo - c;
     if (maxAge < 1000) return 0;
-    if (!Number.isFinite(maxAge)) return null;
     const minAge = sendLocal - hi - c;
-    const fewest = Math.max(0, Math.floor((minAge - this.s.autoProgressSlackMs) / 1000));
-    const most = Math.floor(maxAge / 1000);
+    const fewest = Number.isFinite(minAge) ? Math.max(0, Math.floor((minAge - this.s.autoProgressSlackMs) / 1000)) : 0;
+    const most = Number.isFinite(maxAge) ? Math.floor(maxAge / 1000) : Infinity;
+    if (session.activityMs !== null && session.activityMs !== undefined) {
+      // (Jellyfin stamps the activity a moment before the check-in of the same report.)
+      const steps = Math.max(0, Math.floor((session.activityMs - c) / 1000));
+      return steps >= fewest && steps <= most ? steps : null;
+    }
     return fewest === most ? most : null;
   }
 
