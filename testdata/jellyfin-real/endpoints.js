@@ -113,7 +113,7 @@ export const ENDPOINTS = [
   { name: 'sessions-playing-progress', method: 'POST', path: '/Sessions/Playing/Progress', body: { ItemId: '{itemId}', PositionTicks: 50000000, IsPaused: true, CanSeek: true, PlayMethod: 'DirectPlay', RepeatMode: 'RepeatNone', EventName: 'pause' }, as: 'tv' },
   {
     name: 'sessions-controllable', method: 'GET', path: '/Sessions', query: { controllableByUserId: '{userId}' }, as: 'user',
-    reads: { by: SESSION_READS.by, fields: [...SESSION_READS.fields, '[].PlayState', '[].NowPlayingItem.Id', '[].PlayState.PositionTicks', '[].PlayState.IsPaused', '[].PlayState.RepeatMode', '[].LastPlaybackCheckIn'] },
+    reads: { by: SESSION_READS.by, fields: [...SESSION_READS.fields, '[].PlayState', '[].NowPlayingItem.Id', '[].PlayState.PositionTicks', '[].PlayState.IsPaused', '[].PlayState.RepeatMode', '[].LastPlaybackCheckIn', '[].LastActivityDate'] },
   },
   { name: 'sessions-other-user-forbidden', method: 'GET', path: '/Sessions', query: { controllableByUserId: '{otherUserId}' }, as: 'user' },
   { name: 'sessions-admin', method: 'GET', path: '/Sessions', as: 'admin', reads: SESSION_READS },

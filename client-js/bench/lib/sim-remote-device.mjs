@@ -71,6 +71,34 @@ export function jellyfinDate(ms) {
 /** Guid.Empty's DateTime twin: a session that never reported playback. */
 export const NEVER = '0001-01-01T00:00:00.0000000Z';
 
+/**
+ * Jellyfin's automatic progress (MediaBrowser.Controller/Session/SessionInfo.cs,
+ * StartAutomaticProgress / OnProgressTimerCallback, v10.10.7 and v10.11.11): after each real
+ * report of a playing item (SessionManager.OnPlaybackStart / OnPlaybackProgress), a timer adds
+ * one second (ProgressIncrement, 10,000,000 ticks) to the session's PositionTicks every 1000 ms
+ * while the report said not paused, never past the item's runtime, through
+ * OnPlaybackProgress(info, isAutomated: true) — which does NOT move LastPlaybackCheckIn
+ * (UpdateNowPlayingItem(…, updateLastCheckInTime: !isAutomated)) but does move
+ * LastActivityDate. So `GET /Sessions` shows a playing session's reported position advanced
+ * by whole seconds beside the time of the report it came from.
+ * @param {{positionTicks: number|null, isPaused: boolean}} report what Jellyfin holds
+ * @param {number} sinceMs time since the timer was started (the report's arrival, plus the
+ *   server's own processing before StartAutomaticProgress)
+ * @param {number|null} [runTimeTicks]
+ * @returns {{positionTicks: number|null, ticks: number}} the position shown and the timer ticks so far
+ */
+export function autoProgress(report, sinceMs, runTimeTicks = null) {
+  if (report.positionTicks === null || report.isPaused || !(sinceMs >= 1000)) return { positionTicks: report.positionTicks, ticks: 0 };
+  const ticks = Math.floor(sinceMs / 1000);
+  let positionTicks = Math.max(0, report.positionTicks);
+  // Each tick adds a second unless that reaches the runtime (then it adds nothing).
+  for (let i = 0; i < ticks; i++) {
+    if (runTimeTicks !== null && positionTicks + 10_000_000 >= runTimeTicks) break;
+    positionTicks += 10_000_000;
+  }
+  return { positionTicks, ticks };
+}
+
 /** @param {() => number} rng @param {[number, number]|number} r */
 const pick = (rng, r) => (Array.isArray(r) ? r[0] + rng() * (r[1] - r[0]) : r);
 
@@ -83,7 +111,7 @@ export class SimRemoteDevice {
    *   seekStallMs?: [number, number]|number, unpauseMs?: [number, number]|number,
    *   seekReportJumpS?: number, seekSnapS?: number, ignores?: string[], items?: Record<string, {name: string, runTimeTicks?: number}>,
    *   eventReports?: 'default'|'all'|'none', reportTrailMs?: [number, number]|number, staleSeekReportProb?: number,
-   *   serverId?: string}} o
+   *   serverId?: string, autoProgress?: boolean, autoProgressDelayMs?: [number, number]|number}} o
    */
   constructor(o) {
     this.now = o.now;
@@ -110,6 +138,11 @@ export class SimRemoteDevice {
     this.eventReports = o.eventReports ?? 'default';
     this.reportTrailMs = o.reportTrailMs ?? 0;
     this.staleSeekReportProb = o.staleSeekReportProb ?? 0;
+    /** Jellyfin's automatic progress (see autoProgress): on, as in every Jellyfin. */
+    this.autoProgress = o.autoProgress ?? true;
+    /** Jellyfin's own work between stamping a report and starting its progress timer (a
+     *  constant by default: no draw from `rng`, so seeded runs keep their sequence). */
+    this.autoProgressDelayMs = o.autoProgressDelayMs ?? 10;
     /** PlayState.RepeatMode, what SetRepeatMode changes. */
     this.repeatMode = 'RepeatNone';
     /** Commands this client accepts but does nothing with (some apps implement no Seek). */
@@ -133,6 +166,8 @@ export class SimRemoteDevice {
     /** What Jellyfin holds: the latest report to arrive, and when (our clock). */
     this.held = /** @type {any} */ (null);
     this.heldAt = /** @type {number|null} */ (null);
+    /** When Jellyfin started its automatic-progress timer for the held report. */
+    this.heldTimerAt = /** @type {number|null} */ (null);
     this.lastActivity = this.baseT;
     this._nextPeriodic = this.baseT + this.rng() * this.reportPeriodMs;
     this.reportsMade = 0;
@@ -191,6 +226,7 @@ export class SimRemoteDevice {
         this.held = report;
         this.heldAt = nextArr;
         this.lastActivity = nextArr;
+        this.heldTimerAt = nextArr + pick(this.rng, this.autoProgressDelayMs);
       } else if (first === nextEv) {
         this._events.shift();
         ev.fn();
@@ -350,10 +386,13 @@ export class SimRemoteDevice {
     this._advance(t);
     const h = this.held;
     const item = h && h.itemId ? this.items[h.itemId] || { name: 'Item' } : null;
+    const runTimeTicks = item ? item.runTimeTicks ?? 72_000_000_000 : null;
+    const auto = item && this.autoProgress && this.heldTimerAt !== null
+      ? autoProgress(h, t - this.heldTimerAt, runTimeTicks) : { positionTicks: h ? h.positionTicks : null, ticks: 0 };
     /** @type {Record<string, any>} */
     const playState = { CanSeek: Boolean(item), IsPaused: Boolean(h && h.itemId && h.isPaused), IsMuted: false, RepeatMode: this.repeatMode, PlaybackOrder: 'Default' };
     if (item) {
-      playState.PositionTicks = h.positionTicks;
+      playState.PositionTicks = auto.positionTicks;
       playState.MediaSourceId = h.itemId;
       playState.PlayMethod = 'DirectPlay';
     }
@@ -369,7 +408,7 @@ export class SimRemoteDevice {
       UserId: this.userId,
       UserName: this.userName,
       Client: this.client,
-      LastActivityDate: jellyfinDate(this.lastActivity + this.jfSkewMs),
+      LastActivityDate: jellyfinDate((auto.ticks ? Math.max(this.lastActivity, /** @type {number} */ (this.heldTimerAt) + 1000 * auto.ticks) : this.lastActivity) + this.jfSkewMs),
       LastPlaybackCheckIn: this.heldAt === null ? NEVER : jellyfinDate(this.heldAt + this.jfSkewMs),
       DeviceName: this.deviceName,
       DeviceType: this.deviceType,
@@ -385,7 +424,7 @@ export class SimRemoteDevice {
       SupportedCommands: commands,
     };
     if (item) {
-      dto.NowPlayingItem = { Name: item.name, ServerId: this.serverId, Id: h.itemId, Type: 'Movie', MediaType: 'Video', RunTimeTicks: item.runTimeTicks ?? 72_000_000_000, IsFolder: false };
+      dto.NowPlayingItem = { Name: item.name, ServerId: this.serverId, Id: h.itemId, Type: 'Movie', MediaType: 'Video', RunTimeTicks: runTimeTicks, IsFolder: false };
       if (h.isPaused) dto.LastPausedDate = dto.LastPlaybackCheckIn;
     }
     return dto;

@@ -8,8 +8,10 @@
  * Public API:
  *   new RemoteSeats({manager, api, makeSeat})
  *     manager   the member's own Manager (its room code; its connection's URL and credentials)
- *     api       a SessionsApi for the signed-in user
- *     makeSeat  ({sessionId, code, name}) => RemoteSeat   (injected: tests, the harness)
+ *     api       a SessionsApi for the signed-in user, or () => SessionsApi (asked each time the
+ *               devices are listed: the user may sign in, or change, after the page started)
+ *     makeSeat  ({sessionId, code, name, device, api}) => RemoteSeat   (injected: tests, the
+ *               harness); `api` is the one that listed the session
  *   .listTargets() → Promise<RemoteTarget[]>    the user's own sessions (SessionsApi.listOwn)
  *   .watchOn(target) / .stop()                  start a seat on that session / stop it
  *   .target, .seat                              the current ones, or null
@@ -19,24 +21,31 @@
  *                                               seat status change
  *   remoteSeatsFor({manager, apiClient, version?}) → RemoteSeats|null   inside jellyfin-web
  *     (apiClient: jellyfin-apiclient's ApiClient: serverAddress(), getCurrentUserId(),
- *     accessToken(), appName(), deviceName(), deviceId(), appVersion()); null without one
+ *     accessToken(), appName(), deviceName(), deviceId(), appVersion()); null without one.
+ *     The user's identity is read when the devices are listed, not when the page starts:
+ *     genuine jellyfin-web (10.11.11) signs its ApiClient in after Matinee has started on an
+ *     invite link or a reload (getCurrentUserId() is null then), and a user may sign out and
+ *     in as someone else without reloading.
  *
  * @module remote/remote-seats
  */
 
 import { Emitter } from '../core/emitter.js';
 import { RemoteSeat } from './seat.js';
-import { SessionsApi } from './sessions-api.js';
+import { RemoteError, SessionsApi } from './sessions-api.js';
 
 export class RemoteSeats extends Emitter {
   /**
-   * @param {{manager: import('../core/manager.js').Manager, api: SessionsApi,
-   *   makeSeat: (o: {sessionId: string, code: string, name: string, device: string}) => RemoteSeat}} deps
+   * @param {{manager: import('../core/manager.js').Manager, api: SessionsApi|(() => SessionsApi),
+   *   makeSeat: (o: {sessionId: string, code: string, name: string, device: string, api: SessionsApi}) => RemoteSeat}} deps
    */
   constructor({ manager, api, makeSeat }) {
     super();
     this.manager = manager;
-    this.api = api;
+    /** @type {() => SessionsApi} */
+    this._api = typeof api === 'function' ? api : () => api;
+    /** @type {SessionsApi|null} the API of the latest listing (it knows which sessions are the user's) */
+    this._listedWith = null;
     this.makeSeat = makeSeat;
     /** @type {import('./sessions-api.js').RemoteTarget|null} */
     this.target = null;
@@ -53,8 +62,11 @@ export class RemoteSeats extends Emitter {
     this.emit('change');
   }
 
-  listTargets() {
-    return this.api.listOwn();
+  /** @returns {Promise<import('./sessions-api.js').RemoteTarget[]>} */
+  async listTargets() {
+    const api = this._api();
+    this._listedWith = api;
+    return api.listOwn();
   }
 
   /** @param {import('./sessions-api.js').RemoteTarget} target */
@@ -63,7 +75,8 @@ export class RemoteSeats extends Emitter {
     if (!room) throw Object.assign(new Error('Join or create a room first.'), { code: 'not_in_room' });
     this.stop();
     const user = this.manager.user?.name || '';
-    const seat = this.makeSeat({ sessionId: target.id, code: room.code, name: user ? `${user} — ${target.deviceName}` : target.deviceName, device: target.deviceName });
+    const api = this._listedWith || this._api();
+    const seat = this.makeSeat({ sessionId: target.id, code: room.code, name: user ? `${user} — ${target.deviceName}` : target.deviceName, device: target.deviceName, api });
     this.target = target;
     this.seat = seat;
     this._offSeat = [
@@ -101,24 +114,33 @@ export class RemoteSeats extends Emitter {
  */
 export function remoteSeatsFor({ manager, apiClient, version = '0' }) {
   try {
-    const call = (name) => (typeof apiClient?.[name] === 'function' ? apiClient[name]() : undefined);
-    const baseUrl = call('serverAddress');
-    const userId = call('getCurrentUserId');
-    if (!baseUrl || !userId) return null;
+    if (typeof apiClient?.serverAddress !== 'function' || typeof apiClient?.getCurrentUserId !== 'function') return null;
+    const call = (name) => (typeof apiClient[name] === 'function' ? apiClient[name]() : undefined);
     // The seat runs on the member's own clock and timers, so its clock sync, its request
     // timestamps and the member's are on one time base.
     const { now, timers } = manager;
-    const api = new SessionsApi({
-      baseUrl, userId, now,
-      token: () => call('accessToken'),
-      client: { name: call('appName'), device: call('deviceName'), deviceId: call('deviceId'), version: call('appVersion') },
-    });
+    /** @type {SessionsApi|null} */
+    let api = null;
+    const currentApi = () => {
+      const baseUrl = call('serverAddress');
+      const userId = call('getCurrentUserId');
+      if (!baseUrl || !userId) throw new RemoteError('remote_signed_out', 'Not signed in to Jellyfin.');
+      // One API per user and server: it remembers which sessions it has seen to be the user's.
+      if (!api || api.userId !== userId || api.baseUrl !== String(baseUrl).replace(/\/+$/, '')) {
+        api = new SessionsApi({
+          baseUrl, userId, now,
+          token: () => call('accessToken'),
+          client: { name: call('appName'), device: call('deviceName'), deviceId: call('deviceId'), version: call('appVersion') },
+        });
+      }
+      return api;
+    };
     const conn = /** @type {any} */ (manager.connection);
     return new RemoteSeats({
-      manager, api,
-      makeSeat: ({ sessionId, code, name, device }) => new RemoteSeat({
+      manager, api: currentApi,
+      makeSeat: ({ sessionId, code, name, device, api: listedApi }) => new RemoteSeat({
         url: conn.url, createSocket: (url) => new WebSocket(url), now, timers,
-        credentials: conn.credentials, api, sessionId, code, name, device,
+        credentials: conn.credentials, api: listedApi, sessionId, code, name, device,
         client: { name: 'matinee-remote-seat', version },
       }),
     });

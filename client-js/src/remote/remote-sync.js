@@ -16,7 +16,11 @@
  *     one before happened between the two, so (local − Jellyfin) lies between (previous poll
  *     sent − check-in) and (this poll answered − check-in); the tightest bounds over a window
  *     give the mapping. Less half the fastest poll round trip for the device's own path to
- *     Jellyfin. Between a command and the first report made after it took effect, the
+ *     Jellyfin. A listed position is the report's only when the listing came less than a
+ *     second after it, or by a number of seconds that can be told: a real Jellyfin advances a
+ *     playing session's PositionTicks by a second every second after each report without
+ *     moving LastPlaybackCheckIn (its automatic progress, SessionInfo.cs; see _autoSeconds).
+ *     Between a command and the first report made after it took effect, the
  *     estimate is what the command should have done.
  *   - Learned latencies, from the first command on: PlayNow (load), Seek while playing and
  *     Unpause, each the time from sending to moving at the commanded position:
@@ -61,7 +65,7 @@
  *   .report() → {position, playing, buffering, error_ms, seek_ms}   for `status`
  *   .sync  {status, errorMs, thresholdMs, limitMs, method, seekMs, unpauseMs, loadMs,
  *           spreadMs: {seek, unpause}, noiseMs, reportPeriodMs, reportDelayMs, commands,
- *           seeks, correctionSeeks, corrections, requests, stale, offTarget, ambiguous, attempts,
+ *           seeks, correctionSeeks, corrections, requests, stale, offTarget, ambiguous, autoUnknown, autoSteps, attempts,
  *           lastAction, deviceName, error}
  *     status ∈ idle | loading | syncing | in_sync | limited | not_responding | gone |
  *              bad_item (the room's item is not a Jellyfin item) | refused | signed_out
@@ -125,6 +129,8 @@ export class RemoteSync {
     this._clockSamples = [];
     /** @type {number|null} local send time of the previous poll */
     this._prevPollSend = null;
+    /** @type {number|null} the latest check-in seen in a listing (Jellyfin's clock) */
+    this._seenCheckIn = null;
     /** @type {number[]} intervals between check-ins while playing */
     this._periods = [];
     this._minRttMs = Infinity;
@@ -224,6 +230,11 @@ export class RemoteSync {
       offTarget: 0,
       /** seeks too small to tell a report before them from one after (done, no sample) */
       ambiguous: 0,
+      /** listings whose position Jellyfin may have advanced by an unknown number of seconds
+       *  since its report (Jellyfin's automatic progress): not used */
+      autoUnknown: 0,
+      /** reports first seen after Jellyfin had advanced their position (the seconds taken off) */
+      autoSteps: 0,
       attempts: 0,
       lastAction: '',
       deviceName: '',
@@ -347,15 +358,30 @@ export class RemoteSync {
     const c = session.checkInMs;
     const prevPoll = this._prevPollSend;
     this._prevPollSend = sendLocal;
-    if (c !== null && (!this.lastReport || c !== this.lastReport.checkInMs) && session.itemId && session.positionS !== null) {
-      const prev = this.lastReport;
+    const playing = c !== null && session.itemId && session.positionS !== null;
+    if (playing && c !== this._seenCheckIn) {
       // The check-in happened after the previous poll was answered without it, and before this
       // one was: offset ∈ (prevSend − c, recv − c). Both bounds are kept; their tightest
       // values over a window give the clock mapping (a poll right after a report tightens the
       // upper bound, one right before it the lower).
-      this._clockSamples.push({ lo: prevPoll === null || (prev && prev.checkInMs === c) ? -Infinity : prevPoll - c, hi: recvLocal - c });
+      this._seenCheckIn = c;
+      this._clockSamples.push({ lo: prevPoll === null ? -Infinity : prevPoll - c, hi: recvLocal - c });
       if (this._clockSamples.length > this.s.clockWindow) this._clockSamples.shift();
-      this.lastReport = { p: session.positionS, paused: session.paused, itemId: session.itemId, checkInMs: c, seenLocal: recvLocal };
+    }
+    if (playing && (!this.lastReport || c !== this.lastReport.checkInMs)) {
+      const prev = this.lastReport;
+      const auto = this._autoSeconds(session, /** @type {number} */ (c), sendLocal, recvLocal);
+      if (auto === null) {
+        // Jellyfin may have advanced this position by itself (see _autoSeconds) by a number
+        // of seconds that cannot be told: not used; a fresh report is asked for, and a later
+        // listing of the same report may still tell.
+        this.sync.autoUnknown += 1;
+        this._wantReport();
+        this.tick();
+        return;
+      }
+      if (auto > 0) this.sync.autoSteps += 1;
+      this.lastReport = { p: /** @type {number} */ (session.positionS) - auto, paused: session.paused, itemId: /** @type {string} */ (session.itemId), checkInMs: /** @type {number} */ (c), seenLocal: recvLocal };
       if (prev && !prev.paused && !session.paused && prev.itemId === session.itemId && c > prev.checkInMs) {
         this._periods.push(c - prev.checkInMs);
         if (this._periods.length > 8) this._periods.shift();
@@ -368,17 +394,63 @@ export class RemoteSync {
     this.tick();
   }
 
-  /** Jellyfin clock → local clock offset, ms (null before the first report). */
-  _jfToLocal() {
-    if (!this._clockSamples.length) return null;
+  /**
+   * How many seconds Jellyfin itself added to a listed position since the report it comes
+   * from, or null when that cannot be told. A real Jellyfin advances a playing session's
+   * PositionTicks by one second every 1000 ms after each report, without moving
+   * LastPlaybackCheckIn (MediaBrowser.Controller/Session/SessionInfo.cs, StartAutomaticProgress
+   * / OnProgressTimerCallback: ProgressIncrement; SessionManager.OnPlaybackProgress(info,
+   * isAutomated: true) → UpdateNowPlayingItem(…, updateLastCheckInTime: false)), so a report
+   * first seen more than a second after it was made shows a position whole seconds ahead of
+   * where the device was at its check-in. A paused report is never advanced.
+   *
+   * Two witnesses, both checked: (1) each step also sets LastActivityDate (as does any
+   * request of the device: SessionManager.LogSessionActivity), so with steps at check-in +
+   * 1000·j ms (plus Jellyfin's own processing, autoProgressSlackMs at most) and no step
+   * since the latest activity, the steps so far are ⌊(activity − check-in) / 1000⌋ — wrong
+   * only if the device made a request within that processing time before the next step;
+   * (2) the listing was made between this poll's send and receive, which the clock mapping's
+   * bounds place in Jellyfin's time: its age since the check-in bounds the steps from both
+   * sides (under a second: none, whatever else). Under load those bounds are loose (seen:
+   * over a second wide), so (1) decides and (2) only vetoes.
+   * @param {RemoteSnapshot} session @param {number} c its check-in (Jellyfin's clock)
+   * @param {number} sendLocal @param {number} recvLocal
+   */
+  _autoSeconds(session, c, sendLocal, recvLocal) {
+    if (session.paused) return 0;
+    const { lo, hi } = this._clockBounds();
+    // The listing's age since the check-in, in Jellyfin's time: [sendLocal − hi, recvLocal − lo] − c.
+    const maxAge = recvLocal - lo - c;
+    if (maxAge < 1000) return 0;
+    const minAge = sendLocal - hi - c;
+    const fewest = Number.isFinite(minAge) ? Math.max(0, Math.floor((minAge - this.s.autoProgressSlackMs) / 1000)) : 0;
+    const most = Number.isFinite(maxAge) ? Math.floor(maxAge / 1000) : Infinity;
+    if (session.activityMs !== null && session.activityMs !== undefined) {
+      // (Jellyfin stamps the activity a moment before the check-in of the same report.)
+      const steps = Math.max(0, Math.floor((session.activityMs - c) / 1000));
+      return steps >= fewest && steps <= most ? steps : null;
+    }
+    return fewest === most ? most : null;
+  }
+
+  /** The tightest bounds on (local − Jellyfin) over the window, ms (±Infinity when none). */
+  _clockBounds() {
+    if (!this._clockSamples.length) return { lo: -Infinity, hi: Infinity };
     const hi = Math.min(...this._clockSamples.map((x) => x.hi));
     const lo = Math.max(...this._clockSamples.map((x) => x.lo));
     // Bounds that cross mean one of them is older than a clock change (Jellyfin's clock was
     // set): trust the newest sample alone until the window has refilled.
     if (lo > hi) {
       this._clockSamples = this._clockSamples.slice(-1);
-      return this._jfToLocal();
+      return this._clockBounds();
     }
+    return { lo, hi };
+  }
+
+  /** Jellyfin clock → local clock offset, ms (null before the first report). */
+  _jfToLocal() {
+    if (!this._clockSamples.length) return null;
+    const { lo, hi } = this._clockBounds();
     return Number.isFinite(lo) ? (lo + hi) / 2 : hi;
   }
 
@@ -393,8 +465,7 @@ export class RemoteSync {
     const off = this._jfToLocal();
     if (off === null) return null;
     // The uncertainty of the mapping (half the bounds' gap) plus the assumed device delay.
-    const hi = Math.min(...this._clockSamples.map((x) => x.hi));
-    return Math.max(0, hi - off) + this._deviceDelayMs();
+    return Math.max(0, this._clockBounds().hi - off) + this._deviceDelayMs();
   }
 
   /** @param {Report} rep local time at which the device was where the report says */

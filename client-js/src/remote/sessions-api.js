@@ -20,7 +20,9 @@
  * null members omitted — src/Jellyfin.Extensions/Json/JsonDefaults.cs): Id, UserId, UserName,
  * Client, DeviceName, DeviceType, DeviceId, SupportsRemoteControl, SupportsMediaControl,
  * PlayableMediaTypes, LastPlaybackCheckIn (DateTime, UTC, set by SessionManager.
- * UpdateNowPlayingItem on each progress report), NowPlayingItem.Id, PlayState.PositionTicks,
+ * UpdateNowPlayingItem on each progress report), LastActivityDate (set there too, by each
+ * step of Jellyfin's automatic progress and by every request the device makes:
+ * SessionManager.LogSessionActivity), NowPlayingItem.Id, PlayState.PositionTicks,
  * PlayState.IsPaused.
  * Commands (SessionController.Play / SendPlaystateCommand): POST /Sessions/{id}/Playing
  * ?playCommand=PlayNow&itemIds=…&startPositionTicks=…, POST /Sessions/{id}/Playing/{Pause|
@@ -75,7 +77,7 @@ export const TICKS_PER_SECOND = 10_000_000;
  *   deviceId: string|null, userName: string|null}} RemoteTarget
  * @typedef {{id: string, userId: string, deviceId: string|null, deviceName: string,
  *   itemId: string|null, positionS: number|null, paused: boolean,
- *   checkInMs: number|null, repeatMode: string|null, canRequestReport: boolean}} RemoteSnapshot
+ *   checkInMs: number|null, activityMs: number|null, repeatMode: string|null, canRequestReport: boolean}} RemoteSnapshot
  */
 
 /** An error a person can be shown; `code` picks the text (remote_* keys in ui/i18n.js). */
@@ -265,6 +267,7 @@ export class SessionsApi {
         positionS: item && ticks !== null ? ticks / TICKS_PER_SECOND : null,
         paused: Boolean(ps.IsPaused),
         checkInMs: parseJellyfinDate(s.LastPlaybackCheckIn),
+        activityMs: parseJellyfinDate(s.LastActivityDate),
         repeatMode: typeof ps.RepeatMode === 'string' ? ps.RepeatMode : null,
         canRequestReport: supports(s, 'SetRepeatMode'),
       },

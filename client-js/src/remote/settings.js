@@ -117,6 +117,12 @@ export const REMOTE_SETTINGS = Object.freeze({
    *  first retry after this, doubling to `maxPollBackoffMs`. */
   pollBackoffMs: 2000,
   maxPollBackoffMs: 30000,
+  /** Most time Jellyfin spends between stamping a report (LastPlaybackCheckIn) and starting
+   *  the timer that then advances the listed position by a second every 1000 ms (user data
+   *  saved, events published: SessionManager.OnPlaybackProgress). A listing whose age since
+   *  its report lies within this of a whole second may or may not carry one more second: its
+   *  position is not used (remote-sync.js, _autoSeconds). */
+  autoProgressSlackMs: 300,
   /** Sightings kept for the min-filter that maps Jellyfin's clock (LastPlaybackCheckIn) to
    *  ours: enough that one poll landed right after a report. */
   clockWindow: 24,

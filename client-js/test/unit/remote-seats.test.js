@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RemoteSeat } from '../../src/remote/seat.js';
-import { RemoteSeats } from '../../src/remote/remote-seats.js';
+import { RemoteSeats, remoteSeatsFor } from '../../src/remote/remote-seats.js';
 import { makeRemoteSettings } from '../../src/remote/settings.js';
 import { Manager } from '../../src/core/manager.js';
 import { FakeClock, FakeSocketFactory, SimPlayer } from './fakes.js';
-import { ALICE, ITEM, apiFor, jellyfin, tv } from './remote-helpers.js';
+import { ALICE, BOB, ITEM, apiFor, jellyfin, tv } from './remote-helpers.js';
 
 const OFFSET = 1_700_000_000_000;
 const flush = () => new Promise((r) => setImmediate(r));
@@ -110,4 +110,33 @@ test('"Watch on…" runs one seat in the member\'s room and stops it when the me
   assert.equal(made[1].stopped, true);
   assert.equal(remote.seat, null);
   m.stop();
+});
+
+test('inside jellyfin-web, "Watch on…" reads who is signed in when it lists, not when the page started', async (t) => {
+  // Genuine jellyfin-web 10.11.11 signs its ApiClient in after Matinee has started on an
+  // invite link or a reload: getCurrentUserId() and accessToken() are null at first.
+  const clock = new FakeClock(1000);
+  const dev = tv(/** @type {any} */ ({ now: () => Date.now() }), { now: () => Date.now() });
+  const jf = await jellyfin([dev]);
+  t.after(() => jf.stop());
+  let user = /** @type {{id: string, token: string}|null} */ (null);
+  const apiClient = {
+    serverAddress: () => jf.url,
+    getCurrentUserId: () => user?.id ?? null,
+    accessToken: () => user?.token ?? null,
+    appName: () => 'Jellyfin Web', deviceName: () => 'Chrome', deviceId: () => 'browser-1', appVersion: () => '10.11.11',
+  };
+  const m = new Manager({
+    url: 'ws://server.invalid/ws', createSocket: new FakeSocketFactory().create, now: clock.now, timers: clock.timers,
+    player: new SimPlayer(clock), credentials: async () => ({ name: 'alice' }), random: () => 0.5,
+  });
+  const remote = remoteSeatsFor({ manager: m, apiClient, version: '1' });
+  assert.ok(remote, 'offered while jellyfin-web is still signing in');
+  await assert.rejects(remote.listTargets(), (e) => /** @type {any} */ (e).code === 'remote_signed_out');
+  user = ALICE;
+  assert.deepEqual((await remote.listTargets()).map((x) => x.deviceName), ['Living room TV']);
+  // Signed in as someone else: that user's devices (Bob has none), never Alice's.
+  user = BOB;
+  assert.deepEqual(await remote.listTargets(), []);
+  assert.equal(remoteSeatsFor({ manager: m, apiClient: {}, version: '1' }), null, 'no ApiClient, no "Watch on…"');
 });

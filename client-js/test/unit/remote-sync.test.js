@@ -155,3 +155,67 @@ test('corrections that keep missing make the device limited: they stop, it says 
   await run(500);
   assert.ok(dev.commands.slice(before).some((c) => c.kind === 'Seek'), 'seeked at once after the room seeked');
 });
+
+test('a position Jellyfin advanced by itself since the report is not taken for where the TV was', async (t) => {
+  const clock = virtualClock();
+  // A TV that reports every 10 s (jellyfin-web's throttle) and at once on every command; the
+  // seat polls 1.5–2.5 s apart, so most reports are first seen after Jellyfin's own timer
+  // added a second or two to the listed position (LastPlaybackCheckIn unchanged).
+  const dev = tv(clock, { reportPeriodMs: 10_000, reportJitterMs: 0, eventReports: 'all', commandLatencyMs: [1, 5], loadMs: 100, seekStallMs: [0, 3], unpauseMs: [0, 3], reportDelayMs: [5, 20] });
+  const jf = await jellyfin([dev]);
+  t.after(() => jf.stop());
+  const { sync, run } = driven(apiFor(jf.url, ALICE, clock), dev.id, clock, { pollMs: 2000, fastPollMs: 2000 });
+  const st = state(clock, { position: 100, at: clock.serverNow() + 500 });
+  sync.setState(st);
+  await run(20_000);
+  // What GET /Sessions shows is ahead of the last report by whole seconds, as on a real server.
+  const listed = dev.toSessionInfoDto();
+  assert.ok(listed.PlayState.PositionTicks > dev.held.positionTicks, 'Jellyfin advanced the listed position');
+  assert.equal(listed.LastPlaybackCheckIn, jfDate(dev));
+  /** @type {number[]} */
+  const errs = [];
+  /** @type {number[]} */
+  const believed = [];
+  await run(120_000, () => {
+    errs.push(Math.abs(dev.truePosition() - expectedPosition(st, clock.serverNow())) * 1000);
+    if (sync.sync.errorMs !== null) believed.push(Math.abs(sync.sync.errorMs));
+  });
+  // Taken for the TV's own, a listing a second or two ahead makes the seat believe the TV is
+  // that far off and seek it back by as much.
+  assert.ok(Math.max(...believed) < 300, `the seat believed the TV up to ${Math.max(...believed).toFixed(0)} ms off`);
+  assert.ok(Math.max(...errs) < 300, `true error up to ${Math.max(...errs).toFixed(0)} ms`);
+  // Reports first seen after Jellyfin had advanced them were read back to the report.
+  assert.ok(sync.sync.autoSteps > 0, 'some listings came a second or more after their report');
+});
+
+/** The check-in Jellyfin shows for what it holds. @param {any} dev */
+function jfDate(dev) {
+  return jellyfinDate(dev.heldAt + dev.jfSkewMs);
+}
+
+test('when listings are slow to come back, Jellyfin\'s activity date tells how far it advanced a position', async (t) => {
+  const clock = virtualClock();
+  // As on a loaded machine: every GET /Sessions takes 400 ms, so the clock mapping's bounds
+  // are wide and cannot tell a listing's age to the second by themselves.
+  const dev = tv(clock, { reportPeriodMs: 10_000, reportJitterMs: 0, eventReports: 'all', commandLatencyMs: [1, 5], loadMs: 100, seekStallMs: [0, 3], unpauseMs: [0, 3], reportDelayMs: [5, 20] });
+  const jf = await jellyfin([dev]);
+  t.after(() => jf.stop());
+  const slowFetch = async (url, init) => {
+    const slow = init?.method !== 'POST';
+    if (slow) clock.advance(200);
+    const r = await fetch(url, init);
+    if (slow) clock.advance(200);
+    return r;
+  };
+  const { sync, run } = driven(apiFor(jf.url, ALICE, clock, { fetch: slowFetch }), dev.id, clock, { pollMs: 2000, fastPollMs: 2000 });
+  const st = state(clock, { position: 100, at: clock.serverNow() + 500 });
+  sync.setState(st);
+  await run(20_000);
+  /** @type {number[]} */
+  const believed = [];
+  const from = sync.sync.autoSteps;
+  await run(120_000, () => { if (sync.sync.errorMs !== null) believed.push(Math.abs(sync.sync.errorMs)); });
+  assert.ok(Math.max(...believed) < 300, `the seat believed the TV up to ${Math.max(...believed).toFixed(0)} ms off`);
+  assert.ok(sync.sync.autoSteps - from >= 5, `periodic reports read back to the report: ${sync.sync.autoSteps - from}`);
+  assert.equal(sync.sync.status, 'in_sync');
+});

@@ -17,10 +17,15 @@
 //   sessions.routes(router)   the HTTP endpoints below
 // A session object: {id, token, userId, userName, client, deviceId, deviceName, version,
 //   capabilities, playState, nowPlayingItemId, playSessionId, lastActivity, controller, reports}.
+// A playing session's listed PositionTicks moves by itself, a second every second after each
+// report, without moving LastPlaybackCheckIn, as Jellyfin's automatic progress does
+// (MediaBrowser.Controller/Session/SessionInfo.cs; autoProgress in
+// client-js/bench/lib/sim-remote-device.mjs).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { HttpError, queryGet } from './http.js';
 import { isoDate, strip } from './dto.js';
+import { autoProgress } from '../../../client-js/bench/lib/sim-remote-device.mjs';
 
 /**
  * The session id: SessionManager.CreateSessionInfo writes `(appName + deviceId).GetMD5()
@@ -76,6 +81,8 @@ export class Sessions {
       playSessionId: null,
       lastActivity: Date.now(),
       lastPlaybackCheckIn: 0,
+      /** when Jellyfin's automatic-progress timer was (re)started: the last start or progress report */
+      autoProgressFrom: null,
       lastPaused: null,
       controller: null,
       /** every Sessions/Playing report, in order: [kind, body] */
@@ -125,8 +132,12 @@ export class Sessions {
   /** SessionInfoDto. */
   dto(s) {
     const playing = s.nowPlayingItemId ? this.itemDto(s.userId, s.nowPlayingItemId) : null;
+    const ps = s.playState;
+    const auto = playing && s.autoProgressFrom !== null && typeof ps.PositionTicks === 'number'
+      ? autoProgress({ positionTicks: ps.PositionTicks, isPaused: ps.IsPaused }, Date.now() - s.autoProgressFrom, typeof playing.RunTimeTicks === 'number' ? playing.RunTimeTicks : null)
+      : { positionTicks: ps.PositionTicks, ticks: 0 };
     return strip({
-      PlayState: strip({ ...s.playState }),
+      PlayState: strip({ ...ps, PositionTicks: auto.positionTicks }),
       AdditionalUsers: [],
       Capabilities: s.capabilities,
       RemoteEndPoint: s.remoteEndPoint,
@@ -135,7 +146,7 @@ export class Sessions {
       UserId: s.userId,
       UserName: s.userName,
       Client: s.client,
-      LastActivityDate: isoDate(s.lastActivity),
+      LastActivityDate: isoDate(auto.ticks ? Math.max(s.lastActivity, s.autoProgressFrom + 1000 * auto.ticks) : s.lastActivity),
       LastPlaybackCheckIn: s.lastPlaybackCheckIn ? isoDate(s.lastPlaybackCheckIn) : '0001-01-01T00:00:00.0000000Z',
       LastPausedDate: s.lastPaused ? isoDate(s.lastPaused) : undefined,
       DeviceName: s.deviceName,
@@ -160,6 +171,9 @@ export class Sessions {
     if (session.reports.length > 500) session.reports.splice(0, 250);
     session.lastActivity = Date.now();
     session.lastPlaybackCheckIn = Date.now();
+    // SessionManager.OnPlaybackStart / OnPlaybackProgress restart the timer;
+    // OnPlaybackStopped stops it.
+    session.autoProgressFrom = kind === 'stopped' ? null : session.lastPlaybackCheckIn;
     if (kind === 'stopped') {
       session.nowPlayingItemId = null;
       session.playSessionId = null;

@@ -251,6 +251,39 @@ test('sessions: playing reports, remote playstate over /socket, unknown endpoint
   assert.deepEqual(jf.unknown, [{ method: 'GET', path: '/Nothing/Here?ApiKey=***' }]);
 });
 
+test('a playing session\'s listed position moves a second every second after its report; its check-in does not', async (t) => {
+  // Jellyfin's automatic progress: MediaBrowser.Controller/Session/SessionInfo.cs
+  // (StartAutomaticProgress, OnProgressTimerCallback: ProgressIncrement = 1 s every 1000 ms,
+  // nothing while paused) through SessionManager.OnPlaybackProgress(info, isAutomated: true),
+  // which leaves LastPlaybackCheckIn alone. Seen on a real 10.11.11: PositionTicks 100249650,
+  // 110249650, 120249650 a second apart under one LastPlaybackCheckIn.
+  const jf = await startStandin({ quiet: true, matinee: null });
+  t.after(() => jf.stop());
+  const bob = await login(jf, 'Bob', 'bob-pw', 'tv');
+  const clock = jf.item('The Clock');
+  const post = (path, body) => fetch(`${jf.url}${path}`, { method: 'POST', headers: { ...authed(bob.AccessToken), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const listed = async () => (await (await fetch(`${jf.url}/Sessions?deviceId=dev-tv`, { headers: authed(bob.AccessToken) })).json())[0];
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  assert.equal((await post('/Sessions/Playing', { ItemId: clock.id, PositionTicks: 50_000_000, IsPaused: false, PlayMethod: 'DirectPlay' })).status, 204);
+  const first = await listed();
+  const checkIn = first.LastPlaybackCheckIn;
+  await sleep(1100);
+  const later = await listed();
+  const added = later.PlayState.PositionTicks - 50_000_000;
+  assert.ok(added >= 10_000_000 && added % 10_000_000 === 0, `whole seconds added: ${added}`);
+  assert.equal(later.LastPlaybackCheckIn, checkIn, 'the check-in stays that of the report');
+  assert.ok(Date.parse(later.LastActivityDate) > Date.parse(checkIn), 'the activity date moves with each step');
+  // A paused report stays where it was.
+  await post('/Sessions/Playing/Progress', { ItemId: clock.id, PositionTicks: 70_000_000, IsPaused: true, EventName: 'pause' });
+  await sleep(1100);
+  assert.equal((await listed()).PlayState.PositionTicks, 70_000_000);
+  // Never past the item's runtime.
+  const runTime = first.NowPlayingItem.RunTimeTicks;
+  await post('/Sessions/Playing/Progress', { ItemId: clock.id, PositionTicks: runTime - 5_000_000, IsPaused: false, EventName: 'unpause' });
+  await sleep(1100);
+  assert.equal((await listed()).PlayState.PositionTicks, runTime - 5_000_000);
+});
+
 test('the plugin endpoints: tokens for users only, verifiable with the published JWKS', async (t) => {
   const jf = await startStandin({ quiet: true, apiKeys: ['an-api-key'], matinee: { serverUrl: ' https://watch.example.org/ ', defaultControl: 'SHARED', tokenLifetimeSeconds: 10 } });
   t.after(() => jf.stop());
