@@ -27,7 +27,7 @@ import { NetPath } from './lib/net-shim.mjs';
 import { startServer } from './lib/server.mjs';
 import { convergenceMs, pairwise, spread, summarize } from './lib/stats.mjs';
 import { renderSvg, svgToPng } from './lib/plot.mjs';
-import { Budget } from './lib/budget.mjs';
+import { Budget, splitError } from './lib/budget.mjs';
 import { remoteScript, remoteSummary, remoteTable } from './lib/sim-remote.mjs';
 
 // `remote`: browser members plus TV apps driven through Jellyfin's Sessions API (lib/sim-remote.mjs).
@@ -379,15 +379,7 @@ class Run {
     const st = c.manager.core.state;
     const est = c.manager.timesync.offsetMs;
     if (errMs === null || !st || est === null || !this.truth.state || st.seq !== this.truth.state.seq) return null;
-    const local = c.nowAt(g);
-    const read = c.player.reportedPosition(g);
-    const rate = st.playing ? st.rate : 0;
-    return {
-      e: errMs,
-      clock: (est - (serverTimeAt(g) - local)) * rate,
-      ctrl: (read - expectedPosition(st, local + est)) * 1000,
-      read: (truePos - read) * 1000,
-    };
+    return splitError({ state: st, errMs, estimateMs: est, localMs: c.nowAt(g), serverMs: serverTimeAt(g), truePos, readPos: c.player.reportedPosition(g) });
   }
 
   /** @param {number} s seconds on the scenario's (scaled) timeline */

@@ -21,6 +21,7 @@
  * would be if that part were perfect and the others stayed as they were).
  *
  * API:
+ *   splitError({state, errMs, estimateMs, localMs, serverMs, truePos, readPos}) → Parts
  *   new Budget()
  *   .add(parts)          one god's-eye sample of the clients in the room:
  *                        [{e, clock, ctrl, read}] (ms; null entries skipped)
@@ -31,8 +32,28 @@
  */
 
 import { pairwise, summarize } from './stats.mjs';
+import { expectedPosition } from '../../src/core/protocol.js';
 
 /** @typedef {{e: number, clock: number, ctrl: number, read: number}} Parts */
+
+/**
+ * One client's error split at one instant.
+ * @param {{state: import('../../src/core/protocol.js').PlaybackState, errMs: number,
+ *   estimateMs: number, localMs: number, serverMs: number, truePos: number, readPos: number}} o
+ *   state: the state the client applied; errMs: its true error against the formula;
+ *   estimateMs: its offset estimate (server − local); localMs / serverMs: its clock and the
+ *   server's at that instant; truePos / readPos: its player's true and reported position (s)
+ * @returns {Parts}
+ */
+export function splitError({ state, errMs, estimateMs, localMs, serverMs, truePos, readPos }) {
+  const rate = state.playing ? state.rate : 0;
+  return {
+    e: errMs,
+    clock: (estimateMs - (serverMs - localMs)) * rate,
+    ctrl: (readPos - expectedPosition(state, localMs + estimateMs)) * 1000,
+    read: (truePos - readPos) * 1000,
+  };
+}
 
 const KEYS = /** @type {const} */ (['total', 'clock', 'ctrl', 'read', 'no_clock', 'no_ctrl']);
 
