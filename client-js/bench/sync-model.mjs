@@ -14,7 +14,9 @@
  * `2 × the largest one-way delay + 30 ms` ahead (DESIGN §3), then 25 s of play sampled every
  * 20 ms. Steady = from max(convergence, 3 s) after play, as in the harness. The server is
  * reduced to what the steady scenario needs from it: pongs stamped on the true clock and one
- * `state`. Not modelled: `status` / `members` frames sharing the lanes (see the harness).
+ * `state`. `--status-frames` adds the other frames that share a client's lanes in the harness:
+ * a `status` up every statusIntervalMs and a `members` refresh down every 5 s (the server's
+ * default); a ping or pong queued behind one arrives later (what the status cadence costs).
  *
  * Prints per seed and over all seeds: steady pairwise p50/p99/max, the error budget
  * (lib/budget.mjs), rate changes, hard seeks; then one `sync-model:` line.
@@ -69,10 +71,10 @@ export class Sched {
 
 /**
  * One seed of the steady scenario.
- * @param {{seed: number, settings: any, clients?: number, delayMs?: number, jitterMs?: number,
+ * @param {{seed: number, settings: any, statusFrames?: boolean, clients?: number, delayMs?: number, jitterMs?: number,
  *   spikeProb?: number, hlsFraction?: number, playAtMs?: number, durationMs?: number, settleMs?: number}} o
  */
-export function runSteady({ seed, settings, clients = 8, delayMs = 40, jitterMs = 15, spikeProb = 0.005, hlsFraction = 0.25, playAtMs = 1500, durationMs = 25_000, settleMs = 3000 }) {
+export function runSteady({ seed, settings, statusFrames = false, clients = 8, delayMs = 40, jitterMs = 15, spikeProb = 0.005, hlsFraction = 0.25, playAtMs = 1500, durationMs = 25_000, settleMs = 3000 }) {
   const sched = new Sched();
   const god = () => sched.now;
   const rng = rngFrom(seed);
@@ -95,6 +97,10 @@ export function runSteady({ seed, settings, clients = 8, delayMs = 40, jitterMs 
       lanes.down = due;
       sched.timers.setTimeout(fn, due - god());
     };
+    if (statusFrames) {
+      sched.timers.setInterval(() => { lanes.up = Math.max(god() + delay(), lanes.up); }, settings.statusIntervalMs);
+      sched.timers.setInterval(() => down(() => {}), 5000);
+    }
     const m = { kind, nowAt, down, player: /** @type {SimPlayer|null} */ (null), ts: /** @type {TimeSync|null} */ (null), core: /** @type {PlaybackCore|null} */ (null) };
     const ts = new TimeSync({
       now: () => nowAt(god()), settings, timers: sched.timers,
@@ -160,6 +166,7 @@ export function runSteady({ seed, settings, clients = 8, delayMs = 40, jitterMs 
 
 function main(argv) {
   let seeds = [1, 2, 3];
+  let statusFrames = false;
   const set = /** @type {Record<string, number>} */ ({});
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -168,12 +175,14 @@ function main(argv) {
       if (!m || Number(m[1]) > Number(m[2])) throw new Error('--seeds: expected LO-HI like 1-3');
       seeds = [];
       for (let s = Number(m[1]); s <= Number(m[2]); s++) seeds.push(s);
+    } else if (a === '--status-frames') {
+      statusFrames = true;
     } else if (a === '--set') {
       const m = /^(\w+)=(.+)$/.exec(argv[++i] ?? '');
       if (!m) throw new Error('--set: expected KEY=VALUE');
       set[m[1]] = Number(m[2]);
     } else if (a === '--help' || a === '-h') {
-      process.stdout.write('sync-model: node client-js/bench/sync-model.mjs [--seeds LO-HI] [--set KEY=VALUE …]\n');
+      process.stdout.write('sync-model: node client-js/bench/sync-model.mjs [--seeds LO-HI] [--status-frames] [--set KEY=VALUE …]\n');
       return 0;
     } else {
       throw new Error(`unknown option '${a}'`);
@@ -184,7 +193,7 @@ function main(argv) {
   let rateChanges = 0;
   let hard = 0;
   for (const seed of seeds) {
-    const r = runSteady({ seed, settings });
+    const r = runSteady({ seed, settings, statusFrames });
     all.push(...r.offsets);
     rateChanges += r.rate_changes;
     hard += r.hard_seeks;
@@ -192,7 +201,7 @@ function main(argv) {
     console.log(`seed ${seed}: steady p50/p99/max ${r.summary.p50}/${r.summary.p99}/${r.summary.max} ms · clock ${p.clock.p99} · controller ${p.ctrl.p99} · reading ${p.read.p99} · w/o clock ${p.no_clock.p99} · w/o controller ${p.no_ctrl.p99} · conv ${r.convergence_s} s · rate changes ${r.rate_changes} · hard seeks ${r.hard_seeks}`);
   }
   const s = summarize(all);
-  console.log(`sync-model: seeds=${seeds[0]}-${seeds.at(-1)} steady_p50_ms=${s.p50} steady_p99_ms=${s.p99} steady_max_ms=${s.max} rate_changes=${rateChanges} hard_seeks=${hard}${Object.keys(set).length ? ` set=${JSON.stringify(set)}` : ''}`);
+  console.log(`sync-model: seeds=${seeds[0]}-${seeds.at(-1)}${statusFrames ? ' status_frames=1' : ''} steady_p50_ms=${s.p50} steady_p99_ms=${s.p99} steady_max_ms=${s.max} rate_changes=${rateChanges} hard_seeks=${hard}${Object.keys(set).length ? ` set=${JSON.stringify(set)}` : ''}`);
   return 0;
 }
 
