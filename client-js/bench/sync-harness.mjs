@@ -27,6 +27,7 @@ import { NetPath } from './lib/net-shim.mjs';
 import { startServer } from './lib/server.mjs';
 import { convergenceMs, pairwise, spread, summarize } from './lib/stats.mjs';
 import { renderSvg, svgToPng } from './lib/plot.mjs';
+import { Budget, splitError } from './lib/budget.mjs';
 import { remoteScript, remoteSummary, remoteTable } from './lib/sim-remote.mjs';
 
 // `remote`: browser members plus TV apps driven through Jellyfin's Sessions API (lib/sim-remote.mjs).
@@ -57,6 +58,8 @@ USAGE: node client-js/bench/sync-harness.mjs [OPTIONS]
   --no-plot            skip the PNG (the SVG is still written)
   --set KEY=VALUE      override a client setting (core/settings.js) for every client;
                        repeatable — how a constant earns its value
+  --timer-baseline-s S first measure the machine's timer lateness alone for S seconds
+                       (a 10 ms interval, nothing else running) [default: 0, skip]
   --help
 
 Server binary: $MATINEE_SERVER_BIN, else target/release, else target/debug.
@@ -71,7 +74,7 @@ export function parseArgs(argv) {
   const o = {
     clients: 8, delayMs: 40, jitterMs: 15, asymmetryMs: 0, spikeProb: 0.005, spikeMs: [100, 300],
     hlsFraction: 0.25, resolutionMs: 1, scenarios: [...SCENARIOS], scale: 1, seed: 1, sampleMs: 20,
-    clipMs: 100, settleS: 3, out: 'bench-results', set: /** @type {Record<string, number>} */ ({}), url: /** @type {string|null} */ (null), plot: true, help: false,
+    clipMs: 100, settleS: 3, timerBaselineS: 0, out: 'bench-results', set: /** @type {Record<string, number>} */ ({}), url: /** @type {string|null} */ (null), plot: true, help: false,
   };
   const num = (flag, v, min = 0) => {
     const x = Number(v);
@@ -108,6 +111,7 @@ export function parseArgs(argv) {
       case '--sample-ms': o.sampleMs = num(a, v(), 5); break;
       case '--clip-ms': o.clipMs = num(a, v(), 1); break;
       case '--settle-s': o.settleS = num(a, v()); break;
+      case '--timer-baseline-s': o.timerBaselineS = num(a, v()); break;
       case '--out': o.out = String(v() ?? ''); if (!o.out) throw new Error('--out: missing directory'); break;
       case '--url': {
         const u = String(v() ?? '');
@@ -207,7 +211,9 @@ class SimClient {
     this.driftPpm = (rng() * 2 - 1) * 100;
     const base = performance.timeOrigin + this.offsetMs;
     const k = 1 + this.driftPpm * 1e-6;
-    this.now = () => base + god() * k;
+    /** This client's local clock at god time g. */
+    this.nowAt = (g) => base + g * k;
+    this.now = () => this.nowAt(god());
     const asym = (rng() * 2 - 1) * opts.asymmetryMs / 2;
     this.net = new NetPath({
       god, timers, rng,
@@ -235,6 +241,20 @@ class SimClient {
       settings: makeSettings(opts.set),
       client: { name: 'matinee-sync-harness', version: '1' },
     });
+    // Every clock sample the core absorbs, with the truth beside it: [god ms, rtt, the
+    // sample's own offset error, the estimate's error after absorbing it] (ms) — what the
+    // clock filter was given and what it made of it.
+    /** @type {number[][]} */
+    this.pings = [];
+    const ts = this.manager.timesync;
+    const addSample = ts.addSample.bind(ts);
+    ts.addSample = (t0, t1, t2, t3) => {
+      const s = addSample(t0, t1, t2, t3);
+      const g = god();
+      const trueOffset = serverTimeAt(g) - this.nowAt(g);
+      if (s && ts.offsetMs !== null) this.pings.push([round(g, 1), round(s.rtt, 3), round(s.offset - trueOffset, 3), round(ts.offsetMs - trueOffset, 3)]);
+      return s;
+    };
     this.inRoom = false;
     this.left = false;
     /** What the core did to the player and when (its `sync.lastAction` as it changes), with
@@ -288,7 +308,7 @@ class Run {
     this.clients = [];
     /** @type {{g: number, label: string, kind: string}[]} */
     this.events = [];
-    /** @type {{g: number, errs: (number|null)[], pos: (number|null)[], playing: boolean, ok: boolean, hard: number}[]} */
+    /** @type {{g: number, errs: (number|null)[], pos: (number|null)[], parts: (import('./lib/budget.mjs').Parts|null)[], playing: boolean, ok: boolean, hard: number}[]} */
     this.samples = [];
     this.t0 = 0;
     this.sampler = null;
@@ -335,17 +355,31 @@ class Run {
     let hard = 0;
     const errs = this.clients.map(() => /** @type {number|null} */ (null));
     const pos = this.clients.map(() => /** @type {number|null} */ (null));
+    const parts = this.clients.map(() => /** @type {import('./lib/budget.mjs').Parts|null} */ (null));
     this.clients.forEach((c, i) => {
       hard += c.manager.core.sync.hardSeeks;
       if (!c.participates()) return;
       const p = c.player.truePosition(g);
       pos[i] = p;
       if (expected !== null) errs[i] = (p - expected) * 1000;
+      parts[i] = this.parts(c, g, p, errs[i]);
       const action = c.manager.core.sync.lastAction;
       if (action && action !== c.actions.at(-1)?.action) c.actions.push({ g, action, errMs: errs[i] });
       if (c.player.isAdvancing(g) !== playing) ok = false;
     });
-    this.samples.push({ g, errs, pos, playing, ok, hard });
+    this.samples.push({ g, errs, pos, parts, playing, ok, hard });
+  }
+
+  /**
+   * A client's true error split into clock, controller and reading (lib/budget.mjs), or null
+   * when the client has not applied the room's current state.
+   * @param {SimClient} c @param {number} g @param {number} truePos @param {number|null} errMs
+   */
+  parts(c, g, truePos, errMs) {
+    const st = c.manager.core.state;
+    const est = c.manager.timesync.offsetMs;
+    if (errMs === null || !st || est === null || !this.truth.state || st.seq !== this.truth.state.seq) return null;
+    return splitError({ state: st, errMs, estimateMs: est, localMs: c.nowAt(g), serverMs: serverTimeAt(g), truePos, readPos: c.player.reportedPosition(g) });
   }
 
   /** @param {number} s seconds on the scenario's (scaled) timeline */
@@ -392,6 +426,7 @@ class Run {
     const steady = [];
     const playingOffsets = [];
     const absErr = [];
+    const budget = new Budget();
     let hardSteady = 0;
     let hardAll = 0;
     let prevHard = this.samples.length ? this.samples[0].hard : 0;
@@ -407,6 +442,7 @@ class Run {
       if (!tr) {
         pairwise(xs, steady);
         for (const e of s.errs) if (e !== null) absErr.push(Math.abs(e));
+        budget.add(s.parts);
       }
     }
     const clients = this.clients.map((c) => ({
@@ -419,6 +455,8 @@ class Run {
       offset_estimate_error_ms: c.manager.timesync.offsetMs === null ? null : round(c.manager.timesync.offsetMs - (serverTimeAt(god()) - c.now()), 2),
       reconnects: Math.max(0, c.opens.length - 1), spikes: c.net.stats.spikes,
       actions: c.actions.map((a) => [round(ms(a.g) / 1000, 3), a.action, a.errMs === null ? null : round(a.errMs, 1)]),
+      // [t s, rtt ms, the sample's offset error ms, the estimate's error after it ms]
+      pings: c.pings.map(([g, ...rest]) => [round(ms(g) / 1000, 3), ...rest]),
     }));
     // Convergence that is a target: not while the room waits, not while a member is
     // knowingly cut off (it cannot converge until it is back).
@@ -430,6 +468,7 @@ class Run {
       steady: summarize(steady),
       all_playing: summarize(playingOffsets),
       abs_error_steady: summarize(absErr),
+      budget: budget.result(),
       events: events.map(({ label, kind, t_s, convergence_s }) => ({ label, kind, t_s, convergence_s })),
       convergence_max_s: convs.some((c) => c === null) ? null : round(Math.max(0, ...convs), 3),
       hard_seeks: { steady: hardSteady, total: hardAll },
@@ -579,6 +618,43 @@ function table(results) {
   return ['steady-state true pairwise offset while playing (ms)', line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/** Where the steady milliseconds go (lib/budget.mjs): pairwise p99 of each part alone. */
+function budgetTable(results) {
+  const head = ['scenario', 'total', 'clock δ', 'controller b', 'reading q', 'total w/o clock', 'total w/o controller', '|δ| p50/p99', '|b| p50/p99', 'residual'];
+  const p = (x) => fmt(x?.p99);
+  const rows = results.filter((r) => r.budget.n).map((r) => {
+    const b = r.budget;
+    return [r.name, p(b.pairwise.total), p(b.pairwise.clock), p(b.pairwise.ctrl), p(b.pairwise.read), p(b.pairwise.no_clock), p(b.pairwise.no_ctrl),
+      `${fmt(b.abs.clock.p50)}/${fmt(b.abs.clock.p99)}`, `${fmt(b.abs.ctrl.p50)}/${fmt(b.abs.ctrl.p99)}`, fmt(b.residual_max_ms)];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ');
+  return ['where the steady milliseconds go: pairwise p99 of each part alone (ms; e = b + δ + q)', line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/**
+ * The machine's own timer noise with nothing of ours running: a 10 ms interval's lateness
+ * over `seconds`. The clients, the network shim and the sampler all run on such timers.
+ * @param {number} seconds
+ */
+export async function timerBaseline(seconds) {
+  const lags = [];
+  let last = god();
+  await new Promise((resolve) => {
+    const end = last + seconds * 1000;
+    const h = setInterval(() => {
+      const t = god();
+      lags.push(Math.max(0, t - last - 10));
+      last = t;
+      if (t >= end) {
+        clearInterval(h);
+        resolve(undefined);
+      }
+    }, 10);
+  });
+  return summarize(lags);
+}
+
 export async function main(argv) {
   let opts;
   try {
@@ -591,6 +667,9 @@ export async function main(argv) {
     process.stdout.write(HELP);
     return 0;
   }
+  const baseline = opts.timerBaselineS > 0 ? await timerBaseline(opts.timerBaselineS) : null;
+  const loadBaseline = loadavg()[0];
+  if (baseline) console.error(`sync-harness: timer baseline ${opts.timerBaselineS} s: lateness of a 10 ms timer p50/p99/max ${baseline.p50}/${baseline.p99}/${baseline.max} ms, load ${round(loadBaseline, 2)}`);
   const server = opts.url ? null : await startServer();
   const url = opts.url || /** @type {NonNullable<typeof server>} */ (server).url;
   console.error(`sync-harness: ${opts.clients} clients, one-way delay ${opts.delayMs}±${opts.jitterMs} ms, ` +
@@ -613,12 +692,14 @@ export async function main(argv) {
       // Seeded by the scenario's place in the full list, so that `--scenarios late-join` has
       // the same clients (kinds, clocks, latencies) as the late-join of a full run.
       const run = new Run(name, opts, url, opts.seed * 1000 + SCENARIOS.indexOf(name));
+      const loadStart = loadavg()[0];
       try {
         await SCRIPTS[name](run, opts.clients);
       } finally {
         await run.finish();
       }
       const r = run.result();
+      r.loadavg_start = round(loadStart, 2);
       if (run.remote) r.remote = run.remote.result();
       results.push(r);
       panels.push(run.panel(r));
@@ -656,6 +737,9 @@ export async function main(argv) {
     rate_max: Math.max(...results.map((r) => r.rate.max)),
     loop_lag_p99_ms: lag.p99,
     loop_lag_max_ms: lag.max,
+    ...(baseline ? { baseline_lag_p99_ms: baseline.p99, baseline_lag_max_ms: baseline.max } : {}),
+    clock_p99_ms: steadyRun.budget.pairwise.clock.p99,
+    ctrl_p99_ms: steadyRun.budget.pairwise.ctrl.p99,
     loadavg: round(Math.max(loadBefore, loadavg()[0]), 2),
   };
   Object.assign(summary, remoteSummary(results));
@@ -669,6 +753,7 @@ export async function main(argv) {
   if (opts.plot) await svgToPng(svg, path.join(opts.out, 'sync.png'));
 
   console.log(table(results));
+  console.log(budgetTable(results));
   const remote = remoteTable(results);
   if (remote) console.log(remote);
   const kv = Object.entries(summary).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v === null ? 'never' : v}`);

@@ -21,6 +21,8 @@
  *   .truePosition(g?)   exact media seconds at god time g (default now)
  *   .isAdvancing(g?)    media is really moving
  *   .effectiveRate(g?)  the rate really applied at g
+ *   .reportedPosition(g) what getPosition() shows at god time g (quantised, the seek target
+ *                        during a seek)
  *   .stall(ms)          a buffering stall starting now
  *   .seeks, .rateChanges  counters
  *
@@ -134,7 +136,11 @@ export class SimPlayer extends Emitter {
   // ---- the generic player interface (what the client core sees) ----
 
   getPosition() {
-    const g = this.god();
+    return this.reportedPosition(this.god());
+  }
+
+  /** What getPosition() returns at god time g (the harness reads it at its sampling instant). */
+  reportedPosition(g) {
     const p = g < this.seekEndG ? this.seekTarget : this.truePosition(g);
     if (this.resolutionMs <= 0) return p;
     const r = this.resolutionMs / 1000;

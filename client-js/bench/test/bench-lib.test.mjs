@@ -8,6 +8,7 @@ import { SimPlayer } from '../lib/sim-player.mjs';
 import { NetPath } from '../lib/net-shim.mjs';
 import { convergenceMs, pairwise, percentile, spread, summarize } from '../lib/stats.mjs';
 import { parseArgs, rngFrom } from '../sync-harness.mjs';
+import { Budget } from '../lib/budget.mjs';
 
 /** A manual clock with timers that fire only when the test advances time. */
 function fakeTime() {
@@ -218,4 +219,33 @@ test('plot: one path per client, gaps where a client is absent, labels escaped',
   assert.equal((hostPath.match(/M/g) || []).length, 2);
   assert.ok(svg.includes('seek &lt;1&gt;') && svg.includes('a&amp;b'));
   assert.ok(!svg.includes('seek <1>'));
+});
+
+test('budget: each part\'s pairwise spread alone, the total without it, and the split\'s residual', () => {
+  const b = new Budget();
+  // Two clients: one's clock estimate 3 ms ahead, the other's 3 ms behind, their controllers
+  // leaving +1 and +1 (the same, so they cancel pairwise), readings 0.5 ms coarse each.
+  for (let k = 0; k < 10; k++) {
+    b.add([
+      { e: 4.5, clock: 3, ctrl: 1, read: 0.5 },
+      { e: -1.5, clock: -3, ctrl: 1, read: 0.5 },
+      null, // a client not in the room counts nowhere
+    ]);
+  }
+  const r = b.result();
+  assert.equal(r.n, 10);
+  assert.equal(r.pairwise.total.p99, 6);
+  assert.equal(r.pairwise.clock.p99, 6);
+  assert.equal(r.pairwise.ctrl.p99, 0);
+  assert.equal(r.pairwise.no_clock.p99, 0, 'with perfect clocks these two would agree');
+  assert.equal(r.pairwise.no_ctrl.p99, 6);
+  assert.equal(r.residual_max_ms, 0);
+  assert.deepEqual(r.clock_bias_ms, [3, -3]);
+  assert.equal(r.abs.ctrl.p50, 1);
+  // A sample whose parts do not add up (it straddled a state change) shows as a residual.
+  b.add([{ e: 10, clock: 0, ctrl: 0, read: 0 }, { e: 0, clock: 0, ctrl: 0, read: 0 }]);
+  assert.equal(b.result().residual_max_ms, 10);
+  // Fewer than two clients in the room: no pair, nothing counted.
+  b.add([{ e: 1, clock: 1, ctrl: 0, read: 0 }, null]);
+  assert.equal(b.result().n, 11);
 });

@@ -545,7 +545,7 @@ export class PlaybackCore {
     const startInMs = errMs / st.rate;
     if (errMs > 0 && errMs < this._seekThresholdMs()) {
       this._armStart(st, this.clock.now() + startInMs);
-    } else if (errMs >= -s.deadBandMs && errMs <= 0) {
+    } else if (errMs >= -s.catchUpLateStartMs && errMs <= 0) {
       this._clearStartTimer();
       this._play(); // on the frame already (a start timer racing this tick)
     } else if (!this.playRefused && (now >= this.seekCooldownUntil || errMs < 0)) {

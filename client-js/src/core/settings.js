@@ -37,36 +37,36 @@ export const DEFAULT_SETTINGS = Object.freeze({
    *  one ping per 2 s), long enough to nearly always contain a low-RTT sample, short enough to
    *  follow a network path change. Measured with pingIntervalMs above. */
   timeSyncWindow: 32,
-  /** A sample is trusted when its RTT is at most this multiple of the window's minimum:
-   *  queueing delay is what makes offset samples wrong, and it only ever adds RTT. */
-  timeSyncRttFactor: 1.5,
-  /** ... and at most this many ms above the minimum, so that a long path (100 ms RTT)
-   *  does not admit 50 ms of queueing, which could bias the offset by up to 25 ms. */
-  timeSyncRttSlackMaxMs: 8,
-  /** Trusted samples are weighted 1 / (1 + excess RTT / this)²: a sample 2 ms above the
-   *  minimum counts half as much; 10 ms above, 1/36. */
-  timeSyncWeightScaleMs: 2,
-  /** EMA weight of each new window estimate: smooths what jitter is left; at one sample per
-   *  second it still follows a drifting clock within a few seconds. */
+  /** EMA weight of each new window estimate: smooths the steps of the interval's centre as
+   *  its bounds change; the estimate never leaves the interval the samples prove, so it
+   *  costs no lag after a quick sample. 0.3 and 0.5 measured the same, 0.2 worse
+   *  (client-js/bench/clock-filter.mjs). */
   timeSyncEmaAlpha: 0.3,
-  /** Clock drift allowed for when bounding the estimate by the best sample's round trip:
-   *  200 ppm is four times a cheap crystal's error, so the bound never fights real drift. */
-  timeSyncDriftPpm: 200,
-  /** Offset change (ms) above which the EMA is reset to the new best sample instead of
-   *  blending: a suspended laptop or a jumped clock must not take a minute to be absorbed. */
-  timeSyncJumpResetMs: 250,
+  /** How fast the two clocks are assumed to drift apart at most (ppm), for widening an old
+   *  sample's bounds: allowing more only loosens old bounds, and a drift beyond it costs at
+   *  most (excess × window) of bias, or contradicts the newest sample, which drops the oldest.
+   *  Two NTP-disciplined clocks stay within a few ppm; a free-running crystal within ~50.
+   *  clock-filter.mjs (harness model, drift up to ±100 ppm): 25–200 measure the same; with no
+   *  drift, a lopsided queue and 2 s pings (timesync.test.js, the first test) 200 left a p90
+   *  error of 1.1–3.0 ms, 50 left 0.5–1.8 ms. */
+  timeSyncDriftPpm: 50,
 
   // ---- playback control (DESIGN §4) ----
   /** Control loop period. 100 ms: fine enough that a 10 % nudge is re-evaluated every 10 ms
    *  of correction, coarse enough to be invisible in a profile. */
   tickMs: 100,
-  /** |error| at or under this is left alone: a quarter of a 50 Hz frame. Chromium's media
-   *  clock is steady to well under a millisecond, so this band costs only rare 0.5 % nudges,
-   *  and two screens in it are at most 10 ms apart, below what eyes or ears notice. */
-  deadBandMs: 5,
+  /** |error| at or under this is left alone. Chromium's media clock is steady to well under a
+   *  millisecond, and nudges of a few per mille are played with the pitch free
+   *  (pitchFreeMaxNudge), so a tight band costs only more of those inaudible nudges. 5 ms
+   *  (with settleBandMs 2) let two members that each believed they were in sync sit up to
+   *  10 ms apart, the largest part of the harness's steady p99 once the clock filter was
+   *  fixed; sync-model.mjs, seeds 1–12: p99 8.49 ms at 5/2, 7.13 at 3/1, 6.36 at 2/1 with
+   *  7 % more rate changes (docs/performance.md, "Where the milliseconds go"). */
+  deadBandMs: 2,
   /** Once correcting, keep correcting until the error is under this, so the controller does
-   *  not chatter on the dead band's edge. */
-  settleBandMs: 2,
+   *  not chatter on the dead band's edge; a 0.5 % nudge moves 0.5 ms per tick, so 1 ms is as
+   *  close as it can aim without overshooting to the other side. */
+  settleBandMs: 1,
   /** Time constant of the proportional rate controller: the error shrinks by e^-1 per this
    *  many ms once it is small enough for the rate not to be clamped. */
   correctionTimeMs: 600,
@@ -146,6 +146,11 @@ export const DEFAULT_SETTINGS = Object.freeze({
    *  ahead of the room and starts when the room reaches it: covers a seek that is slower
    *  than learned, at the cost of a pause this long. */
   catchUpMarginMs: 150,
+  /** A paused player that reaches its catch-up frame up to this late (a start timer racing
+   *  a tick on a busy machine) starts at once: nudging closes a few ms, another seek would
+   *  cost 50–1500 ms. It was the dead band's 5 ms before that band shrank; a late start has
+   *  nothing to do with the steady band. */
+  catchUpLateStartMs: 5,
   /** While paused, a position further than this from the state's position is re-seeked:
    *  under half a frame at 30 fps, so paused screens show the same frame; a paused seek is
    *  cheap. */

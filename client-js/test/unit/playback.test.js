@@ -57,6 +57,27 @@ test('drift: a 200 ms error closes by rate nudges alone, with no overshoot beyon
   }
 });
 
+test('with the default settings, 3 ms off is nudged back to within 1 ms, 1.5 ms off is left alone', () => {
+  // Two members that each stop correcting at the band's edge sit twice the band apart: the
+  // band is the controller's share of the steady pairwise offset. (With the old 5 ms band, 3 ms
+  // was left alone for good.)
+  for (const [offMs, nudged] of [[3, true], [-3, true], [1.5, false], [-1.5, false]]) {
+    const { clock, player, core, state, err } = setup({ rateLagMs: 30 }, makeSettings({ ...INSTANT_START }));
+    player.pos = 10 + offMs / 1000;
+    player.paused = false;
+    core.applyState(state({ position: 10 }));
+    core.start();
+    clock.advance(3000);
+    const rates = player.commands.filter((c) => c.startsWith('rate:') && Number(c.slice(5)) !== 1);
+    assert.equal(rates.length > 0, nudged, `${offMs} ms: ${rates.join(' ')}`);
+    if (nudged) assert.ok(Math.abs(err()) <= 1, `${offMs} ms: left at ${err().toFixed(2)} ms`);
+    else assert.ok(Math.abs(err() - offMs) < 1e-6, `${offMs} ms: moved to ${err().toFixed(2)} ms`);
+    assert.equal(player.getRate(), 1, 'back at the room\'s rate');
+    assert.ok(!player.commands.some((c) => c.startsWith('seek')), 'no seek');
+    core.stop();
+  }
+});
+
 test('hard seek: beyond the threshold it seeks, and the learned latency makes the next seek land on target', () => {
   const LATENCY = 400;
   const { clock, player, core, state, err } = setup({ seekLatencyMs: LATENCY });
