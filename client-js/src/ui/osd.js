@@ -15,7 +15,8 @@
  *   (src/components/AppHeader.tsx keeps `.skinHeader` in a `display: none` wrapper): in its
  *   MUI toolbar (src/apps/modern/components/AppToolbar/index.tsx), before the Search button,
  *   an IconButton rendered as a link to `/search` — the one button the toolbar shows on every
- *   signed-in page whatever the language (SyncPlay's depends on the server). The toolbar is
+ *   signed-in page whatever the language (SyncPlay's depends on the server); and in the
+ *   dashboard's MUI toolbar (every layout, 10.11 and 12), before the user menu. The toolbar is
  *   React's: when a render drops our button, the observer puts it back.
  * All are shown only while `available()` says so (someone is signed in and the plugin has a
  * session server configured), as jellyfin-web shows its own header buttons only when they
@@ -74,6 +75,28 @@ function makeButton(doc, { label, classes, iconClasses, expanded, onClick }) {
 }
 
 /**
+ * Where the button goes in a MUI toolbar (the element it goes just before), or null when no
+ * MUI toolbar is shown: the Search link where there is one (the modern layout's pages); else,
+ * in the dashboard's toolbar (src/apps/dashboard/AppLayout.tsx, 10.11 and 12: Help and the user
+ * menu, no Search; its pages hide the legacy header in every layout), the box holding the user
+ * menu button (src/components/toolbar/AppToolbar.tsx; UserMenuButton.tsx: aria-controls
+ * "app-user-menu"), so that ours ends the row of buttons before the user's avatar.
+ * @param {Document} doc
+ * @returns {Element|null}
+ */
+function toolbarAnchor(doc) {
+  const search = doc.querySelector('.MuiToolbar-root a[href*="/search"]');
+  if (search) return search;
+  const user = doc.querySelector('.MuiToolbar-root button[aria-controls="app-user-menu"]');
+  const toolbar = user?.closest('.MuiToolbar-root');
+  if (!user || !toolbar) return null;
+  // The toolbar's child that holds the user menu.
+  let box = /** @type {Element} */ (user);
+  while (box.parentElement && box.parentElement !== toolbar) box = box.parentElement;
+  return box;
+}
+
+/**
  * @param {{document?: Document, label: string, onClick: (button: HTMLElement) => void, expanded?: () => boolean,
  *   available?: () => boolean}} opts
  * @returns {{stop: () => void, refresh: () => void}}
@@ -113,16 +136,16 @@ export function watchVideoOsd({ document: doc = globalThis.document, label, onCl
       const hide = !usable || Boolean(headerRight.closest('.osdHeader'));
       if (button.hidden !== hide) button.hidden = hide;
     }
-    const search = doc.querySelector('.MuiToolbar-root a[href*="/search"]');
-    if (search?.parentElement) {
-      let button = /** @type {HTMLElement|null} */ (search.parentElement.querySelector(`:scope > .${TOOLBAR_CLASS}`));
+    const before = toolbarAnchor(doc);
+    if (before?.parentElement) {
+      let button = /** @type {HTMLElement|null} */ (before.parentElement.querySelector(`:scope > .${TOOLBAR_CLASS}`));
       if (!button) {
         button = makeButton(doc, {
           label, onClick, expanded: expanded(),
           classes: `${BUTTON_CLASS} ${TOOLBAR_CLASS}`,
           iconClasses: 'material-icons celebration',
         });
-        search.before(button);
+        before.before(button);
       }
       if (button.hidden !== !usable) button.hidden = !usable;
     }
