@@ -59,3 +59,24 @@ test('dashboard toolbar: the Watch party button before the user menu, back after
   await ann.click('.matinee-create');
   await until(ann, () => /^[A-Z0-9]{6}$/.test(document.querySelector('.matinee-room-code')?.textContent || ''));
 });
+
+// The modern layout's video page has its own top bar (a second `.skinHeader`, after the hidden
+// legacy one): the panel and the party layer keep below it, as they keep below the legacy one.
+test('modern layout, video page: the panel and the party layer stay below its top bar', { timeout: 120_000 }, async (t) => {
+  const { stack, browser } = await stackAndBrowser(t);
+  const { page: ann } = await hostFromOsd(browser, stack, 'Ann', 'layout=modern');
+  await until(ann, () => !(/** @type {HTMLElement} */ (document.querySelector('.matinee-panel'))).hidden);
+  await until(ann, () => document.querySelector('.matinee-overlay') !== null);
+  const [header, panelTop, overlayTop] = await ann.evaluate(() => {
+    const p = /** @type {HTMLElement} */ (document.querySelector('.matinee-panel'));
+    return [
+      document.querySelector('.modernVideoHeader')?.getBoundingClientRect().bottom ?? NaN,
+      // the highest the panel may grow: its bottom edge less its maximum height
+      p.getBoundingClientRect().bottom - parseFloat(p.style.maxHeight),
+      /** @type {Element} */ (document.querySelector('.matinee-overlay')).getBoundingClientRect().top,
+    ];
+  });
+  assert.ok(header >= 48, `the video page's top bar is there (${header})`);
+  assert.ok(panelTop >= header, `the panel may grow up to ${panelTop}, below the bar's ${header}`);
+  assert.ok(overlayTop >= header, `the party layer starts at ${overlayTop}, below the bar's ${header}`);
+});
