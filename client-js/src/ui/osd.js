@@ -26,8 +26,9 @@
  * them (checked at most once per animation frame).
  *
  * Public API:
- *   watchVideoOsd({document?, label, onClick, expanded?, available?}) → {stop(), refresh()}
- *     onClick(button)   the button clicked (the panel opens next to it)
+ *   watchVideoOsd({document?, label, onClick, expanded?, available?, onOsdButton?}) → {stop(), refresh()}
+ *     onClick(button)       the button clicked (the panel opens next to it)
+ *     onOsdButton(button)   the video OSD's button came into view
  *   setOsdButtonsExpanded(open, document?)   aria-expanded on the buttons
  *
  * @module ui/osd
@@ -98,12 +99,13 @@ function toolbarAnchor(doc) {
 
 /**
  * @param {{document?: Document, label: string, onClick: (button: HTMLElement) => void, expanded?: () => boolean,
- *   available?: () => boolean}} opts
+ *   available?: () => boolean, onOsdButton?: (button: HTMLElement) => void}} opts
  * @returns {{stop: () => void, refresh: () => void}}
  */
-export function watchVideoOsd({ document: doc = globalThis.document, label, onClick, expanded = () => false, available = () => true }) {
+export function watchVideoOsd({ document: doc = globalThis.document, label, onClick, expanded = () => false, available = () => true, onOsdButton = () => {} }) {
   injectStyles(doc); // the toolbar button's shape, before any panel exists
   let scheduled = false;
+  let osdShown = false;
   const check = () => {
     scheduled = false;
     const usable = available();
@@ -120,6 +122,12 @@ export function watchVideoOsd({ document: doc = globalThis.document, label, onCl
       }
       if (button.hidden !== !usable) button.hidden = !usable;
     }
+    // A video page just came into view (after a join, an invite link, a reload): a panel opened
+    // before it was placed for a page without the OSD and must move clear of it.
+    const osdButton = settings?.parentElement?.querySelector(`.${BUTTON_CLASS}`);
+    const osdNow = Boolean(usable && osdButton && osdButton.getClientRects().length > 0);
+    if (osdNow && !osdShown) onOsdButton(/** @type {HTMLElement} */ (osdButton));
+    osdShown = osdNow;
     const headerRight = doc.querySelector('.skinHeader .headerRight');
     if (headerRight) {
       let button = /** @type {HTMLElement|null} */ (headerRight.querySelector(`.${HEADER_CLASS}`));
