@@ -285,6 +285,7 @@ function makeApp({ getApiClient, makePlayer, lang, version, notify = (text) => c
       onClick: toggle,
       expanded: () => Boolean(app?.panel.isOpen),
       available,
+      onOsdButton: (button) => app?.panel.reanchor(button),
     });
     // An invite link, or the room this tab was in before a reload (the seat is then resumed
     // by the resume secret, or the room joined again by its code): followed once signed in,

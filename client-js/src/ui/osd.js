@@ -15,7 +15,8 @@
  *   (src/components/AppHeader.tsx keeps `.skinHeader` in a `display: none` wrapper): in its
  *   MUI toolbar (src/apps/modern/components/AppToolbar/index.tsx), before the Search button,
  *   an IconButton rendered as a link to `/search` — the one button the toolbar shows on every
- *   signed-in page whatever the language (SyncPlay's depends on the server). The toolbar is
+ *   signed-in page whatever the language (SyncPlay's depends on the server); and in the
+ *   dashboard's MUI toolbar (every layout, 10.11 and 12), before the user menu. The toolbar is
  *   React's: when a render drops our button, the observer puts it back.
  * All are shown only while `available()` says so (someone is signed in and the plugin has a
  * session server configured), as jellyfin-web shows its own header buttons only when they
@@ -25,8 +26,9 @@
  * them (checked at most once per animation frame).
  *
  * Public API:
- *   watchVideoOsd({document?, label, onClick, expanded?, available?}) → {stop(), refresh()}
- *     onClick(button)   the button clicked (the panel opens next to it)
+ *   watchVideoOsd({document?, label, onClick, expanded?, available?, onOsdButton?}) → {stop(), refresh()}
+ *     onClick(button)       the button clicked (the panel opens next to it)
+ *     onOsdButton(button)   the video OSD's button came into view
  *   setOsdButtonsExpanded(open, document?)   aria-expanded on the buttons
  *
  * @module ui/osd
@@ -74,13 +76,36 @@ function makeButton(doc, { label, classes, iconClasses, expanded, onClick }) {
 }
 
 /**
+ * Where the button goes in a MUI toolbar (the element it goes just before), or null when no
+ * MUI toolbar is shown: the Search link where there is one (the modern layout's pages); else,
+ * in the dashboard's toolbar (src/apps/dashboard/AppLayout.tsx, 10.11 and 12: Help and the user
+ * menu, no Search; its pages hide the legacy header in every layout), the box holding the user
+ * menu button (src/components/toolbar/AppToolbar.tsx; UserMenuButton.tsx: aria-controls
+ * "app-user-menu"), so that ours ends the row of buttons before the user's avatar.
+ * @param {Document} doc
+ * @returns {Element|null}
+ */
+function toolbarAnchor(doc) {
+  const search = doc.querySelector('.MuiToolbar-root a[href*="/search"]');
+  if (search) return search;
+  const user = doc.querySelector('.MuiToolbar-root button[aria-controls="app-user-menu"]');
+  const toolbar = user?.closest('.MuiToolbar-root');
+  if (!user || !toolbar) return null;
+  // The toolbar's child that holds the user menu.
+  let box = /** @type {Element} */ (user);
+  while (box.parentElement && box.parentElement !== toolbar) box = box.parentElement;
+  return box;
+}
+
+/**
  * @param {{document?: Document, label: string, onClick: (button: HTMLElement) => void, expanded?: () => boolean,
- *   available?: () => boolean}} opts
+ *   available?: () => boolean, onOsdButton?: (button: HTMLElement) => void}} opts
  * @returns {{stop: () => void, refresh: () => void}}
  */
-export function watchVideoOsd({ document: doc = globalThis.document, label, onClick, expanded = () => false, available = () => true }) {
+export function watchVideoOsd({ document: doc = globalThis.document, label, onClick, expanded = () => false, available = () => true, onOsdButton = () => {} }) {
   injectStyles(doc); // the toolbar button's shape, before any panel exists
   let scheduled = false;
+  let osdShown = false;
   const check = () => {
     scheduled = false;
     const usable = available();
@@ -97,6 +122,12 @@ export function watchVideoOsd({ document: doc = globalThis.document, label, onCl
       }
       if (button.hidden !== !usable) button.hidden = !usable;
     }
+    // A video page just came into view (after a join, an invite link, a reload): a panel opened
+    // before it was placed for a page without the OSD and must move clear of it.
+    const osdButton = settings?.parentElement?.querySelector(`.${BUTTON_CLASS}`);
+    const osdNow = Boolean(usable && osdButton && osdButton.getClientRects().length > 0);
+    if (osdNow && !osdShown) onOsdButton(/** @type {HTMLElement} */ (osdButton));
+    osdShown = osdNow;
     const headerRight = doc.querySelector('.skinHeader .headerRight');
     if (headerRight) {
       let button = /** @type {HTMLElement|null} */ (headerRight.querySelector(`.${HEADER_CLASS}`));
@@ -113,16 +144,16 @@ export function watchVideoOsd({ document: doc = globalThis.document, label, onCl
       const hide = !usable || Boolean(headerRight.closest('.osdHeader'));
       if (button.hidden !== hide) button.hidden = hide;
     }
-    const search = doc.querySelector('.MuiToolbar-root a[href*="/search"]');
-    if (search?.parentElement) {
-      let button = /** @type {HTMLElement|null} */ (search.parentElement.querySelector(`:scope > .${TOOLBAR_CLASS}`));
+    const before = toolbarAnchor(doc);
+    if (before?.parentElement) {
+      let button = /** @type {HTMLElement|null} */ (before.parentElement.querySelector(`:scope > .${TOOLBAR_CLASS}`));
       if (!button) {
         button = makeButton(doc, {
           label, onClick, expanded: expanded(),
           classes: `${BUTTON_CLASS} ${TOOLBAR_CLASS}`,
           iconClasses: 'material-icons celebration',
         });
-        search.before(button);
+        before.before(button);
       }
       if (button.hidden !== !usable) button.hidden = !usable;
     }

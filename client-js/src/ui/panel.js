@@ -203,6 +203,16 @@ export class WatchPartyPanel {
     first?.focus();
   }
 
+  /**
+   * Moves an open panel next to `anchor` (a Watch party button that just appeared: the video
+   * OSD's, once a page with the player is shown); a closed panel only remembers it.
+   * @param {Element} anchor
+   */
+  reanchor(anchor) {
+    this._anchor = anchor;
+    this._place();
+  }
+
   /** Next to the button that opened it, clear of jellyfin-web's bars (ui/placement.js). */
   _place() {
     if (this.isOpen) positionPanel(this.element, this._anchor || null, this.doc);

@@ -126,8 +126,11 @@ export function bandOf(doc) {
   const vh = doc.documentElement.clientHeight || globalThis.innerHeight;
   let top = 0;
   let bottom = vh;
-  const header = doc.querySelector('.skinHeader');
-  if (shown(header)) top = header.offsetTop + header.offsetHeight;
+  // The first header shown: jellyfin-web 12's modern layout keeps the legacy `.skinHeader` in
+  // the DOM but hidden (src/components/AppHeader.tsx) and draws the video page's top bar as a
+  // second one (src/apps/modern/routes/video/index.tsx: a MUI box with class skinHeader).
+  const header = [...doc.querySelectorAll('.skinHeader')].find(shown);
+  if (header) top = header.offsetTop + header.offsetHeight;
   const osd = doc.querySelector('#videoOsdPage:not([hidden]) .videoOsdBottom');
   // Its padding-top (7.5em in src/styles/videoosd.scss) is only the gradient over the picture.
   if (shown(osd)) bottom = vh - (osd.offsetHeight - (parseFloat(getComputedStyle(osd).paddingTop) || 0));

@@ -40,3 +40,43 @@ test('modern layout: the Watch party button in the toolbar; a guest joins by cod
   await expose(bob);
   assert.equal(await bob.evaluate(() => /** @type {any} */ (window).matinee.manager.room.code), code);
 });
+
+// The dashboard (10.11 and 12, every layout) hides the legacy header too, and its toolbar has
+// no Search link: Help and the user menu. The button goes before the user menu there.
+test('dashboard toolbar: the Watch party button before the user menu, back after a render', { timeout: 120_000 }, async (t) => {
+  const { stack, browser } = await stackAndBrowser(t);
+  const ann = await openJellyfin(browser, stack, 'Ann', 'page=dashboard');
+  await until(ann, (sel) => document.querySelector(`${sel}:not([hidden])`) !== null, TOOLBAR_BUTTON);
+  const next = () => ann.evaluate((sel) => document.querySelector(sel)?.nextElementSibling?.querySelector('button')?.getAttribute('aria-controls'), TOOLBAR_BUTTON);
+  assert.equal(await next(), 'app-user-menu', 'just before the user menu');
+  assert.equal(await ann.isVisible('.skinHeader .btnMatineeHeader'), false, 'the legacy header is hidden on the dashboard');
+  assert.equal(await ann.locator('.btnMatineeWatchParty:visible').count(), 1);
+  await ann.evaluate(() => /** @type {any} */ (window).__jf.renderModernToolbar());
+  await until(ann, (sel) => document.querySelector(`${sel}:not([hidden])`) !== null, TOOLBAR_BUTTON);
+  assert.equal(await next(), 'app-user-menu');
+  await ann.click(TOOLBAR_BUTTON);
+  await until(ann, () => !(/** @type {HTMLElement} */ (document.querySelector('.matinee-panel'))).hidden);
+  await ann.click('.matinee-create');
+  await until(ann, () => /^[A-Z0-9]{6}$/.test(document.querySelector('.matinee-room-code')?.textContent || ''));
+});
+
+// The modern layout's video page has its own top bar (a second `.skinHeader`, after the hidden
+// legacy one): the panel and the party layer keep below it, as they keep below the legacy one.
+test('modern layout, video page: the panel and the party layer stay below its top bar', { timeout: 120_000 }, async (t) => {
+  const { stack, browser } = await stackAndBrowser(t);
+  const { page: ann } = await hostFromOsd(browser, stack, 'Ann', 'layout=modern');
+  await until(ann, () => !(/** @type {HTMLElement} */ (document.querySelector('.matinee-panel'))).hidden);
+  await until(ann, () => document.querySelector('.matinee-overlay') !== null);
+  const [header, panelTop, overlayTop] = await ann.evaluate(() => {
+    const p = /** @type {HTMLElement} */ (document.querySelector('.matinee-panel'));
+    return [
+      document.querySelector('.modernVideoHeader')?.getBoundingClientRect().bottom ?? NaN,
+      // the highest the panel may grow: its bottom edge less its maximum height
+      p.getBoundingClientRect().bottom - parseFloat(p.style.maxHeight),
+      /** @type {Element} */ (document.querySelector('.matinee-overlay')).getBoundingClientRect().top,
+    ];
+  });
+  assert.ok(header >= 48, `the video page's top bar is there (${header})`);
+  assert.ok(panelTop >= header, `the panel may grow up to ${panelTop}, below the bar's ${header}`);
+  assert.ok(overlayTop >= header, `the party layer starts at ${overlayTop}, below the bar's ${header}`);
+});

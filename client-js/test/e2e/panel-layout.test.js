@@ -8,8 +8,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { until } from './harness.js';
-import { stackAndBrowser, openJellyfin } from './standin-harness.js';
+import { readFile } from 'node:fs/promises';
+import { HLS_JS, until } from './harness.js';
+import { stackAndBrowser, openJellyfin, hostFromOsd } from './standin-harness.js';
 
 /** @param {import('playwright-core').Page} page @param {string} sel */
 const box = (page, sel) => page.evaluate((s) => {
@@ -116,4 +117,23 @@ test('the panel: clear of jellyfin-web\'s controls, next to its button, in the t
     await shot(cleo, 'jellyfin-panel-phone.png');
     await context.close();
   });
+});
+
+// A panel opened before the player's page exists (an invite link opens it on the home page) is
+// placed for a page without the OSD; when the video page then appears it moves next to the
+// OSD's button, clear of the controls (genuine jellyfin-web 12 on a phone: it covered the OSD).
+test('a panel open before the video page moves clear of the OSD when it appears (phone)', { timeout: 120_000 }, async (t) => {
+  const { stack, browser } = await stackAndBrowser(t);
+  const { code } = await hostFromOsd(browser, stack, 'Ann');
+  const context = await browser.browser.newContext({ viewport: { width: 390, height: 844 } });
+  t.after(() => context.close());
+  const bob = await context.newPage();
+  await context.route('**/web/hls.min.js', async (route) => route.fulfill({ body: await readFile(HLS_JS), contentType: 'text/javascript' }));
+  await bob.goto(`${stack.jf.url}/web/index.html?user=Bob&pw=bob-pw&matinee=${code}`);
+  await until(bob, () => !(/** @type {HTMLElement|null} */ (document.querySelector('.matinee-panel')))?.hidden, undefined, 20000);
+  await until(bob, () => document.querySelector('.osdControls .btnMatineeWatchParty:not([hidden])') !== null && (/** @type {any} */ (window).__jf.video()?.currentTime || 0) > 0.5, undefined, 20000);
+  await until(bob, () => !(/** @type {HTMLElement} */ (document.querySelector('.matinee-panel'))).hidden);
+  await new Promise((r) => setTimeout(r, 300));
+  const panel = await box(bob, '.matinee-panel');
+  for (const c of await osdControls(bob)) assert.ok(!overlaps(panel, c), `panel ${JSON.stringify(panel)} over ${JSON.stringify(c)}`);
 });

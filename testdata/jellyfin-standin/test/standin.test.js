@@ -40,16 +40,21 @@ test('Core under Mono signs the cross-language vector byte for byte', async () =
   }
 });
 
-for (const version of ['10.10.7', '10.11.11']) {
-  test(`jellyfin-web ${version} files come through the plugin's rewrite`, async (t) => {
-    const jf = await startStandin({ webDir: WEB(version), version, quiet: true, matinee: { serverUrl: 'http://127.0.0.1:9/' } });
+// jellyfin-web's files (testdata/jellyfin-web/<web>/), served by the Jellyfin they ship with;
+// `abi`: the plugin build that Jellyfin line installs (x.y.z.<abi>).
+for (const { web, version, abi } of [
+  { web: '10.10.7', version: '10.10.7', abi: 10 },
+  { web: '10.11.11', version: '10.11.11', abi: 11 },
+  { web: '12.0-rc5', version: '12.0.0', abi: 12 },
+]) {
+  test(`jellyfin-web ${web} files come through the plugin's rewrite`, async (t) => {
+    const jf = await startStandin({ webDir: WEB(web), version, quiet: true, matinee: { serverUrl: 'http://127.0.0.1:9/' } });
     t.after(() => jf.stop());
-    const original = await readFile(join(WEB(version), 'index.html'), 'utf8');
+    const original = await readFile(join(WEB(web), 'index.html'), 'utf8');
     const r = await fetch(`${jf.url}/web/index.html`);
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('cache-control'), 'no-cache');
     const html = await r.text();
-    const abi = version.startsWith('10.11') ? 11 : 10;
     const tag = `<script src="/Matinee/ClientScript?v=0.1.0.${abi}" data-matinee="0.1.0.${abi}"></script>`;
     // Exactly one tag, before the first deferred bundle, and nothing else changed.
     assert.equal(html.split('data-matinee=').length, 2);
@@ -57,7 +62,7 @@ for (const version of ['10.10.7', '10.11.11']) {
     assert.equal(html, original.slice(0, first) + tag + original.slice(first));
     assert.equal(await (await fetch(`${jf.url}/web/`)).text(), html, '/web/ is the same page');
     const config = await (await fetch(`${jf.url}/web/config.json`)).json();
-    const shipped = JSON.parse(await readFile(join(WEB(version), 'config.json'), 'utf8'));
+    const shipped = JSON.parse(await readFile(join(WEB(web), 'config.json'), 'utf8'));
     assert.deepEqual(config.plugins, [...shipped.plugins, 'MatineePlugin']);
     assert.deepEqual(jf.state.rewrites.map((x) => x.outcome), ['Inserted', 'Inserted', 'Added']);
   });

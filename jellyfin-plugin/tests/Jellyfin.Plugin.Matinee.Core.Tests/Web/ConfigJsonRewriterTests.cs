@@ -12,6 +12,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Web
         private static List<string> Plugins(string json) =>
             JsonReader.Parse(json).Get("plugins").Items.Select(i => i.Text).ToList();
 
+        [TestCase("12.0-rc5")]
         [TestCase("10.11.11")]
         [TestCase("10.10.7")]
         public void Rewrite_RealConfig_AppendsKeyAndKeepsEverythingElse(string version)
@@ -43,6 +44,21 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Web
             }
         }
 
+        [Test]
+        public void Rewrite_Config12_KeepsStillWatchingAndAppendsAfterSyncPlay()
+        {
+            // jellyfin-web 12 lists one plugin more than 10.11 ("Are you still watching?",
+            // src/plugins/stillWatching), just before SyncPlay; ours still goes last.
+            var eleven = Plugins(TestFiles.Fixture("10.11.11", "config.json"));
+            var after = Plugins(ConfigJsonRewriter.Rewrite(TestFiles.Fixture("12.0-rc5", "config.json")).Json);
+            var expected = eleven.Take(eleven.Count - 1)
+                .Concat(new[] { "stillWatching/plugin", "syncPlay/plugin", "MatineePlugin" })
+                .ToList();
+            Assert.AreEqual("syncPlay/plugin", eleven[eleven.Count - 1]);
+            CollectionAssert.AreEqual(expected, after);
+        }
+
+        [TestCase("12.0-rc5")]
         [TestCase("10.11.11")]
         [TestCase("10.10.7")]
         public void Rewrite_IsIdempotent(string version)

@@ -23,10 +23,11 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Web
             return n;
         }
 
-        [Test]
-        public void Rewrite_Built10_11_InsertsOneClassicScriptBeforeTheFirstDeferredBundle()
+        [TestCase("10.11.11")]
+        [TestCase("12.0-rc5")]
+        public void Rewrite_Built_InsertsOneClassicScriptBeforeTheFirstDeferredBundle(string version)
         {
-            string original = TestFiles.Fixture("10.11.11", "index.html");
+            string original = TestFiles.Fixture(version, "index.html");
             var r = IndexHtmlRewriter.Rewrite(original, string.Empty, "0.1.0");
 
             Assert.AreEqual(IndexRewriteOutcome.Inserted, r.Outcome);
@@ -83,6 +84,7 @@ namespace Jellyfin.Plugin.Matinee.Core.Tests.Web
             Assert.AreEqual(template.Replace("</head>", Tag + bundles + "</head>"), r.Html);
         }
 
+        [TestCase("12.0-rc5")]
         [TestCase("10.11.11")]
         [TestCase("10.10.7")]
         public void Rewrite_IsIdempotent(string version)
