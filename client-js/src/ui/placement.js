@@ -10,7 +10,8 @@
  *   - opened from a button in the upper half of the screen (the header) it hangs below the
  *     button; from one in the lower half (the OSD) it stands above the OSD bar; either way its
  *     right edge lines up with the button's, moved in to keep the margins;
- *   - on a screen too narrow for it beside the picture (a phone), it takes the full width and,
+ *   - on a screen too narrow for it beside the picture (a phone: less than a quarter of the
+ *     width would stay free beside it), it takes the full width and,
  *     opened from below, leaves the picture visible: it fills the space under the picture
  *     when that is big enough to use, and never more than the lower half of the picture.
  * The rectangles come from the DOM by offset sizes, not transforms: jellyfin-web hides its OSD
@@ -47,6 +48,9 @@
 
 /** Narrowest a panel beside the picture may be (px): below it the panel takes the full width. */
 const PANEL_WIDTH = 384;
+/** The share of the screen's width that must stay free beside a panel for it to be placed
+ *  beside the picture; with less, it takes the full width (a phone). */
+const NARROW_FREE = 0.25;
 /** Margin kept from the screen edges and from jellyfin-web's bars (px). */
 const MARGIN = 12;
 /** Gap between the panel and the button that opened it (px). */
@@ -67,8 +71,12 @@ const SUBTITLE_FREE = 0.6;
 export function placePanel({ viewport, anchor, band, picture = null, margin = MARGIN, width = PANEL_WIDTH }) {
   const vw = viewport.width;
   const vh = viewport.height;
-  const w = Math.min(width, vw - 2 * margin);
-  const narrow = w >= vw - 2 * margin - 1;
+  const full = vw - 2 * margin;
+  // Too narrow for the panel beside the picture: what it would leave free beside it is less
+  // than a quarter of the screen (jellyfin-web 12's smaller font on a 390 px phone makes the
+  // panel 339 px: 51 px free, nothing to see there). Then it takes the full width.
+  const narrow = Math.min(width, full) > full - vw * NARROW_FREE;
+  const w = narrow ? full : Math.min(width, full);
   const right = anchor ? anchor.right : vw - margin;
   const left = Math.max(margin, Math.min(right - w, vw - margin - w));
   const top = Math.max(0, band.top) + margin;

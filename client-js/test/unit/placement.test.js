@@ -51,6 +51,20 @@ test('on a phone with room under the picture: the panel fits there and covers no
   assert.ok(r.top >= picture.bottom, `top ${r.top}`);
 });
 
+test('on a phone with a smaller font (jellyfin-web 12: a 339 px panel on 390 px): still full width, the picture\'s upper half visible', () => {
+  const vh = 844;
+  const picture = box(0, 312, 390, 531);
+  const p = placePanel({ viewport: { width: 390, height: vh }, anchor: box(330, 780, 370, 820), band: { top: 56, bottom: 694 }, picture, width: 339, margin: 12 });
+  const r = rect(p, vh);
+  assert.deepEqual([r.left, 390 - r.right], [12, 12], 'even margins, full width');
+  assert.ok(r.top >= (picture.top + picture.bottom) / 2, `top ${r.top}`);
+});
+
+test('a wide screen keeps the panel at its own width beside the picture', () => {
+  const p = placePanel({ viewport: { width: 1280, height: 800 }, anchor: box(1200, 8, 1240, 48), band: { top: 56, bottom: 800 }, width: 339, margin: 12 });
+  assert.equal(p.width, 339);
+});
+
 test('with no button: bottom right of the free band', () => {
   const vh = 760;
   const p = placePanel({ viewport: { width: 1100, height: vh }, anchor: null, band: { top: 0, bottom: 640 }, width: 384, margin: 12 });
