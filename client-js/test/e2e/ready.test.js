@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ROOT, until } from './harness.js';
+import { until } from './harness.js';
 import { hostAndGuest, panelBox } from './standin-harness.js';
 
 /** @param {any} page */
@@ -29,7 +29,7 @@ test('ready check: asked from the host\'s panel, answered from the guest\'s, the
   assert.equal(await ann.evaluate(() => document.querySelector('.matinee-badge-ready') !== null), true);
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(await playing(ann), false, 'nobody starts before everyone is ready');
-  await bob.screenshot({ path: join(ROOT, 'docs', 'img', 'ready-check.png'), clip: await panelBox(bob) });
+  if (process.env.MATINEE_SCREENSHOTS) await bob.screenshot({ path: join(process.env.MATINEE_SCREENSHOTS, 'ready-check.png'), clip: await panelBox(bob) });
 
   await bob.click('.matinee-ready-yes');
   await until(ann, () => /** @type {any} */ (window).matinee.manager.room.state.playing === true);

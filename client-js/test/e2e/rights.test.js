@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ROOT, until } from './harness.js';
+import { until } from './harness.js';
 import { hostAndGuest, panelBox } from './standin-harness.js';
 
 /** @param {any} page */
@@ -39,7 +39,7 @@ test('rights: the host grants and takes back playback from the panel; the guest 
     await until(bob, () => document.querySelector('.matinee-your-rights')?.getAttribute('data-rights') === 'yourRightsPlayback');
     assert.deepEqual((await roomView(bob)).can, { playback: true, media: false });
     assert.equal(await bob.evaluate((id) => document.querySelector(`.matinee-member[data-member="${id}"] .matinee-badge-playback`) !== null, bobId), true, 'everyone sees the grant');
-    await ann.screenshot({ path: join(ROOT, 'docs', 'img', 'rights-panel.png'), clip: await panelBox(ann) });
+    if (process.env.MATINEE_SCREENSHOTS) await ann.screenshot({ path: join(process.env.MATINEE_SCREENSHOTS, 'rights-panel.png'), clip: await panelBox(ann) });
     assert.equal(await bob.evaluate(() => /** @type {any} */ (window).matinee.manager.pause()), true);
     await until(ann, (id) => {
       const st = /** @type {any} */ (window).matinee.manager.room.state;
