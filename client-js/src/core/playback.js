@@ -34,7 +34,7 @@
  *   .tick()                    one control step (the loop calls it; tests may too)
  *   .targetPosition()          the formula at server now, or null without a state
  *   .report()                  → {position, playing, buffering, error_ms, seek_ms}
- *   .sync                      {status: 'idle'|'waiting'|'syncing'|'in_sync'|'blocked', errorMs, seekMs,
+ *   .sync                      {status: 'idle'|'no_media'|'waiting'|'syncing'|'in_sync'|'blocked', errorMs, seekMs,
  *                               startMs, hardSeeks, lastAction}
  *   .state, .lastSeq
  *
@@ -138,7 +138,7 @@ export class PlaybackCore {
     this._mediaLoading = null;
     this._offs = [];
     this.sync = {
-      /** @type {'idle'|'waiting'|'syncing'|'in_sync'|'blocked'} */
+      /** @type {'idle'|'no_media'|'waiting'|'syncing'|'in_sync'|'blocked'} */
       status: 'idle',
       /** @type {number|null} */
       errorMs: null,
@@ -455,9 +455,14 @@ export class PlaybackCore {
     try {
       pos = this.player.getPosition();
     } catch {
-      return; // no media loaded yet
+      pos = NaN; // no media loaded (yet, or any more: the clip ended, the player was closed)
     }
-    if (!Number.isFinite(pos)) return;
+    if (!Number.isFinite(pos)) {
+      // Nothing to measure: say so, and report no error rather than the last one measured.
+      this.sync.status = 'no_media';
+      this.sync.errorMs = null;
+      return;
+    }
     const errMs = (pos - target) * 1000;
     this.sync.errorMs = errMs;
     this.sync.seekMs = this.seekLatencyMs();

@@ -333,6 +333,7 @@ export class WatchPartyPanel {
       status = this.m.core.sync.status;
       if (status === 'in_sync') text = this.t('syncInSync');
       else if (status === 'blocked') text = this.t('syncBlocked');
+      else if (status === 'no_media') text = this.t('syncNoMedia');
       else if (status === 'waiting') {
         const ids = room.state.waiting_for || [];
         const names = ids.map((id) => room.members.find((x) => x.id === id)?.name || '?').join(', ');

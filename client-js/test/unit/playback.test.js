@@ -590,3 +590,21 @@ test('keepPitchAt: the pitch is free only for small nudges around a room rate of
   assert.equal(keepPitchAt(1.53, 1.5), true, 'never around another rate: 1.5× speech resampled is a chipmunk\'s');
   assert.equal(keepPitchAt(1.02, 1, { pitchFreeMaxNudge: 0.01 }), true, 'the bound is a setting');
 });
+
+test('when the media is gone (the clip ended, the player closed) the status says nothing plays and reports no error', () => {
+  const { clock, player, core, state } = setup();
+  player.pos = 10;
+  player.paused = false;
+  core.applyState(state({ position: 10 }));
+  core.start();
+  clock.advance(1000);
+  assert.equal(core.sync.status, 'in_sync');
+  assert.equal(typeof core.report().error_ms, 'number');
+  // The player is closed: the adapter throws, as JellyfinPlayer does with nothing playing.
+  player.getPosition = () => { throw new Error('nothing is playing'); };
+  clock.advance(500);
+  assert.equal(core.sync.status, 'no_media');
+  assert.equal(core.sync.errorMs, null);
+  assert.equal(core.report().error_ms, null, 'no stale drift is reported to the room');
+  core.stop();
+});
