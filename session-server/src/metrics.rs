@@ -18,6 +18,7 @@
 //! threads; on a machine shared with other work a thread preempted while holding it stalls
 //! the other on a futex for the rest of its time slice.
 
+use crate::protocol::{ErrorCode, CLIENT_TYPES};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -78,34 +79,20 @@ impl Family {
     }
 }
 
-/// Labels of `matinee_messages_in_total`: every client type, plus what is not one.
-const IN_LABELS: [&str; 25] = [
-    "hello",
-    "ping",
-    "create_room",
-    "join_room",
-    "leave_room",
-    "play",
-    "pause",
-    "seek",
-    "set_media",
-    "status",
-    "chat",
-    "reaction",
-    "transfer_host",
-    "kick",
-    "set_rights",
-    "ready_check",
-    "ready",
-    "queue_add",
-    "queue_remove",
-    "queue_move",
-    "queue_clear",
-    "ended",
-    "binary",
-    "unknown",
-    "invalid",
-];
+/// Labels of `matinee_messages_in_total`: every client type (the protocol's own list, so a new
+/// message needs adding once), plus what is not one.
+const IN_LABELS: [&str; CLIENT_TYPES.len() + 3] = {
+    let mut out = [""; CLIENT_TYPES.len() + 3];
+    let mut i = 0;
+    while i < CLIENT_TYPES.len() {
+        out[i] = CLIENT_TYPES[i];
+        i += 1;
+    }
+    out[i] = "binary";
+    out[i + 1] = "unknown";
+    out[i + 2] = "invalid";
+    out
+};
 /// Labels of `matinee_messages_out_total`: every server type.
 const OUT_LABELS: [&str; 12] = [
     "welcome",
@@ -121,19 +108,16 @@ const OUT_LABELS: [&str; 12] = [
     "ready_result",
     "queue",
 ];
-/// Labels of `matinee_errors_total`: every error code.
-const ERROR_LABELS: [&str; 10] = [
-    "bad_request",
-    "unauthorized",
-    "forbidden",
-    "room_not_found",
-    "room_full",
-    "rate_limited",
-    "too_large",
-    "unsupported_protocol",
-    "unavailable",
-    "internal",
-];
+/// Labels of `matinee_errors_total`: every error code, in the protocol's order.
+const ERROR_LABELS: [&str; ErrorCode::ALL.len()] = {
+    let mut out = [""; ErrorCode::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = ErrorCode::ALL[i].as_str();
+        i += 1;
+    }
+    out
+};
 
 /// The three hot counter families.
 struct Hot {
@@ -334,8 +318,11 @@ mod tests {
 
     #[test]
     fn the_fixed_label_sets_are_the_protocols() {
-        use crate::protocol::{ErrorCode, CLIENT_TYPES};
         assert_eq!(&IN_LABELS[..CLIENT_TYPES.len()], &CLIENT_TYPES[..]);
+        assert_eq!(
+            &IN_LABELS[CLIENT_TYPES.len()..],
+            &["binary", "unknown", "invalid"]
+        );
         let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(&ERROR_LABELS[..], &codes[..]);
         // A label outside the fixed set is still counted and rendered, in order.
