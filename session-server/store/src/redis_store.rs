@@ -391,6 +391,7 @@ impl RedisStore {
         let client = self.client.clone();
         let timeout = self.timeout;
         tokio::spawn(async move {
+            let mut dropped: u64 = 0;
             while !tx.is_closed() {
                 let connected = async {
                     let mut ps = client.get_async_pubsub().await?;
@@ -414,9 +415,17 @@ impl RedisStore {
                             Some(m) => {
                                 let item = (m.get_channel_name().to_owned(), m.get_payload_bytes().to_vec());
                                 // A full receiver drops the message rather than stall the
-                                // subscription (bounded, like every queue here).
-                                if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(item) {
-                                    return;
+                                // subscription (bounded, like every queue here), but never
+                                // silently: what was dropped is said, at 1, 2, 4, 8… drops.
+                                match tx.try_send(item) {
+                                    Ok(()) => {}
+                                    Err(mpsc::error::TrySendError::Closed(_)) => return,
+                                    Err(mpsc::error::TrySendError::Full(_)) => {
+                                        dropped += 1;
+                                        if dropped.is_power_of_two() {
+                                            tracing::warn!(dropped, capacity, ?channels, "subscription queue full: messages from Redis dropped");
+                                        }
+                                    }
                                 }
                             }
                             None => break, // connection lost: reconnect

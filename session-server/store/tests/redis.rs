@@ -191,6 +191,38 @@ async fn relays_reach_subscribers_and_survive_a_redis_restart() {
     }
 }
 
+#[tokio::test]
+async fn a_subscriber_that_does_not_read_loses_messages_but_not_its_subscription() {
+    let redis = Redis::start();
+    let a = RedisStore::new(&cfg(&redis, "a", 1000)).unwrap();
+    let b = RedisStore::new(&cfg(&redis, "b", 1000)).unwrap();
+    let ch = a.channel("BCDEFG");
+    let mut rx = b.subscribe(vec![ch.clone()], 2, Duration::from_millis(100));
+    let t0 = Instant::now();
+    while a.publish(&ch, b"probe").await.unwrap() == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Nobody reads: the queue (2) fills, the rest is dropped, the publisher never waits.
+    for i in 0..20u8 {
+        a.publish(&ch, &[i]).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut kept = Vec::new();
+    while let Ok(m) = rx.try_recv() {
+        kept.push(m.1);
+    }
+    assert!(kept.len() <= 2, "bounded: {} queued", kept.len());
+    // The subscription is still live: the next message arrives.
+    a.publish(&ch, b"after").await.unwrap();
+    loop {
+        let (_, p) = recv(&mut rx).await;
+        if p == b"after" {
+            break;
+        }
+    }
+}
+
 async fn recv(rx: &mut tokio::sync::mpsc::Receiver<(String, Vec<u8>)>) -> (String, Vec<u8>) {
     tokio::time::timeout(Duration::from_secs(5), rx.recv())
         .await
