@@ -159,7 +159,9 @@ pub(crate) fn kill_reason(code: u16) -> &'static str {
     match code {
         close::TOO_SLOW => "too slow to read",
         close::NORMAL => "replaced by a newer connection",
-        close::GOING_AWAY => "server shutting down",
+        // A kill with 1001 comes from a shared room whose driving instance is gone, or a
+        // relayed seat that was lost: this instance is up. (Shutdown closes on its own path.)
+        close::GOING_AWAY => "reconnect: this instance no longer serves this room",
         _ => "closed by the server",
     }
 }

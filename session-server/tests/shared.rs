@@ -13,7 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{drain_until_close, http, recv, recv_type, recv_where, send, Ws};
+use common::{
+    drain_until_close, drain_until_close_frame, http, recv, recv_type, recv_where, send, Ws,
+};
 use futures_util::StreamExt;
 use redis_support::Redis;
 use serde_json::{json, Value};
@@ -488,8 +490,11 @@ async fn a_room_spans_two_instances_and_survives_losing_its_authority() {
     let _ = a.child.kill();
     let _ = a.child.wait();
     for m in members.iter_mut().skip(3) {
-        let (_, close) = drain_until_close(&mut m.ws).await;
-        assert_eq!(close, Some(1001), "{} is told to reconnect", m.name);
+        let (_, close) = drain_until_close_frame(&mut m.ws).await;
+        let (code, reason) = close.expect("a close frame");
+        assert_eq!(code, 1001, "{} is told to reconnect", m.name);
+        // Not "shutting down": this instance is up, the room's driver is gone.
+        assert!(reason.contains("no longer serves this room"), "{reason}");
     }
     resume_all(b.addr, &mut members, &state).await;
     eprintln!(

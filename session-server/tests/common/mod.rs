@@ -202,6 +202,12 @@ pub async fn expect_close(ws: &mut Ws) -> Option<u16> {
 
 /// Read until the server closes, collecting the text messages on the way.
 pub async fn drain_until_close(ws: &mut Ws) -> (Vec<Value>, Option<u16>) {
+    let (got, frame) = drain_until_close_frame(ws).await;
+    (got, frame.map(|(code, _)| code))
+}
+
+/// [`drain_until_close`], with the close frame's reason.
+pub async fn drain_until_close_frame(ws: &mut Ws) -> (Vec<Value>, Option<(u16, String)>) {
     let mut got = Vec::new();
     loop {
         let m = tokio::time::timeout(WAIT, ws.next())
@@ -209,7 +215,9 @@ pub async fn drain_until_close(ws: &mut Ws) -> (Vec<Value>, Option<u16>) {
             .expect("close in time");
         match m {
             Some(Ok(Message::Text(t))) => got.push(serde_json::from_str(t.as_str()).unwrap()),
-            Some(Ok(Message::Close(f))) => return (got, f.map(|f| u16::from(f.code))),
+            Some(Ok(Message::Close(f))) => {
+                return (got, f.map(|f| (u16::from(f.code), f.reason.to_string())))
+            }
             Some(Ok(_)) => continue,
             Some(Err(_)) | None => return (got, None),
         }
