@@ -146,6 +146,7 @@ export async function startStandin(opts = {}) {
   const sessions = new Sessions({
     serverId: state.serverId,
     itemDto: (userId, itemId) => { const u = state.userById(userId); const i = state.itemById(itemId); return u && i ? itemDto(state, u, i, { nowPlaying: true }) : null; },
+    queueFullItems: !state.versionAtLeast(12, 0),
   });
   state.sessions = sessions;
   // Playback reports keep the user's resume position (SessionManager.OnPlaybackProgress/Stopped).
