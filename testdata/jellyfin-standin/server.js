@@ -146,6 +146,7 @@ export async function startStandin(opts = {}) {
   const sessions = new Sessions({
     serverId: state.serverId,
     itemDto: (userId, itemId) => { const u = state.userById(userId); const i = state.itemById(itemId); return u && i ? itemDto(state, u, i, { nowPlaying: true }) : null; },
+    queueFullItems: !state.versionAtLeast(12, 0),
   });
   state.sessions = sessions;
   // Playback reports keep the user's resume position (SessionManager.OnPlaybackProgress/Stopped).
@@ -257,8 +258,14 @@ export async function startStandin(opts = {}) {
     const token = authInfo(req, url, state.legacyAuth).token;
     const session = /^\/socket\/?$/i.test(url.pathname) && token ? sessions.byToken(token) : null;
     if (!session) {
-      if (!/^\/socket\/?$/i.test(url.pathname)) state.unknown.push({ method: 'WS', path: redactUrl(url) });
-      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      if (!/^\/socket\/?$/i.test(url.pathname)) {
+        state.unknown.push({ method: 'WS', path: redactUrl(url) });
+        socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      // WebSocketManager.WebSocketRequestHandler throws SecurityException("Token is required"),
+      // which ExceptionMiddleware answers with 403 (10.11.11 and 12.0, seen on both real servers).
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     const conn = acceptWebSocket(req, socket, {

@@ -123,8 +123,12 @@ const LANGUAGES = { eng: 'English', fra: 'French', deu: 'German' };
  * file: the video, then its audio streams, then its subtitle streams, numbered in that order
  * (`Index`, as ffprobe numbers a file's streams). `media.tracks` lists the audio and subtitle
  * languages; without it an item has one English audio stream and no subtitles.
+ * `avcOnVideoOnly` (Jellyfin 12): ProbeResultNormalizer.cs v12.0 sets `IsAVC` on video streams
+ * only, from ffprobe's `is_avc` (which ffprobe gives for H.264 alone), and null is omitted; 10.11
+ * set it on every stream (false where ffprobe gave none).
  */
-export function mediaStreams(item) {
+export function mediaStreams(item, avcOnVideoOnly = false) {
+  const avc = (v) => (avcOnVideoOnly ? undefined : v);
   const m = item.media;
   const tracks = m.tracks || { audio: [{ language: 'eng' }], subtitles: [] };
   const audio = tracks.audio.map((t, i) => ({
@@ -139,7 +143,7 @@ export function mediaStreams(item) {
     Title: t.title,
     DisplayTitle: `${LANGUAGES[t.language] || t.language} - ${m.audioCodec.toUpperCase()} - Mono${i === 0 ? ' - Default' : ''}`,
     IsInterlaced: false,
-    IsAVC: false,
+    IsAVC: avc(false),
     ChannelLayout: 'mono',
     BitRate: m.audioBitrate,
     Channels: 1,
@@ -172,7 +176,7 @@ export function mediaStreams(item) {
     LocalizedHearingImpaired: 'Hearing Impaired',
     DisplayTitle: `${LANGUAGES[t.language] || t.language} - SUBRIP`,
     IsInterlaced: false,
-    IsAVC: false,
+    IsAVC: avc(false),
     IsDefault: false,
     IsForced: false,
     IsHearingImpaired: false,
@@ -193,7 +197,7 @@ export function mediaStreams(item) {
       DisplayTitle: `${m.height}p ${m.videoCodec.toUpperCase()} SDR`,
       NalLengthSize: m.videoCodec === 'h264' ? '4' : undefined, // ffprobe's nal_length_size: avcC only (not hevc in Matroska)
       IsInterlaced: false,
-      IsAVC: m.videoCodec === 'h264',
+      IsAVC: avcOnVideoOnly && m.videoCodec !== 'h264' ? undefined : m.videoCodec === 'h264',
       BitRate: m.videoBitrate,
       BitDepth: 8,
       RefFrames: 1,
@@ -224,9 +228,10 @@ export function mediaStreams(item) {
 /**
  * MediaSourceInfo for an item (MediaBrowser.Model/Dto/MediaSourceInfo.cs; values as
  * MediaBrowser.Providers/MediaInfo and Emby.Server.Implementations/Library/MediaSourceManager.cs
- * set them for a local file). `extra` carries what PlaybackInfo adds (TranscodingUrl …).
+ * set them for a local file). `extra` carries what PlaybackInfo adds (TranscodingUrl …);
+ * `state` picks the version's shapes.
  */
-export function mediaSource(item, extra = {}) {
+export function mediaSource(state, item, extra = {}) {
   const m = item.media;
   return {
     Protocol: 'File',
@@ -253,7 +258,7 @@ export function mediaSource(item, extra = {}) {
     RequiresLooping: false,
     SupportsProbing: true,
     VideoType: 'VideoFile',
-    MediaStreams: mediaStreams(item),
+    MediaStreams: mediaStreams(item, state.versionAtLeast(12, 0)),
     MediaAttachments: [],
     Formats: [],
     Bitrate: m.videoBitrate + m.audioBitrate,
@@ -290,7 +295,7 @@ export function itemDto(state, user, item, { full = false, fields = [], nowPlayi
     Container: item.media.container,
     SortName: f('SortName') && !nowPlaying ? item.name.toLowerCase() : undefined,
     ExternalUrls: full ? [] : undefined,
-    MediaSources: full ? [mediaSource(item)] : undefined,
+    MediaSources: full ? [mediaSource(state, item)] : undefined,
     Path: full ? item.media.path : undefined,
     EnableMediaSourceDisplay: full ? true : undefined,
     Taglines: full ? [] : undefined,
@@ -313,7 +318,7 @@ export function itemDto(state, user, item, { full = false, fields = [], nowPlayi
     DisplayPreferencesId: full ? item.id : undefined,
     Tags: full ? [] : undefined,
     PrimaryImageAspectRatio: f('PrimaryImageAspectRatio') || nowPlaying ? 1.7777777777777777 : undefined,
-    MediaStreams: full ? mediaStreams(item) : undefined,
+    MediaStreams: full ? mediaStreams(item, state.versionAtLeast(12, 0)) : undefined,
     VideoType: 'VideoFile',
     ImageTags: {},
     BackdropImageTags: [],

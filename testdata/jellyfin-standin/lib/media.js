@@ -85,7 +85,7 @@ export function mediaRoutes(router, state) {
     const transcode = Boolean(it.transcodeReasons) || flag('EnableDirectPlay') === false || (maxBitrate > 0 && maxBitrate < total);
     const playSessionId = randomBytes(16).toString('hex');
     const source = transcode
-      ? mediaSource(it, {
+      ? mediaSource(state, it, {
         SupportsDirectPlay: false,
         SupportsDirectStream: false,
         TranscodingUrl: transcodingUrl(ctx, it, playSessionId, ctx.session.deviceId, it.transcodeReasons || 'ContainerBitrateExceedsLimit'),
@@ -93,7 +93,7 @@ export function mediaRoutes(router, state) {
         TranscodingContainer: 'ts',
         // MediaSourceInfo.TranscodeReasons is [JsonIgnore]: the reasons travel in the URL only.
       })
-      : mediaSource(it);
+      : mediaSource(state, it);
     // The tracks asked for become the source's defaults, as StreamBuilder's choice does
     // (Jellyfin.Api/Helpers/MediaInfoHelper.cs sets DefaultAudioStreamIndex and
     // DefaultSubtitleStreamIndex from it); an index the file does not have is ignored.

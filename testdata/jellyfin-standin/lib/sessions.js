@@ -40,10 +40,15 @@ export function sessionKey(client, deviceId) {
 }
 
 export class Sessions {
-  /** @param {{serverId: string, itemDto: (userId: string, itemId: string) => any}} deps */
-  constructor({ serverId, itemDto }) {
+  /**
+   * @param {{serverId: string, itemDto: (userId: string, itemId: string) => any, queueFullItems?: boolean}} deps
+   * queueFullItems: SessionInfoDto's `NowPlayingQueueFullItems` (10.10, 10.11; Jellyfin 12
+   * removed the property, commit a3b2b9c07f).
+   */
+  constructor({ serverId, itemDto, queueFullItems = true }) {
     this.serverId = serverId;
     this.itemDto = itemDto;
+    this.queueFullItems = queueFullItems;
     /** @type {Map<string, any>} */
     this.byId = new Map();
     /** @type {Map<string, any>} */
@@ -157,7 +162,7 @@ export class Sessions {
       SupportsMediaControl: s.capabilities.SupportsMediaControl,
       SupportsRemoteControl: s.capabilities.SupportsMediaControl,
       NowPlayingQueue: [],
-      NowPlayingQueueFullItems: [],
+      NowPlayingQueueFullItems: this.queueFullItems ? [] : undefined,
       HasCustomDeviceName: false,
       ServerId: this.serverId,
       SupportedCommands: s.capabilities.SupportedCommands,

@@ -12,7 +12,7 @@ import { REPO } from '../lib/core.js';
 import { ENDPOINTS, MATINEE_ENDPOINTS, SOCKET_MESSAGES } from '../../jellyfin-real/endpoints.js';
 import { call, missingFields, setUp, shapeProblems, shapeOf } from '../../jellyfin-real/exchange.js';
 
-const VERSIONS = ['10.11.11'];
+const VERSIONS = ['10.11.11', '12.0.0'];
 // Fields the real server sends only for items the recorded library did not have, each with the
 // source line that sends it; the stand-in may send these although the recording lacks them.
 const SOURCE_ONLY = [
