@@ -120,8 +120,9 @@ export class PlaybackCore {
     /** Local ms at which the player's current seek began (ours or anyone's), for telling a
      *  seek from a stall; null when no seek was seen since the last `seeked`. */
     this.seekStartedAt = null;
-    /** The state whose start was armed before `at` because the player sat behind the start
-     *  position: it plays on its own until `at` and must not be paused meanwhile. */
+    /** The state whose start was made before `at` on purpose — armed early because the player
+     *  sat behind the start position, or fired the start latency ahead of `at` — : it plays
+     *  on its own until `at` and must not be paused meanwhile. */
     this._earlyStartFor = null;
     /** The state a catch-up seek was last made for: a second one for the same state means
      *  the first landed behind. */
@@ -509,8 +510,9 @@ export class PlaybackCore {
     const s = this.settings;
     this.sync.status = 'syncing';
     if (this._earlyStartFor === st && !this.player.isPaused()) {
-      // Started early on purpose (it sat behind the start position): it reaches that
-      // position on `at`; pausing it now would undo that.
+      // Started early on purpose (it sat behind the start position, or the start timer
+      // fired the start latency ahead of `at`): it reaches the position on `at`; pausing it
+      // now would undo that (play, pause, play within a few ms: the start latency paid twice).
       return;
     }
     this._pause();
@@ -645,6 +647,7 @@ export class PlaybackCore {
       }
       let fromPos = NaN;
       try { fromPos = this.player.getPosition(); } catch { /* no media: nothing to measure */ }
+      this._earlyStartFor = st; // a tick before `at` must leave this start alone
       this._play();
       this.pendingStartSample = { expected: this.startLatencyMs(), fromPos, playedAt: this.clock.now() };
     }, delay);

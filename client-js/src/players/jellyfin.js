@@ -131,6 +131,8 @@ export class JellyfinPlayer extends Emitter {
     this.player = null;
     this.video = null;
     this.waiting = false;
+    /** The <video>'s source was replaced and has not played since (see _bind). */
+    this.restarting = false;
     /** @type {(() => void)[]} */
     this._unbind = [];
     // A new item started (the user picked one, or setMedia below): listeners learn its id.
@@ -232,11 +234,22 @@ export class JellyfinPlayer extends Emitter {
       this.video = /** @type {HTMLVideoElement} */ (video);
       /** @type {[string, () => void][]} */
       const domEvents = [
-        ['seeking', () => this.emit('seeking')],
-        ['seeked', () => this.emit('seeked')],
+        // A stream restarted by jellyfin-web itself (its recovery after a media error, a
+        // transcode restart) is a new source that it then seeks to where the old one was
+        // (htmlVideoPlayer's seekOnPlaybackStart): that seek is not a person's. Taken for the
+        // host's, it sent the room back there (genuine 10.10.7: after Chromium's HLS player
+        // failed on a rewind, the room went back to where the host had rewound from).
+        // It ends with that seek, or with the new stream playing (the seek may come from
+        // jellyfin-web's own `playing` listener: cleared after the events queued with it).
+        ['emptied', () => { this.restarting = true; }],
+        ['seeking', () => { if (!this.restarting) this.emit('seeking'); }],
+        ['seeked', () => { this.restarting = false; this.emit('seeked'); }],
         ['ended', () => this.emit('ended')],
         ['waiting', () => { this.waiting = true; }],
-        ['playing', () => { this.waiting = false; }],
+        ['playing', () => {
+          this.waiting = false;
+          if (this.restarting) setTimeout(() => { this.restarting = false; }, 0);
+        }],
       ];
       for (const [t, fn] of domEvents) video.addEventListener(t, fn);
       this._unbind.push(() => { for (const [t, fn] of domEvents) video.removeEventListener(t, fn); });
@@ -250,6 +263,7 @@ export class JellyfinPlayer extends Emitter {
     this.player = null;
     this.video = null;
     this.waiting = false;
+    this.restarting = false;
   }
 
   _p() {

@@ -16,7 +16,12 @@ function setup({ allowPlay = true, transcodingOffsetTicks = 0 } = {}) {
   const video = {
     paused: true, ended: false, seeking: false, currentTime: 12.345, readyState: 4, currentSrc: 'http://jf/Videos/x/stream.mp4',
     playbackRate: 1, preservesPitch: false,
-    addEventListener() {}, removeEventListener() {},
+    /** @type {Record<string, Function[]>} */
+    listeners: {},
+    addEventListener(t, fn) { (this.listeners[t] ||= []).push(fn); },
+    removeEventListener(t, fn) { const l = this.listeners[t]; if (l) l.splice(l.indexOf(fn) >>> 0, 1); },
+    /** @param {string} t */
+    fire(t) { for (const fn of [...(this.listeners[t] || [])]) fn({ type: t }); },
     // HTMLMediaElement.play(): refusal leaves `paused` true and rejects.
     play() {
       if (!allowPlay) return Promise.reject(Object.assign(new Error('no'), { name: 'NotAllowedError' }));
@@ -184,4 +189,33 @@ test('jellyfin: the member\'s picks in jellyfin-web\'s menus are remembered and 
   jp.destroy();
   pm.setAudioStreamIndex(1);
   assert.equal(jp.tracks.audio?.index, 2);
+});
+
+test('jellyfin: the seek jellyfin-web makes on a stream it restarted itself is not reported; a person\'s seek is', () => {
+  const { jp, video } = setup();
+  const seen = [];
+  jp.on('seeking', () => seen.push('seeking'));
+  video.fire('seeking'); // a person's seek on the playing stream
+  assert.deepEqual(seen, ['seeking']);
+  // htmlVideoPlayer's recovery after a media error: a new source (`emptied`), then its
+  // seekOnPlaybackStart to where the old one was.
+  video.fire('emptied');
+  video.fire('seeking');
+  video.fire('seeked');
+  assert.deepEqual(seen, ['seeking'], 'the restart\'s own seek is not a person\'s');
+  video.fire('seeking'); // after it: a person's again
+  assert.deepEqual(seen, ['seeking', 'seeking']);
+});
+
+test('jellyfin: a restarted stream that plays without seeking first hands seeks back to people once it plays', async () => {
+  const { jp, video } = setup();
+  const seen = [];
+  jp.on('seeking', () => seen.push('seeking'));
+  video.fire('emptied');
+  video.fire('playing');
+  video.fire('seeking'); // jellyfin-web's start seek from its own `playing` listener
+  assert.deepEqual(seen, []);
+  await new Promise((r) => setTimeout(r, 0));
+  video.fire('seeking');
+  assert.deepEqual(seen, ['seeking']);
 });

@@ -176,6 +176,24 @@ test('scheduled start: holds at position, starts on `at`', () => {
   core.stop();
 });
 
+test('a start made ahead of `at` for the start latency is not paused again by the next tick', () => {
+  // The start timer fires the learned start latency before `at`; a tick that came between it
+  // and `at` took the playing player for one that had to hold, paused it and started it again
+  // (play, pause, play within a few ms: the start latency paid twice, and jellyfin-web's
+  // native-HLS <video> saw its play() interrupted; seen on every scheduled start in genuine
+  // jellyfin-web 10.10.7).
+  const { clock, player, core, state, syncClock } = setup({}, makeSettings({ initialStartLatencyMs: 60, initialStartLatencyStreamingMs: 60 }));
+  core.start();
+  // Ticks every 100 ms from here; the timer fires at 470, a tick comes at 500, `at` is 530.
+  core.applyState(state({ position: 42, at: syncClock.serverNow() + 530 }));
+  clock.advance(800);
+  const first = player.commands.indexOf('play');
+  assert.ok(first >= 0, `started: ${player.commands}`);
+  assert.deepEqual(player.commands.slice(first).filter((c) => c === 'pause' || c === 'play'), ['play'], `after the start: ${player.commands.slice(first)}`);
+  assert.equal(player.paused, false);
+  core.stop();
+});
+
 test('late join: a paused player joining a playing room gets ahead, waits, starts on the frame', () => {
   const { clock, player, core, state, err } = setup({ seekLatencyMs: 250 });
   core.start();
