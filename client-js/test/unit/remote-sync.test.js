@@ -8,7 +8,8 @@ import { SessionsApi, parseJellyfinDate, sameId } from '../../src/remote/session
 import { makeRemoteSettings } from '../../src/remote/settings.js';
 import { jellyfinDate, NEVER } from '../../bench/lib/sim-remote-device.mjs';
 import { tokenFrom } from '../../bench/lib/sim-remote-jellyfin.mjs';
-import { ALICE, apiFor, driven, jellyfin, state, tv, virtualClock } from './remote-helpers.js';
+import { RemoteSync } from '../../src/remote/remote-sync.js';
+import { ALICE, ITEM, apiFor, driven, jellyfin, state, tv, virtualClock } from './remote-helpers.js';
 
 test('Jellyfin dates keep their sub-millisecond digits; MinValue means never', () => {
   assert.equal(parseJellyfinDate('2024-05-01T12:00:00.1234567Z'), Date.parse('2024-05-01T12:00:00.123Z') + 0.4567);
@@ -218,4 +219,44 @@ test('when listings are slow to come back, Jellyfin\'s activity date tells how f
   assert.ok(Math.max(...believed) < 300, `the seat believed the TV up to ${Math.max(...believed).toFixed(0)} ms off`);
   assert.ok(sync.sync.autoSteps - from >= 5, `periodic reports read back to the report: ${sync.sync.autoSteps - from}`);
   assert.equal(sync.sync.status, 'in_sync');
+});
+
+test('a busy Jellyfin stamps reports late: a report that answers a request is placed by the request, and the lag it shows places the others', async () => {
+  // Local clock = virtualClock; Jellyfin's clock 5 s behind. The TV plays at 1 s per second;
+  // every report of it reaches Jellyfin's stamp 300 ms after it was made, and Jellyfin takes
+  // 300 ms to handle the seat's POST before it pushes the request to the TV (and answers).
+  const clock = virtualClock(0);
+  const jf = (local) => local - 5000;
+  const truth = (local) => 10 + (local + 2300) / 1000;
+  /** @type {() => void} */
+  let answer = () => {};
+  const api = {
+    isOwn: () => true,
+    requestReport: (_id, _mode, onSent) => { onSent?.(clock.now()); return new Promise((r) => { answer = () => r(undefined); }); },
+  };
+  const timers = { setTimeout: () => 0, clearTimeout: () => {}, setInterval: () => 0, clearInterval: () => {} };
+  const sync = new RemoteSync({ api, sessionId: 's1', clock, timers });
+  const listing = (made, checkIn) => ({
+    id: 's1', userId: ALICE.id, deviceId: 'd', deviceName: 'Chrome', itemId: ITEM, positionS: truth(made), paused: false,
+    checkInMs: jf(checkIn), activityMs: jf(checkIn), repeatMode: 'RepeatNone', canRequestReport: true,
+  });
+  const poll = (at, made, checkIn) => { clock.t = at; sync.ingest(listing(made, checkIn), at, at + 1); };
+  poll(0, -2300, -2000); // a periodic report
+  poll(100, -2300, -2000);
+  clock.t = 200;
+  sync._wantReport();
+  sync._maybeRequest(clock.now()); // SetRepeatMode leaves at 200
+  clock.t = 500; // Jellyfin pushed it to the TV, which reported at once, and answered us
+  answer();
+  await new Promise((r) => setImmediate(r));
+  poll(795, -2300, -2000);
+  poll(801, 500, 800); // the answer, stamped 300 ms after it was made
+  const at1 = /** @type {number} */ (sync.estimate(1000));
+  assert.ok(Math.abs(at1 - truth(1000)) * 1000 < 5, `estimate − truth ${((at1 - truth(1000)) * 1000).toFixed(1)} ms`);
+  assert.ok(Math.abs(/** @type {number} */ (sync.sync.lagMs) - 300) < 5, `lag ${sync.sync.lagMs}`);
+  // A periodic report (answers nothing), stamped 300 ms late too: placed with the lag learned.
+  poll(2795, 500, 800);
+  poll(2801, 2500, 2800);
+  const at2 = /** @type {number} */ (sync.estimate(3000));
+  assert.ok(Math.abs(at2 - truth(3000)) * 1000 < 5, `estimate − truth ${((at2 - truth(3000)) * 1000).toFixed(1)} ms`);
 });
