@@ -252,6 +252,9 @@ export class RemoteSync {
       autoUnknown: 0,
       /** reports first seen after Jellyfin had advanced their position (the seconds taken off) */
       autoSteps: 0,
+      /** listings whose position was the previous report's, stepped by Jellyfin's timer over
+       *  the new one (see _overwritten): not used */
+      overwritten: 0,
       attempts: 0,
       lastAction: '',
       deviceName: '',
@@ -389,6 +392,14 @@ export class RemoteSync {
     }
     if (playing && (!this.lastReport || c !== this.lastReport.checkInMs)) {
       const prev = this.lastReport;
+      if (this._overwritten(session, prev)) {
+        // Not this report's position (see _overwritten): a later listing of the same check-in,
+        // once Jellyfin's new timer has stepped, or a fresh report will say.
+        this.sync.overwritten += 1;
+        this._wantReport();
+        this.tick();
+        return;
+      }
       const auto = this._autoSeconds(session, /** @type {number} */ (c), sendLocal, recvLocal);
       if (auto === null) {
         // Jellyfin may have advanced this position by itself (see _autoSeconds) by a number
@@ -412,6 +423,30 @@ export class RemoteSync {
     }
     if (this.sync.status === 'gone') this._setStatus('syncing');
     this.tick();
+  }
+
+  /**
+   * Whether a listing's position is the PREVIOUS report's, stepped by Jellyfin's automatic
+   * progress, under a new check-in. Jellyfin 10.11's timer (SessionInfo.OnProgressTimerCallback)
+   * reads the last report it was given and applies it a second further on through
+   * OnPlaybackProgress(…, isAutomated: true); a real report only hands the timer its own
+   * info at the very end of its handling (StartAutomaticProgress, after the user data is
+   * saved). A tick that falls in between writes the old report's position + k seconds over
+   * the new one, after the new check-in (and sets LastActivityDate after it). jellyfin-web
+   * reports exactly 10 s after its previous report, on the old timer's 10th tick: a real
+   * Jellyfin 10.11.11 showed it on every periodic report (listed 20.058 s under a check-in
+   * whose report said 20.214 s, the previous one having said 10.058 s).
+   * @param {RemoteSnapshot} session @param {Report|null} prev the latest report before it
+   */
+  _overwritten(session, prev) {
+    if (!prev || prev.paused || session.paused || prev.itemId !== session.itemId) return false;
+    const c = /** @type {number} */ (session.checkInMs);
+    // (The stray tick is the old timer's, during the new report's handling: under a second
+    // after the check-in. The new timer's first step comes a second after it.)
+    const a = session.activityMs;
+    if (a === null || a === undefined || !(a > c + 0.5 && a < c + 1000)) return false;
+    const k = Math.round(/** @type {number} */ (session.positionS) - prev.p);
+    return k >= 1 && Math.abs(/** @type {number} */ (session.positionS) - (prev.p + k)) < 0.0005;
   }
 
   /**

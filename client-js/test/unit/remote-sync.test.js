@@ -260,3 +260,25 @@ test('a busy Jellyfin stamps reports late: a report that answers a request is pl
   const at2 = /** @type {number} */ (sync.estimate(3000));
   assert.ok(Math.abs(at2 - truth(3000)) * 1000 < 5, `estimate − truth ${((at2 - truth(3000)) * 1000).toFixed(1)} ms`);
 });
+
+test('a listing that shows the previous report stepped by Jellyfin\'s timer under a new check-in is not taken for the new report', () => {
+  // Jellyfin 10.11's automatic-progress tick can land while a new report is being handled
+  // and write the OLD report's position + k s over it, after the new check-in (and after it
+  // in LastActivityDate); jellyfin-web reports exactly on the old timer's 10th tick.
+  const clock = virtualClock(0);
+  const timers = { setTimeout: () => 0, clearTimeout: () => {}, setInterval: () => 0, clearInterval: () => {} };
+  const sync = new RemoteSync({ api: { isOwn: () => true }, sessionId: 's1', clock, timers });
+  const listing = (pos, checkIn, activity) => ({
+    id: 's1', userId: ALICE.id, deviceId: 'd', deviceName: 'Chrome', itemId: ITEM, positionS: pos, paused: false,
+    checkInMs: checkIn, activityMs: activity, repeatMode: 'RepeatNone', canRequestReport: true,
+  });
+  const poll = (at, l) => { clock.t = at; sync.ingest(l, at, at + 1); };
+  poll(0, listing(10.058, -20, -20)); // a report: 10.058 s
+  poll(10_000, listing(20.058, 9_990, 9_995)); // new check-in, the old report + 10 s on it
+  assert.equal(sync.lastReport?.p, 10.058, 'the overwritten position is not the new report\'s');
+  assert.equal(sync.sync.overwritten, 1);
+  // Once Jellyfin's timer runs from the new report, a listing shows it (+1 s, one step).
+  poll(11_100, listing(21.214, 9_990, 11_030));
+  assert.ok(Math.abs(/** @type {number} */ (sync.lastReport?.p) - 20.214) < 1e-9, `${sync.lastReport?.p}`);
+  assert.equal(sync.lastReport?.checkInMs, 9_990);
+});
