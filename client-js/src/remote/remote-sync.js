@@ -548,10 +548,11 @@ export class RemoteSync {
   }
 
   /**
-   * A new report is the answer of the oldest open command it fits (a pause answered by a
-   * paused report, an unpause by a playing one, a seek by its target position, a request by
-   * anything) if it was stamped after that command left and within the answer window of
-   * Jellyfin's answer to it; the commands before that one are not answered any more.
+   * A new report answers every open command it fits (a pause a paused report, an unpause a
+   * playing one, a seek its target position, a request anything) that left before it was
+   * stamped and whose Jellyfin answer is within the answer window; it is timed by the latest
+   * of them (jellyfin-web reports a seek under 5 s only when asked: the request made it).
+   * The open commands before those it fits are not answered any more.
    * @param {Report} rep
    */
   _matchAct(rep) {
@@ -570,16 +571,13 @@ export class RemoteSync {
       const fits = a.kind === 'request' || (a.kind === 'pause' && rep.paused) || (a.kind === 'unpause' && !rep.paused)
         || (a.kind === 'seek' && (rep.p - a.target) * 1000 >= -tol && (rep.p - a.target) * 1000 <= tol + Math.max(0, cLocal - a.sentLocal));
       if (fits) {
+        a.rep = rep;
         hit = a;
-        break;
+      } else if (!hit) {
+        a.closed = true;
       }
     }
     if (!hit) return;
-    for (const a of this._acts) {
-      if (a === hit) break;
-      if (!a.rep) a.closed = true;
-    }
-    hit.rep = rep;
     rep.act = hit;
     this._lagFrom(hit);
   }
@@ -597,7 +595,7 @@ export class RemoteSync {
 
   /** A report lag sample from an answered command, once both ends are known. @param {Act} a */
   _lagFrom(a) {
-    if (!a.rep || a.respLocal === null || a.lagged) return;
+    if (!a.rep || a.rep.act !== a || a.respLocal === null || a.lagged) return;
     a.lagged = true;
     const cLocal = a.rep.checkInMs + (this._jfToLocal() ?? 0);
     this._lags.push(this._actLagMs(a, cLocal));
