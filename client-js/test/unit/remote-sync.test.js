@@ -282,3 +282,51 @@ test('a listing that shows the previous report stepped by Jellyfin\'s timer unde
   assert.ok(Math.abs(/** @type {number} */ (sync.lastReport?.p) - 20.214) < 1e-9, `${sync.lastReport?.p}`);
   assert.equal(sync.lastReport?.checkInMs, 9_990);
 });
+
+test('a report after a small seek and a report request answers both: the request counts as answered, the report is timed by it', async () => {
+  // jellyfin-web reports a seek under 5 s only when asked; the report the request makes
+  // also shows the seek's target.
+  const clock = virtualClock(0);
+  /** @type {(() => void)[]} */
+  const answers = [];
+  const api = {
+    isOwn: () => true,
+    seek: (_id, _s, onSent) => cmd(onSent),
+    pause: (_id, onSent) => cmd(onSent),
+    unpause: (_id, onSent) => cmd(onSent),
+    requestReport: (_id, _mode, onSent) => cmd(onSent),
+  };
+  /** @param {((t: number) => void)|undefined} onSent */
+  function cmd(onSent) {
+    onSent?.(clock.now());
+    return new Promise((r) => answers.push(() => r(undefined)));
+  }
+  const timers = { setTimeout: () => 0, clearTimeout: () => {}, setInterval: () => 0, clearInterval: () => {} };
+  const sync = new RemoteSync({ api, sessionId: 's1', clock, timers });
+  const listing = (pos, checkIn) => ({
+    id: 's1', userId: ALICE.id, deviceId: 'd', deviceName: 'Chrome', itemId: ITEM, positionS: pos, paused: false,
+    checkInMs: checkIn, activityMs: checkIn, repeatMode: 'RepeatNone', canRequestReport: true,
+  });
+  const poll = (at, l) => { clock.t = at; sync.ingest(l, at, at + 1); };
+  poll(0, listing(10, -100));
+  sync.setState(state(clock, { position: 12, at: clock.serverNow() }));
+  poll(100, listing(10, -100));
+  // The seat corrects with a seek (2 s off).
+  assert.equal(sync.sync.seeks, 1, 'a correction seek');
+  clock.t = 160;
+  answers.shift()?.();
+  await new Promise((r) => setImmediate(r));
+  clock.t = 200;
+  sync._wantReport();
+  sync._maybeRequest(clock.now());
+  assert.equal(sync.sync.requests, 1);
+  clock.t = 210;
+  answers.shift()?.();
+  await new Promise((r) => setImmediate(r));
+  const target = sync._acts[0].target;
+  poll(212, listing(10, -100)); // (pins Jellyfin's clock: the report below came after this)
+  poll(220, listing(target + 0.2, 215));
+  poll(240, listing(target + 0.2, 215));
+  assert.equal(sync._requests.answered, 1, 'the request is answered');
+  assert.equal(sync.lastReport?.act?.kind, 'request');
+});
