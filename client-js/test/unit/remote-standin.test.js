@@ -22,7 +22,7 @@ const clock = { now, serverNow: (local = now()) => local, localFromServer: (t) =
 const timers = { setTimeout, clearTimeout, setInterval, clearInterval };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** @param {() => boolean} pred @param {string} what */
-async function until(pred, what, ms = 8000) {
+async function until(pred, what, ms = 30_000) {
   const end = now() + ms;
   while (!pred()) {
     if (now() > end) assert.fail(`timed out waiting for ${what}`);
