@@ -433,8 +433,9 @@ export class RemoteSync {
    * info at the very end of its handling (StartAutomaticProgress, after the user data is
    * saved). A tick that falls in between writes the old report's position + k seconds over
    * the new one, after the new check-in (and sets LastActivityDate after it). jellyfin-web
-   * reports exactly 10 s after its previous report, on the old timer's 10th tick: a real
-   * Jellyfin 10.11.11 showed it on every periodic report (listed 20.058 s under a check-in
+   * reports exactly 10 s after its previous report, on the old timer's 10th tick: on a real
+   * Jellyfin 10.11.11, 19 of 110 listings seen within a second of their report did not show
+   * the position the TV sent, mostly periodic ones (e.g. listed 20.058 s under a check-in
    * whose report said 20.214 s, the previous one having said 10.058 s).
    * @param {RemoteSnapshot} session @param {Report|null} prev the latest report before it
    */
