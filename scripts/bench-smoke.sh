@@ -100,7 +100,7 @@ with open(os.path.join(work, "sync", "sync.png"), "rb") as f:
 with open(os.path.join(work, "remote", "sync.json")) as f:
     rem = json.load(f)["scenarios"][0].get("remote") or {}
 seats = rem.get("seats") or []
-check(len(seats) == 3, f"remote: {len(seats)} seats")
+check(len(seats) == 4, f"remote: {len(seats)} seats (tv-cmd, tv-2s, tv-10s, tv-web)")
 for st in seats:
     check(st["commands"] >= 3 and st["requests"]["list"] >= 10, f"remote {st['label']}: {st['commands']} commands, {st['requests']['list']} listings")
     check(st["final_status"] not in ("refused", "signed_out", "gone"), f"remote {st['label']}: ended {st['final_status']}")

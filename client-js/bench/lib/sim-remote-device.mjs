@@ -22,7 +22,22 @@
  *     'all' — a native client that reports at once after every command it obeys (a seek of
  *     any size, and a SetRepeatMode general command, which jellyfin-web's playbackmanager
  *     answers with a `repeatmodechange` progress report); 'none' — periodic reports only
- *     (and PlaybackStart);
+ *     (and PlaybackStart); 'web' — genuine jellyfin-web in a browser window used as the TV
+ *     (jellyfin-web 10.11 playbackmanager.js + jellyfin-apiclient's reportPlaybackProgress,
+ *     as measured against one: docs/performance.md, "Remote seats"):
+ *       · one progress report `reportPeriodMs` (10 s) after the previous report of ANY kind
+ *         (the apiclient holds `timeupdate` back until 10 s have passed since the last report
+ *         and then sends the latest one: its position was read at the latest `timeupdate`,
+ *         up to `reportTrailMs` (250 ms) before), also while paused (playbackmanager's 10 s
+ *         progress interval);
+ *       · Pause reported at once, exact; Unpause reported at once with the OLD position (the
+ *         `play` event, before the picture moves `unpauseMs` later);
+ *       · a Seek reported only if it lands ≥ `seekReportJumpS` (5 s) away from where the
+ *         last report, extrapolated as if playing, says the player should be (the
+ *         apiclient's rule; also while paused), and then with the target position while
+ *         the picture is still frozen (currentTime answers the target during a seek);
+ *       · SetRepeatMode answered at once with the exact position, but only while the item
+ *         plays (not while it loads: playbackmanager reports only once the stream started);
  *   - reports that trail the true position (`reportTrailMs`: the player's position is read a
  *     little before the report is made), and a report right after a Seek that sometimes still
  *     carries the pre-seek position (`staleSeekReportProb`);
@@ -110,7 +125,7 @@ export class SimRemoteDevice {
    *   reportDelayMs?: [number, number]|number, loadMs?: [number, number]|number,
    *   seekStallMs?: [number, number]|number, unpauseMs?: [number, number]|number,
    *   seekReportJumpS?: number, seekSnapS?: number, ignores?: string[], items?: Record<string, {name: string, runTimeTicks?: number}>,
-   *   eventReports?: 'default'|'all'|'none', reportTrailMs?: [number, number]|number, staleSeekReportProb?: number,
+   *   eventReports?: 'default'|'all'|'none'|'web', reportTrailMs?: [number, number]|number, staleSeekReportProb?: number,
    *   serverId?: string, autoProgress?: boolean, autoProgressDelayMs?: [number, number]|number}} o
    */
   constructor(o) {
@@ -171,6 +186,9 @@ export class SimRemoteDevice {
     this.lastActivity = this.baseT;
     this._nextPeriodic = this.baseT + this.rng() * this.reportPeriodMs;
     this.reportsMade = 0;
+    /** 'web': time and position of the last report sent (the apiclient's throttle state). */
+    this._lastRepT = -Infinity;
+    this._lastRepPos = 0;
   }
 
   // ---- truth ----
@@ -232,20 +250,29 @@ export class SimRemoteDevice {
         ev.fn();
       } else {
         this._nextPeriodic = nextRep + Math.max(100, this.reportPeriodMs + (this.rng() * 2 - 1) * this.reportJitterMs);
-        if (this.item && this.responding) this._report(nextRep);
+        if (this.item && this.responding) this._report(nextRep, undefined, true);
       }
     }
   }
 
   /**
    * The device sends a progress report made at time x (with the position it read a little
-   * before, or `pos` when given: a stale one).
-   * @param {number} x @param {number} [pos]
+   * before, or `pos` when given: a stale one). `periodic`: the throttled `timeupdate` kind
+   * (on a 'web' device only that kind trails: event reports read the position at once).
+   * @param {number} x @param {number} [pos] @param {boolean} [periodic]
    */
-  _report(x, pos) {
+  _report(x, pos, periodic = false) {
     if (!this.responding) return;
     this.reportsMade += 1;
-    if (pos === undefined) pos = Math.max(0, this._pos(x) - (this.moving && x > this.resumeAt ? pick(this.rng, this.reportTrailMs) / 1000 : 0));
+    const web = this.eventReports === 'web';
+    const trails = !web || periodic;
+    if (pos === undefined) pos = Math.max(0, this._pos(x) - (trails && this.moving && x > this.resumeAt ? pick(this.rng, this.reportTrailMs) / 1000 : 0));
+    if (web) {
+      // Every report restarts the apiclient's 10 s wait.
+      this._lastRepT = x;
+      this._lastRepPos = pos;
+      this._nextPeriodic = x + Math.max(100, this.reportPeriodMs + (this.rng() * 2 - 1) * this.reportJitterMs);
+    }
     this._inFlight.push({
       arrive: x + pick(this.rng, this.reportDelayMs),
       report: {
@@ -313,6 +340,15 @@ export class SimRemoteDevice {
         this._rebase(x);
         this.base = to;
         if (this.moving) this.resumeAt = x + pick(this.rng, this.seekStallMs);
+        if (this.eventReports === 'web') {
+          // jellyfin-apiclient: a `timeupdate` within 10 s of the last report goes out at once
+          // only if it is ≥ 5 s from that report extrapolated as if playing; it is made as
+          // the seek starts (currentTime already answers the target, the picture is frozen).
+          const since = x - this._lastRepT;
+          const extrapolated = this._lastRepPos + since / 1000;
+          if (since >= this.reportPeriodMs || Math.abs(to - extrapolated) >= this.seekReportJumpS) this._report(x, to);
+          return;
+        }
         const reportIt = this.eventReports === 'all' || (this.eventReports === 'default' && Math.abs(to - expected) > this.seekReportJumpS);
         if (!reportIt) return;
         const at = this.moving ? this.resumeAt : x;
@@ -345,7 +381,9 @@ export class SimRemoteDevice {
     const x = now + pick(this.rng, this.commandLatencyMs);
     this._at(x, () => {
       if (typeof args.RepeatMode === 'string') this.repeatMode = args.RepeatMode;
-      if (this.item && this.eventReports === 'all') this._report(x);
+      // ('web': playbackmanager answers only once the stream started; a loading item is
+      // no item here yet.)
+      if (this.item && (this.eventReports === 'all' || this.eventReports === 'web')) this._report(x);
     });
   }
 

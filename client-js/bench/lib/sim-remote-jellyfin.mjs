@@ -26,9 +26,12 @@
  *   routes are 404 and logged.
  *
  * API:
- *   startSimJellyfin({users, devices}) → Promise<{url, stop(), log, add(device)}>
+ *   startSimJellyfin({users, devices, busyMs?}) → Promise<{url, stop(), log, add(device)}>
  *     users    [{id, name, token, admin?, controlOthers?}]
  *     devices  SimRemoteDevice[] (their own clocks drive them)
+ *     busyMs   () => ms: a busy Jellyfin, each request handled only after that long (queued
+ *              and authenticated before it lists or pushes a command: what a loaded real one
+ *              does; give its clients the same range as `reportDelayMs`)
  *     log      every request: {method, path, query, userId, status}
  *
  * @module bench/sim-remote-jellyfin
@@ -52,9 +55,9 @@ const norm = (id) => String(id || '').replace(/-/g, '').toLowerCase();
 
 /**
  * @param {{users: {id: string, name: string, token: string, admin?: boolean, controlOthers?: boolean}[],
- *   devices: import('./sim-remote-device.mjs').SimRemoteDevice[]}} o
+ *   devices: import('./sim-remote-device.mjs').SimRemoteDevice[], busyMs?: () => number}} o
  */
-export async function startSimJellyfin({ users, devices }) {
+export async function startSimJellyfin({ users, devices, busyMs = () => 0 }) {
   /** @type {{method: string, path: string, query: Record<string, string>, userId: string|null, status: number}[]} */
   const log = [];
   const server = http.createServer((req, res) => {
@@ -64,7 +67,12 @@ export async function startSimJellyfin({ users, devices }) {
       size += c.length;
       if (size <= 65536) chunks.push(c);
     });
-    req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const wait = busyMs();
+      if (wait > 0) setTimeout(() => handle(req, res, body), wait);
+      else handle(req, res, body);
+    });
   });
   /** @param {http.IncomingMessage} req @param {http.ServerResponse} res @param {string} bodyText */
   function handle(req, res, bodyText) {

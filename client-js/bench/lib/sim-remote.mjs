@@ -20,6 +20,11 @@
  *   tv-2s    reports every 2 s, seeks reported as they happen; goal band 250 ms
  *   tv-10s   reports every 10 s, seeks only when they jump > 5 s (jellyfin-apiclient's
  *            throttle), no report on request; goal band 250 ms
+ *   tv-web   genuine jellyfin-web as the TV, as measured on a real, loaded Jellyfin 10.11.11:
+ *            its own Jellyfin queues every request 20–600 ms (reports too), progress 10 s
+ *            after the last report of any kind trailing the picture by 0–250 ms, Unpause
+ *            reported at once with the old position, seeks reported only ≥ 5 s, SetRepeatMode
+ *            answered once playing; load 2–4 s, seek rebuffer 0.1–1.5 s; goal band 250 ms
  * tv-2s and tv-10s (the harness's profiles before tv-cmd): command latency 60–200 ms, PlayNow
  * load 1.5–4 s, seek rebuffer 0.3–1.2 s, unpause 30–150 ms. All: report → Jellyfin 5–40 ms,
  * Jellyfin's clock up to ±30 s off.
@@ -58,6 +63,20 @@ const CONV_HOLD_MS = 2000;
 /** The `late` figures: every playing sample from this long after each event to the next. */
 const LATE_MS = 10_000;
 
+/**
+ * jellyfin-web as a TV (SimRemoteDevice eventReports 'web': jellyfin-apiclient's report
+ * throttle, the unpause reported before the picture moves, seeks under 5 s unreported,
+ * SetRepeatMode answered once the stream plays), with the timings a real one showed.
+ */
+export const WEB_TV = {
+  eventReports: /** @type {'web'} */ ('web'), reportPeriodMs: 10_000, reportJitterMs: 5, reportTrailMs: /** @type {[number, number]} */ ([0, 250]),
+  seekReportJumpS: 5, commandLatencyMs: /** @type {[number, number]} */ ([20, 80]), loadMs: /** @type {[number, number]} */ ([2000, 4000]),
+  seekStallMs: /** @type {[number, number]} */ ([100, 1500]), unpauseMs: /** @type {[number, number]} */ ([20, 300]), reportDelayMs: /** @type {[number, number]} */ ([20, 600]),
+};
+/** The loaded Jellyfin it was measured on: every request queued 20–600 ms before it is handled
+ *  (the TV's reports above too: their `reportDelayMs`). */
+const WEB_BUSY_MS = /** @type {[number, number]} */ ([20, 600]);
+
 /** Today's TV timings (the harness's profiles before tv-cmd). */
 const SLOW_TV = { commandLatencyMs: [60, 200], loadMs: [1500, 4000], seekStallMs: [300, 1200], unpauseMs: [30, 150] };
 
@@ -71,6 +90,11 @@ export const PROFILES = [
   },
   { label: 'tv-2s', goalMs: 250, device: { ...SLOW_TV, reportPeriodMs: 2000, reportJitterMs: 200, seekReportJumpS: 0 } },
   { label: 'tv-10s', goalMs: 250, device: { ...SLOW_TV, reportPeriodMs: 10_000, reportJitterMs: 500, seekReportJumpS: 5 } },
+  {
+    // Genuine jellyfin-web in a browser window as the TV, as measured on a real Jellyfin
+    // 10.11.11 (docs/performance.md, "A real Jellyfin session as the TV").
+    label: 'tv-web', goalMs: 250, device: WEB_TV, busyMs: WEB_BUSY_MS,
+  },
 ];
 
 /** Remote-seat setting overrides from MATINEE_REMOTE_SET ("seekThresholdMs=500,pollMs=500"). */
@@ -108,7 +132,13 @@ export async function remoteScript(run, n, h) {
       items: { [ITEM1]: { name: 'Bench 1' }, [ITEM2]: { name: 'Bench 2' } },
     });
   });
-  const jf = await startSimJellyfin({ users: [USER], devices });
+  // One Jellyfin per TV: a busy one (tv-web's) slows only its own seat.
+  const jfs = await Promise.all(PROFILES.map((p, i) => {
+    const rng = run.rng;
+    const busy = /** @type {any} */ (p).busyMs;
+    return startSimJellyfin({ users: [USER], devices: [devices[i]], busyMs: busy ? () => busy[0] + rng() * (busy[1] - busy[0]) : undefined });
+  }));
+  const jf = { stop: () => Promise.all(jfs.map((j) => j.stop())) };
   const seats = PROFILES.map((p, i) => {
     const rng = run.rng;
     // Each seat's browser clock: up to ±10 s off and ±100 ppm, like the harness's members.
@@ -120,7 +150,7 @@ export async function remoteScript(run, n, h) {
       god, timers, rng: () => rng(), upMs: run.opts.delayMs, downMs: run.opts.delayMs,
       jitterMs: run.opts.jitterMs, spikeProb: run.opts.spikeProb, spikeMs: run.opts.spikeMs,
     });
-    const api = new SessionsApi({ baseUrl: jf.url, userId: USER.id, token: () => USER.token, now });
+    const api = new SessionsApi({ baseUrl: jfs[i].url, userId: USER.id, token: () => USER.token, now });
     const seat = new RemoteSeat({
       url: run.url, createSocket: (u) => net.createSocket(u), now, timers, credentials: async () => ({}),
       api, sessionId: devices[i].id, code: /** @type {string} */ (run.code), name: `bench — ${p.label}`,

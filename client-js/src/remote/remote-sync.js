@@ -13,10 +13,13 @@
  *   - Position estimate: the last accepted report's position, advanced by the time since it
  *     was made while it reports playing. The report's time is LastPlaybackCheckIn (Jellyfin's
  *     clock) mapped to ours by bounds: a check-in first seen by one poll and absent from the
- *     one before happened between the two, so (local − Jellyfin) lies between (previous poll
- *     sent − check-in) and (this poll answered − check-in); the tightest bounds over a window
- *     give the mapping. Less half the fastest poll round trip for the device's own path to
- *     Jellyfin. A listed position is the report's only when the listing came less than a
+ *     one before happened between the two listings, so (local − Jellyfin) lies between (the
+ *     previous listing − check-in) and (this poll answered − check-in), a listing being made
+ *     at the end of Jellyfin's handling (no earlier than its answer less the quickest round
+ *     trip); the tightest bounds over a window give the mapping. Less how long Jellyfin took
+ *     the report in: measured on the reports that answer the seat's own commands and report
+ *     requests (the client acted after the POST left, about one POST round trip before its
+ *     check-in and no later than Jellyfin's answer to the POST; see _reportLocal). A listed position is the report's only when the listing came less than a
  *     second after it, or by a number of seconds that can be told: a real Jellyfin advances a
  *     playing session's PositionTicks by a second every second after each report without
  *     moving LastPlaybackCheckIn (its automatic progress, SessionInfo.cs; see _autoSeconds).
@@ -78,7 +81,11 @@ import { REMOTE_SETTINGS } from './settings.js';
 /**
  * @typedef {import('../core/protocol.js').PlaybackState} PlaybackState
  * @typedef {import('./sessions-api.js').RemoteSnapshot} RemoteSnapshot
- * @typedef {{p: number, paused: boolean, itemId: string, checkInMs: number, seenLocal: number}} Report
+ * @typedef {{kind: 'pause'|'unpause'|'seek'|'request', sentLocal: number, respLocal: number|null, target: number,
+ *   rep: Report|null, closed: boolean, failed: boolean, lagged: boolean}} Act
+ *   a command or report request whose answer (the client's first report after it) can be
+ *   timed by it: the client acted after the POST left and before Jellyfin answered it
+ * @typedef {{p: number, paused: boolean, itemId: string, checkInMs: number, seenLocal: number, act?: Act|null}} Report
  * @typedef {{p: number, t0: number, moving: boolean}} Traj   position p (s) at local t0, moving after it or not
  * @typedef {{kind: 'play_now'|'pause'|'unpause'|'seek', sentLocal: number, target: number,
  *   itemId?: string, fromPosition?: number, seq: number, waitMs: number, correction: boolean,
@@ -127,8 +134,10 @@ export class RemoteSync {
     this.lastReport = null;
     /** @type {{lo: number, hi: number}[]} bounds on (local − Jellyfin) clock offset, ms */
     this._clockSamples = [];
-    /** @type {number|null} local send time of the previous poll */
-    this._prevPollSend = null;
+    /** @type {number|null} the earliest local time the previous poll's listing can have been
+     *  made: answered, less the quickest round trip (a busy Jellyfin spends its time before
+     *  it lists, queueing and authenticating, not after) */
+    this._prevListed = null;
     /** @type {number|null} the latest check-in seen in a listing (Jellyfin's clock) */
     this._seenCheckIn = null;
     /** @type {number[]} intervals between check-ins while playing */
@@ -194,7 +203,11 @@ export class RemoteSync {
     this._samples = { load: [], seek: [], unpause: [] };
     /** @type {number[]} */
     this._residuals = [];
-    this._requests = { lastLocal: -Infinity, answered: 0, unanswered: 0, open: /** @type {number|null} */ (null), wantSince: /** @type {number|null} */ (null) };
+    this._requests = { lastLocal: -Infinity, answered: 0, unanswered: 0, open: /** @type {number|null} */ (null), wantSince: /** @type {number|null} */ (null), act: /** @type {Act|null} */ (null) };
+    /** @type {Act[]} the latest commands and report requests, in the order sent */
+    this._acts = [];
+    /** @type {number[]} report lag samples: check-in − the answer of the command it answers, ms */
+    this._lags = [];
     this.sync = {
       /** @type {string} */
       status: 'idle',
@@ -219,6 +232,10 @@ export class RemoteSync {
       reportPeriodMs: null,
       /** @type {number|null} */
       reportDelayMs: null,
+      /** @type {number|null} how long after the client acts its report is stamped by Jellyfin
+       *  (median of the reports that answered a command), ms: a busy Jellyfin takes
+       *  hundreds of ms to take a report in */
+      lagMs: null,
       commands: 0,
       seeks: 0,
       correctionSeeks: 0,
@@ -235,6 +252,9 @@ export class RemoteSync {
       autoUnknown: 0,
       /** reports first seen after Jellyfin had advanced their position (the seconds taken off) */
       autoSteps: 0,
+      /** listings whose position was the previous report's, stepped by Jellyfin's timer over
+       *  the new one (see _overwritten): not used */
+      overwritten: 0,
       attempts: 0,
       lastAction: '',
       deviceName: '',
@@ -356,12 +376,14 @@ export class RemoteSync {
     const rtt = recvLocal - sendLocal;
     if (rtt >= 0) this._minRttMs = Math.min(this._minRttMs, rtt);
     const c = session.checkInMs;
-    const prevPoll = this._prevPollSend;
-    this._prevPollSend = sendLocal;
+    const prevPoll = this._prevListed;
+    this._prevListed = Math.max(sendLocal, recvLocal - this._minRttMs);
     const playing = c !== null && session.itemId && session.positionS !== null;
     if (playing && c !== this._seenCheckIn) {
-      // The check-in happened after the previous poll was answered without it, and before this
-      // one was: offset ∈ (prevSend − c, recv − c). Both bounds are kept; their tightest
+      // The check-in happened after the previous poll's listing was made without it, and
+      // before this one was answered: offset ∈ (prevListed − c, recv − c). (Taking the previous
+      // poll's send for the lower bound, as before, put a report ~150 ms early when every
+      // request spent 300 ms queueing in Jellyfin.) Both bounds are kept; their tightest
       // values over a window give the clock mapping (a poll right after a report tightens the
       // upper bound, one right before it the lower).
       this._seenCheckIn = c;
@@ -370,6 +392,14 @@ export class RemoteSync {
     }
     if (playing && (!this.lastReport || c !== this.lastReport.checkInMs)) {
       const prev = this.lastReport;
+      if (this._overwritten(session, prev)) {
+        // Not this report's position (see _overwritten): a later listing of the same check-in,
+        // once Jellyfin's new timer has stepped, or a fresh report will say.
+        this.sync.overwritten += 1;
+        this._wantReport();
+        this.tick();
+        return;
+      }
       const auto = this._autoSeconds(session, /** @type {number} */ (c), sendLocal, recvLocal);
       if (auto === null) {
         // Jellyfin may have advanced this position by itself (see _autoSeconds) by a number
@@ -381,7 +411,8 @@ export class RemoteSync {
         return;
       }
       if (auto > 0) this.sync.autoSteps += 1;
-      this.lastReport = { p: /** @type {number} */ (session.positionS) - auto, paused: session.paused, itemId: /** @type {string} */ (session.itemId), checkInMs: /** @type {number} */ (c), seenLocal: recvLocal };
+      this.lastReport = { p: /** @type {number} */ (session.positionS) - auto, paused: session.paused, itemId: /** @type {string} */ (session.itemId), checkInMs: /** @type {number} */ (c), seenLocal: recvLocal, act: null };
+      this._matchAct(this.lastReport);
       if (prev && !prev.paused && !session.paused && prev.itemId === session.itemId && c > prev.checkInMs) {
         this._periods.push(c - prev.checkInMs);
         if (this._periods.length > 8) this._periods.shift();
@@ -392,6 +423,31 @@ export class RemoteSync {
     }
     if (this.sync.status === 'gone') this._setStatus('syncing');
     this.tick();
+  }
+
+  /**
+   * Whether a listing's position is the PREVIOUS report's, stepped by Jellyfin's automatic
+   * progress, under a new check-in. Jellyfin 10.11's timer (SessionInfo.OnProgressTimerCallback)
+   * reads the last report it was given and applies it a second further on through
+   * OnPlaybackProgress(…, isAutomated: true); a real report only hands the timer its own
+   * info at the very end of its handling (StartAutomaticProgress, after the user data is
+   * saved). A tick that falls in between writes the old report's position + k seconds over
+   * the new one, after the new check-in (and sets LastActivityDate after it). jellyfin-web
+   * reports exactly 10 s after its previous report, on the old timer's 10th tick: on a real
+   * Jellyfin 10.11.11, 19 of 110 listings seen within a second of their report did not show
+   * the position the TV sent, mostly periodic ones (e.g. listed 20.058 s under a check-in
+   * whose report said 20.214 s, the previous one having said 10.058 s).
+   * @param {RemoteSnapshot} session @param {Report|null} prev the latest report before it
+   */
+  _overwritten(session, prev) {
+    if (!prev || prev.paused || session.paused || prev.itemId !== session.itemId) return false;
+    const c = /** @type {number} */ (session.checkInMs);
+    // (The stray tick is the old timer's, during the new report's handling: under a second
+    // after the check-in. The new timer's first step comes a second after it.)
+    const a = session.activityMs;
+    if (a === null || a === undefined || !(a > c + 0.5 && a < c + 1000)) return false;
+    const k = Math.round(/** @type {number} */ (session.positionS) - prev.p);
+    return k >= 1 && Math.abs(/** @type {number} */ (session.positionS) - (prev.p + k)) < 0.0005;
   }
 
   /**
@@ -454,9 +510,98 @@ export class RemoteSync {
     return Number.isFinite(lo) ? (lo + hi) / 2 : hi;
   }
 
-  /** The device → Jellyfin delay we assume: half our fastest round trip to Jellyfin. */
+  /** The device → Jellyfin delay we assume before any is measured: half our fastest round
+   *  trip to Jellyfin. */
   _deviceDelayMs() {
     return Number.isFinite(this._minRttMs) ? this._minRttMs / 2 : 0;
+  }
+
+  /** How long before its check-in a report that answers nothing was made, ms. */
+  _lagMs() {
+    return this.sync.lagMs ?? this._deviceDelayMs();
+  }
+
+  /** How long after Jellyfin answered a command its client's report may come and still be
+   *  taken for the answer, ms. */
+  _answerWindowMs() {
+    return Math.min(this.s.maxLatencyMs, this.s.requestWaitMs + 2 * (this.sync.lagMs ?? 0));
+  }
+
+  /**
+   * Records a command or report request whose answer can be timed by it. The POST leaves at
+   * `sentLocal` (updated by the API when it actually goes) and Jellyfin answers it only after
+   * it has pushed the message to the client's socket: the client acted in between.
+   * @param {Act['kind']} kind @param {number} target
+   * @returns {Act}
+   */
+  _noteAct(kind, target) {
+    /** @type {Act} */
+    const a = { kind, sentLocal: this.clock.now(), respLocal: null, target, rep: null, closed: false, failed: false, lagged: false };
+    this._acts.push(a);
+    if (this._acts.length > 8) this._acts.shift();
+    return a;
+  }
+
+  /** @param {Act} a */
+  _answered(a) {
+    a.respLocal = this.clock.now();
+    this._lagFrom(a);
+  }
+
+  /**
+   * A new report answers every open command it fits (a pause a paused report, an unpause a
+   * playing one, a seek its target position, a request anything) that left before it was
+   * stamped and whose Jellyfin answer is within the answer window; it is timed by the latest
+   * of them (jellyfin-web reports a seek under 5 s only when asked: the request made it).
+   * The open commands before those it fits are not answered any more.
+   * @param {Report} rep
+   */
+  _matchAct(rep) {
+    const cLocal = rep.checkInMs + (this._jfToLocal() ?? 0);
+    const win = this._answerWindowMs();
+    const tol = this._toleranceMs();
+    /** @type {Act|null} */
+    let hit = null;
+    for (const a of this._acts) {
+      if (a.rep || a.closed || a.failed) continue;
+      if (a.sentLocal > cLocal + tol) break;
+      if (a.respLocal !== null && cLocal - a.respLocal > win) {
+        a.closed = true;
+        continue;
+      }
+      const fits = a.kind === 'request' || (a.kind === 'pause' && rep.paused) || (a.kind === 'unpause' && !rep.paused)
+        || (a.kind === 'seek' && (rep.p - a.target) * 1000 >= -tol && (rep.p - a.target) * 1000 <= tol + Math.max(0, cLocal - a.sentLocal));
+      if (fits) {
+        a.rep = rep;
+        hit = a;
+      } else if (!hit) {
+        a.closed = true;
+      }
+    }
+    if (!hit) return;
+    rep.act = hit;
+    this._lagFrom(hit);
+  }
+
+  /**
+   * How long before its check-in the report answering `a` was made, ms: Jellyfin took the
+   * report in about as long as it took to answer our own POST (one request to the same
+   * server, as busy), and no longer than from its answer to the check-in (it pushes a
+   * command to the client before it answers us).
+   * @param {Act} a @param {number} cLocal the report's check-in, local
+   */
+  _actLagMs(a, cLocal) {
+    return a.respLocal === null ? this._lagMs() : Math.max(0, Math.min(cLocal - a.respLocal, a.respLocal - a.sentLocal));
+  }
+
+  /** A report lag sample from an answered command, once both ends are known. @param {Act} a */
+  _lagFrom(a) {
+    if (!a.rep || a.rep.act !== a || a.respLocal === null || a.lagged) return;
+    a.lagged = true;
+    const cLocal = a.rep.checkInMs + (this._jfToLocal() ?? 0);
+    this._lags.push(this._actLagMs(a, cLocal));
+    if (this._lags.length > this.s.noiseWindow) this._lags.shift();
+    this.sync.lagMs = median(this._lags);
   }
 
   /** How old a report is when it enters our estimate, at best (shown; for the docs). */
@@ -465,13 +610,22 @@ export class RemoteSync {
     const off = this._jfToLocal();
     if (off === null) return null;
     // The uncertainty of the mapping (half the bounds' gap) plus the assumed device delay.
-    return Math.max(0, this._clockBounds().hi - off) + this._deviceDelayMs();
+    return Math.max(0, this._clockBounds().hi - off) + this._lagMs();
   }
 
-  /** @param {Report} rep local time at which the device was where the report says */
+  /**
+   * Local time at which the device was where the report says: its check-in less how long
+   * Jellyfin took to take it in. For a report that answers a command or a request, that is
+   * measured on the command itself (_actLagMs), and the report was made after the POST
+   * left; any other report is placed with the median of those (a busy Jellyfin stamps a
+   * report hundreds of ms after the client made it: seen 40–580 ms at load 8).
+   * @param {Report} rep
+   */
   _reportLocal(rep) {
-    const off = this._jfToLocal();
-    return rep.checkInMs + (off ?? 0) - this._deviceDelayMs();
+    const cLocal = rep.checkInMs + (this._jfToLocal() ?? 0);
+    const a = rep.act;
+    if (a) return Math.max(a.sentLocal, cLocal - this._actLagMs(a, cLocal));
+    return cLocal - this._lagMs();
   }
 
   /**
@@ -665,7 +819,7 @@ export class RemoteSync {
     }
     // A report answers an open request for one.
     const rq = this._requests;
-    if (rq.open !== null && t >= rq.open - this._toleranceMs() && t <= rq.open + this.s.requestWaitMs) {
+    if (rq.open !== null && rq.act && rep.act === rq.act) {
       rq.answered += 1;
       rq.open = null;
     }
@@ -881,7 +1035,7 @@ export class RemoteSync {
     // time): a device is given up on once it has answered no better than halfway between
     // that and always.
     const n = rq.answered + rq.unanswered;
-    const chance = Math.min(1, this.s.requestWaitMs / (this.sync.reportPeriodMs ?? Infinity));
+    const chance = Math.min(1, this._answerWindowMs() / (this.sync.reportPeriodMs ?? Infinity));
     return !(rq.unanswered >= this.s.maxUnansweredRequests && rq.answered / n < (1 + chance) / 2);
   }
 
@@ -889,9 +1043,14 @@ export class RemoteSync {
   _maybeRequest(now) {
     const rq = this._requests;
     const s = this.s;
-    if (rq.open !== null && now - rq.open > s.requestWaitMs) {
-      rq.unanswered += 1;
-      rq.open = null;
+    // Unanswered: no report within the answer window of Jellyfin's answer to the request.
+    const ra = rq.act;
+    if (rq.open !== null && (!ra || ra.failed || ra.closed || (ra.respLocal !== null && now - ra.respLocal > this._answerWindowMs())
+      || (ra.respLocal === null && now - rq.open > s.maxLatencyMs))) {
+      if (!ra || !ra.rep) {
+        rq.unanswered += 1;
+        rq.open = null;
+      }
     }
     // A command that should have taken effect by now and no report made after it.
     const ex = this._expect;
@@ -903,7 +1062,10 @@ export class RemoteSync {
     this._fastUntil = now + s.fastPollForMs;
     this._burstUntil = now + s.burstForMs;
     const mode = /** @type {string} */ (/** @type {RemoteSnapshot} */ (this.snap).repeatMode);
-    this.api.requestReport(this.sessionId, mode).catch((e) => this._fail(e));
+    const act = this._noteAct('request', 0);
+    rq.act = act;
+    this.api.requestReport(this.sessionId, mode, (/** @type {number} */ t) => { act.sentLocal = t; })
+      .then(() => this._answered(act), (e) => { act.failed = true; this._fail(e); });
     if (this._running) this._schedulePoll(s.burstPollMs);
   }
 
@@ -922,7 +1084,7 @@ export class RemoteSync {
   /**
    * Sends one command. `track`: it becomes the pending command a report must answer (the
    * steps inside a Pause/Seek/Unpause correction are not tracked one by one).
-   * @param {Pending['kind']} kind @param {() => Promise<void>} send
+   * @param {Pending['kind']} kind @param {(onSent: (local: number) => void) => Promise<void>} send
    * @param {{target?: number, itemId?: string, fromPosition?: number, correction?: boolean,
    *   moving?: boolean, track?: boolean}} o
    */
@@ -969,10 +1131,19 @@ export class RemoteSync {
     this.sync.commands += 1;
     if (kind === 'seek') this.sync.seeks += 1;
     this.sync.lastAction = kind === 'seek' || kind === 'play_now' ? `${kind} ${target.toFixed(3)}` : kind;
-    const flight = send().catch((e) => {
+    // Its answer is timed by it (not PlayNow's: the start is reported once loaded).
+    const act = kind === 'play_now' ? null : this._noteAct(kind, target);
+    const pend = this.pending;
+    const flight = send((t) => {
+      // (Aims keep the decision's time: the listing before the POST is part of the latency.)
+      if (act) act.sentLocal = t;
+    }).then(() => {
+      if (act) this._answered(act);
+    }).catch((e) => {
+      if (act) act.failed = true;
       // Refused before it reached the device: nothing to expect from it.
       if (this._expect === expect && e?.code !== 'remote_unreachable' && e?.code !== 'remote_failed') this._expect = null;
-      if (this.pending && this.pending.sentLocal === now && e?.code !== 'remote_unreachable' && e?.code !== 'remote_failed') this.pending = null;
+      if (o.track !== false && this.pending && this.pending === pend && e?.code !== 'remote_unreachable' && e?.code !== 'remote_failed') this.pending = null;
       this._fail(e);
     }).finally(() => {
       if (this._inFlight === flight) this._inFlight = null;
@@ -1034,14 +1205,14 @@ export class RemoteSync {
     const u0 = Math.max(atLocal - unpauseMs, now);
     const p0 = this._room(u0 + unpauseMs);
     if (Math.abs(p0 - from) * 1000 <= this.sync.thresholdMs) {
-      this._planAt('unpause', u0, () => this._send('unpause', () => this.api.unpause(this.sessionId), { target: p0, fromPosition: from, correction }));
+      this._planAt('unpause', u0, () => this._send('unpause', (f) => this.api.unpause(this.sessionId, f), { target: p0, fromPosition: from, correction }));
       return;
     }
     // Seek while paused first, and leave it time to land (its latency, at least one step).
     const u = Math.max(atLocal - unpauseMs, now + Math.max(this._stepMs(), this._latency('seek')));
     const p = this._room(u + unpauseMs);
-    this._send('seek', () => this.api.seek(this.sessionId, p), { target: p, track: false, correction });
-    this._planAt('unpause', u, () => this._send('unpause', () => this.api.unpause(this.sessionId), { target: p, fromPosition: p, correction }));
+    this._send('seek', (f) => this.api.seek(this.sessionId, p, f), { target: p, track: false, correction });
+    this._planAt('unpause', u, () => this._send('unpause', (f) => this.api.unpause(this.sessionId, f), { target: p, fromPosition: p, correction }));
   }
 
   tick() {
@@ -1099,7 +1270,7 @@ export class RemoteSync {
     }
     if (snap.itemId !== wanted && !(this.pending && this.pending.kind === 'play_now' && this.pending.itemId === wanted)) {
       const start = st.playing ? this._room(now + this._latency('load'), false) : st.position;
-      this._send('play_now', () => this.api.playNow(id, wanted, Math.max(0, start)), { target: Math.max(0, start), itemId: wanted });
+      this._send('play_now', (f) => this.api.playNow(id, wanted, Math.max(0, start), f), { target: Math.max(0, start), itemId: wanted });
       this._setStatus(this._attempts >= s.staleAfterAttempts ? 'not_responding' : 'loading');
       return;
     }
@@ -1117,13 +1288,13 @@ export class RemoteSync {
 
     if (!st.playing) {
       if (moving) {
-        this._send('pause', () => this.api.pause(id), { target: st.position });
+        this._send('pause', (f) => this.api.pause(id, f), { target: st.position });
         return;
       }
       if (fresh && Math.abs(errMs) > this.sync.thresholdMs && this._pausedSeekSeq !== st.seq) {
         // Once per state: a device that cannot seek is not nagged.
         this._pausedSeekSeq = st.seq;
-        this._send('seek', () => this.api.seek(id, st.position), { target: st.position });
+        this._send('seek', (f) => this.api.seek(id, st.position, f), { target: st.position });
         return;
       }
       this._setStatus(this._attempts > 0 ? 'not_responding' : 'in_sync');
@@ -1185,12 +1356,12 @@ export class RemoteSync {
       this._lastMethod = this.sync.method === 'seek' && !holdForAt ? 'seek' : 'pause_seek_unpause';
       this._provenAim = this._samples[this._lastMethod === 'seek' ? 'seek' : 'unpause'].length >= 2;
       if (this.sync.method === 'pause_seek_unpause' || holdForAt) {
-        this._send('pause', () => this.api.pause(id), { target: /** @type {number} */ (est), track: false, correction: true });
+        this._send('pause', (f) => this.api.pause(id, f), { target: /** @type {number} */ (est), track: false, correction: true });
         this._planAt('seek', now + this._stepMs(), () => this._planStart(/** @type {number} */ (this.estimate()), true));
       } else {
         const aim = this._room(now + this._latency('seek'), false);
         this.sync.correctionSeeks += 1;
-        this._send('seek', () => this.api.seek(id, aim), { target: aim, correction: true, moving: true });
+        this._send('seek', (f) => this.api.seek(id, aim, f), { target: aim, correction: true, moving: true });
       }
       this._setStatus('syncing');
       return;

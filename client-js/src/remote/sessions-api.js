@@ -292,10 +292,14 @@ export class SessionsApi {
   /**
    * Every command is preceded by a fresh listing: the session's user may have changed since
    * the last poll (up to a second ago), and commands are rare enough (a person's actions,
-   * corrections with backoff) that one more GET each costs nothing.
+   * corrections with backoff) that one more GET each costs nothing but its delay.
+   * `onSent(local)`: called the moment the POST leaves, after that listing (Jellyfin answers
+   * the POST only once it has pushed the command to the client's socket, so the client
+   * acted between the two: how the seat times the report that answers it).
    * @param {string} sessionId @param {string} rest @param {any} [body]
+   * @param {(local: number) => void} [onSent]
    */
-  async _command(sessionId, rest, body) {
+  async _command(sessionId, rest, body, onSent) {
     this._assertOwn(sessionId);
     const list = await this._list();
     if (!list.some((x) => x && x.Id === sessionId)) {
@@ -304,6 +308,7 @@ export class SessionsApi {
     }
     this._assertOwn(sessionId);
     this.sent.command += 1;
+    onSent?.(this.now());
     await this._request('POST', `/Sessions/${encodeURIComponent(sessionId)}${rest}`, body);
   }
 
@@ -311,13 +316,13 @@ export class SessionsApi {
    * Asks the client for a progress report now: SetRepeatMode with the mode it already has
    * (see the module's comment). Refused without sending for a mode that is not one of
    * Jellyfin's RepeatMode values (it would change something on the TV).
-   * @param {string} sessionId @param {string} repeatMode
+   * @param {string} sessionId @param {string} repeatMode @param {(local: number) => void} [onSent]
    */
-  requestReport(sessionId, repeatMode) {
+  requestReport(sessionId, repeatMode, onSent) {
     if (!['RepeatNone', 'RepeatAll', 'RepeatOne'].includes(repeatMode)) {
       return Promise.reject(new TypeError(`not a RepeatMode: ${String(repeatMode)}`));
     }
-    return this._command(sessionId, '/Command', { Name: 'SetRepeatMode', Arguments: { RepeatMode: repeatMode } });
+    return this._command(sessionId, '/Command', { Name: 'SetRepeatMode', Arguments: { RepeatMode: repeatMode } }, onSent);
   }
 
   /** @param {number} seconds */
@@ -325,22 +330,22 @@ export class SessionsApi {
     return Math.max(0, Math.round(seconds * TICKS_PER_SECOND));
   }
 
-  /** @param {string} sessionId @param {string} itemId @param {number} seconds */
-  playNow(sessionId, itemId, seconds) {
+  /** @param {string} sessionId @param {string} itemId @param {number} seconds @param {(local: number) => void} [onSent] */
+  playNow(sessionId, itemId, seconds, onSent) {
     if (typeof itemId !== 'string' || !/^[0-9a-fA-F-]{32,36}$/.test(itemId)) {
       return Promise.reject(new RemoteError('remote_bad_item', 'That is not a Jellyfin item: a TV can only play items of this server.'));
     }
-    return this._command(sessionId, `/Playing?playCommand=PlayNow&itemIds=${encodeURIComponent(itemId)}&startPositionTicks=${SessionsApi.ticks(seconds)}`);
+    return this._command(sessionId, `/Playing?playCommand=PlayNow&itemIds=${encodeURIComponent(itemId)}&startPositionTicks=${SessionsApi.ticks(seconds)}`, undefined, onSent);
   }
 
-  /** @param {string} sessionId */
-  pause(sessionId) { return this._command(sessionId, '/Playing/Pause'); }
+  /** @param {string} sessionId @param {(local: number) => void} [onSent] */
+  pause(sessionId, onSent) { return this._command(sessionId, '/Playing/Pause', undefined, onSent); }
 
-  /** @param {string} sessionId */
-  unpause(sessionId) { return this._command(sessionId, '/Playing/Unpause'); }
+  /** @param {string} sessionId @param {(local: number) => void} [onSent] */
+  unpause(sessionId, onSent) { return this._command(sessionId, '/Playing/Unpause', undefined, onSent); }
 
-  /** @param {string} sessionId @param {number} seconds */
-  seek(sessionId, seconds) {
-    return this._command(sessionId, `/Playing/Seek?seekPositionTicks=${SessionsApi.ticks(seconds)}`);
+  /** @param {string} sessionId @param {number} seconds @param {(local: number) => void} [onSent] */
+  seek(sessionId, seconds, onSent) {
+    return this._command(sessionId, `/Playing/Seek?seekPositionTicks=${SessionsApi.ticks(seconds)}`, undefined, onSent);
   }
 }

@@ -67,7 +67,7 @@ export const REMOTE_SETTINGS = Object.freeze({
   maxLatencyMs: 15000,
   /** Largest accepted lag of a playing device's reports behind its picture (measured when it
    *  pauses): more is a pause somewhere else than where it was going. */
-  maxBiasMs: 300,
+  maxBiasMs: 500,
   /** A report further than this (or 2 × the report noise, if larger) from what the last
    *  command should have produced, and within it of what the device did before, is stale:
    *  made before the command took effect (some clients report a seek with the pre-seek

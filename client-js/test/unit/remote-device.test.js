@@ -150,3 +150,72 @@ test('reports trail the picture, and a seek may be reported with its pre-seek po
   // …but the report it made says where it was before the seek.
   assert.ok(Math.abs(d.toSessionInfoDto().PlayState.PositionTicks / 1e7 - (before + 0.1)) < 0.002);
 });
+
+test('jellyfin-web as the TV: the apiclient\'s throttle, an unpause reported before it moves, a request answered only once playing', () => {
+  const { d, clock, at } = device({ eventReports: 'web', reportPeriodMs: 10_000, reportTrailMs: 200, seekReportJumpS: 5, reportDelayMs: 20 });
+  const listed = () => {
+    const dto = d.toSessionInfoDto();
+    return { checkIn: /** @type {number} */ (parseJellyfinDate(dto.LastPlaybackCheckIn)) - 5000, pos: dto.PlayState.PositionTicks / 1e7, paused: dto.PlayState.IsPaused };
+  };
+  d.command('PlayNow', { itemId: ITEM, startTicks: 0 });
+  at(1000);
+  // Loading: a report request is not answered (playbackmanager reports once the stream started).
+  d.generalCommand('SetRepeatMode', { RepeatMode: 'RepeatNone' });
+  at(1100 + 20);
+  const start = listed(); // PlaybackStart
+  assert.equal(start.pos, 0);
+  // Periodic: 10 s after the previous report, the position read at the last timeupdate (200 ms before).
+  at(9990);
+  assert.equal(listed().checkIn, start.checkIn);
+  at(20);
+  const periodic = listed();
+  assert.equal(periodic.checkIn, start.checkIn + 10_000);
+  // (Made at 10 s of play, read 200 ms before.)
+  assert.ok(Math.abs(periodic.pos - (10 - 0.2)) < 0.002, `${periodic.pos}`);
+  // A request while playing: answered at once, with the position of that moment.
+  at(3000);
+  const asked = clock.t;
+  d.generalCommand('SetRepeatMode', { RepeatMode: 'RepeatNone' });
+  at(100 + 20);
+  const answer = listed();
+  assert.equal(answer.checkIn, asked + 100 + 20);
+  assert.ok(Math.abs(answer.pos - (asked + 100 - 1_002_100) / 1000) < 0.002, `${answer.pos}`);
+  // …and it restarts the 10 s wait: the next periodic report comes 10 s after it.
+  at(9990);
+  assert.equal(listed().checkIn, answer.checkIn);
+  at(20);
+  const next = listed();
+  assert.equal(next.checkIn, answer.checkIn + 10_000);
+  // A seek under 5 s from where the last report says: not reported.
+  d.command('Seek', { seekTicks: Math.round((d.truePosition() + 2) * 1e7) });
+  at(2000);
+  assert.equal(listed().checkIn, next.checkIn);
+  // A 60 s seek: reported at once, at its target, while the picture is still frozen.
+  const seekAt = clock.t;
+  d.command('Seek', { seekTicks: 1_000_000_000 });
+  at(100 + 20);
+  const seek = listed();
+  assert.equal(seek.checkIn, seekAt + 100 + 20);
+  assert.equal(seek.pos, 100);
+  assert.equal(d.truePosition(), 100);
+  assert.equal(d.isAdvancing(), false);
+  at(1000);
+  // Pause: at once and exact. Unpause: at once, with the paused position, before it moves.
+  d.command('Pause');
+  at(100 + 20);
+  const paused = listed();
+  assert.equal(paused.paused, true);
+  const held = d.truePosition();
+  assert.ok(Math.abs(paused.pos - held) < 0.002);
+  at(1000);
+  const unpauseAt = clock.t;
+  d.command('Unpause');
+  at(100 + 20);
+  const unpaused = listed();
+  assert.equal(unpaused.paused, false);
+  assert.equal(unpaused.checkIn, unpauseAt + 100 + 20);
+  assert.ok(Math.abs(unpaused.pos - held) < 0.002, 'the old position');
+  assert.ok(Math.abs(d.truePosition() - held) < 0.002, 'not moving yet (unpauseMs 50 > report delay 20)');
+  at(100);
+  assert.ok(d.truePosition() > held + 0.05);
+});

@@ -22,7 +22,7 @@ const clock = { now, serverNow: (local = now()) => local, localFromServer: (t) =
 const timers = { setTimeout, clearTimeout, setInterval, clearInterval };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** @param {() => boolean} pred @param {string} what */
-async function until(pred, what, ms = 8000) {
+async function until(pred, what, ms = 30_000) {
   const end = now() + ms;
   while (!pred()) {
     if (now() > end) assert.fail(`timed out waiting for ${what}`);
@@ -107,6 +107,12 @@ test('stand-in: PlayNow at the right ticks; pause, seek and item change reach th
   const plays = [];
   const playNow = bobApi.playNow.bind(bobApi);
   bobApi.playNow = (id, item, seconds) => { plays.push({ seconds, at: now() }); return playNow(id, item, seconds); };
+  // The seat decides only once it has a listing: the first one's arrival is a lower bound of
+  // the instant it aimed from (and the PlayNow call an upper one), however the machine
+  // schedules the test (a busy machine may stall anywhere between two clock readings).
+  let firstListing = null;
+  const snapshot = bobApi.snapshot.bind(bobApi);
+  bobApi.snapshot = (id) => snapshot(id).then((r) => { firstListing ??= now(); return r; });
   const sync = seat(bobApi, bobTv.session.id, t);
   let st = room({ media: { id: clockItem.id }, position: 10, at: clock.serverNow() - 1000 });
   sync.setState(st);
@@ -116,11 +122,15 @@ test('stand-in: PlayNow at the right ticks; pause, seek and item change reach th
   const [, play] = commands.find(([, d]) => d.PlayCommand === 'PlayNow');
   assert.deepEqual(play.ItemIds, [clockItem.id]);
   assert.equal(play.StartPositionTicks, SessionsApi.ticks(plays[0].seconds));
-  // Aimed where the room will be once the TV has loaded (the first guess of load latency).
-  const aimed = expectedPosition(st, clock.serverNow(plays[0].at + FAST.initialLoadLatencyMs));
-  assert.ok(Math.abs(plays[0].seconds - aimed) < 0.05, `${plays[0].seconds} vs ${aimed}`);
+  // Aimed where the room will be once the TV has loaded (the first guess of load latency),
+  // from an instant between the first listing and the call.
+  const aim = (local) => expectedPosition(st, clock.serverNow(local + FAST.initialLoadLatencyMs));
+  const [lo, hi] = [aim(/** @type {number} */ (firstListing)) - 0.001, aim(plays[0].at) + 0.001];
+  assert.ok(plays[0].seconds >= lo && plays[0].seconds <= hi, `${plays[0].seconds} not in [${lo}, ${hi}]`);
   await until(() => ['in_sync', 'limited'].includes(sync.sync.status) && bobTv.device.isAdvancing(), 'playing in sync');
-  assert.ok(Math.abs(err()) < within(sync), `after start: ${err()} ms`);
+  // (Plus how precisely the seat can place a report in time: its poll round trips bound
+  // that, and a busy machine lengthens them.)
+  assert.ok(Math.abs(err()) < within(sync) + (sync.sync.reportDelayMs ?? 0), `after start: ${err()} ms`);
   // The stand-in shows what the TV reported.
   const listed = (await bobApi.snapshot(bobTv.session.id)).session;
   assert.equal(listed?.itemId, clockItem.id);
@@ -140,6 +150,24 @@ test('stand-in: PlayNow at the right ticks; pause, seek and item change reach th
   sync.setState(st);
   await until(() => bobTv.device.trueItem() === returns.id && Math.abs(err()) < within(sync) && ['in_sync', 'limited'].includes(sync.sync.status), 'the other film, in sync');
   assert.ok(commands.filter(([, d]) => d.PlayCommand === 'PlayNow').length >= 2);
+});
+
+test('stand-in: a listing shows a TV\'s report stamped when it arrived, even after the event loop stalled', async (t) => {
+  const { jf, bobTv } = await setup(t);
+  const dev = bobTv.device;
+  dev.localPlay(jf.item('The Clock').id, 10);
+  // Busy for longer than the TV's report period: its reports arrive meanwhile, and no timer
+  // of the stand-in runs. A listing right after must show the latest of them, stamped with
+  // the instant it arrived (not when a timer got round to it: that would be a report lag
+  // the model never had, and a seat measured against the truth would fail by luck).
+  const end = now() + 2.5 * DEVICE.reportPeriodMs;
+  while (now() < end) { /* stall */ }
+  const [listed] = jf.sessions.list({ userId: jf.user('Bob').id }).filter((x) => x.id === bobTv.session.id).map((x) => jf.sessions.dto(x));
+  dev.truePosition(); // the model up to now
+  const checkIn = Date.parse(listed.LastPlaybackCheckIn);
+  assert.ok(dev.heldAt !== null && dev.heldAt > end - 2 * DEVICE.reportPeriodMs, 'a report arrived during the stall');
+  assert.ok(Math.abs(checkIn - /** @type {number} */ (dev.heldAt)) < 1.5, `check-in ${checkIn} vs arrival ${dev.heldAt}`);
+  assert.equal(listed.PlayState.PositionTicks, dev.held.positionTicks);
 });
 
 test('stand-in: a TV that stops reporting is marked and retried with backoff, not spammed', async (t) => {

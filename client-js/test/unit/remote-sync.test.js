@@ -8,7 +8,8 @@ import { SessionsApi, parseJellyfinDate, sameId } from '../../src/remote/session
 import { makeRemoteSettings } from '../../src/remote/settings.js';
 import { jellyfinDate, NEVER } from '../../bench/lib/sim-remote-device.mjs';
 import { tokenFrom } from '../../bench/lib/sim-remote-jellyfin.mjs';
-import { ALICE, apiFor, driven, jellyfin, state, tv, virtualClock } from './remote-helpers.js';
+import { RemoteSync } from '../../src/remote/remote-sync.js';
+import { ALICE, ITEM, apiFor, driven, jellyfin, state, tv, virtualClock } from './remote-helpers.js';
 
 test('Jellyfin dates keep their sub-millisecond digits; MinValue means never', () => {
   assert.equal(parseJellyfinDate('2024-05-01T12:00:00.1234567Z'), Date.parse('2024-05-01T12:00:00.123Z') + 0.4567);
@@ -218,4 +219,114 @@ test('when listings are slow to come back, Jellyfin\'s activity date tells how f
   assert.ok(Math.max(...believed) < 300, `the seat believed the TV up to ${Math.max(...believed).toFixed(0)} ms off`);
   assert.ok(sync.sync.autoSteps - from >= 5, `periodic reports read back to the report: ${sync.sync.autoSteps - from}`);
   assert.equal(sync.sync.status, 'in_sync');
+});
+
+test('a busy Jellyfin stamps reports late: a report that answers a request is placed by the request, and the lag it shows places the others', async () => {
+  // Local clock = virtualClock; Jellyfin's clock 5 s behind. The TV plays at 1 s per second;
+  // every report of it reaches Jellyfin's stamp 300 ms after it was made, and Jellyfin takes
+  // 300 ms to handle the seat's POST before it pushes the request to the TV (and answers).
+  const clock = virtualClock(0);
+  const jf = (local) => local - 5000;
+  const truth = (local) => 10 + (local + 2300) / 1000;
+  /** @type {() => void} */
+  let answer = () => {};
+  const api = {
+    isOwn: () => true,
+    requestReport: (_id, _mode, onSent) => { onSent?.(clock.now()); return new Promise((r) => { answer = () => r(undefined); }); },
+  };
+  const timers = { setTimeout: () => 0, clearTimeout: () => {}, setInterval: () => 0, clearInterval: () => {} };
+  const sync = new RemoteSync({ api, sessionId: 's1', clock, timers });
+  const listing = (made, checkIn) => ({
+    id: 's1', userId: ALICE.id, deviceId: 'd', deviceName: 'Chrome', itemId: ITEM, positionS: truth(made), paused: false,
+    checkInMs: jf(checkIn), activityMs: jf(checkIn), repeatMode: 'RepeatNone', canRequestReport: true,
+  });
+  const poll = (at, made, checkIn) => { clock.t = at; sync.ingest(listing(made, checkIn), at, at + 1); };
+  poll(0, -2300, -2000); // a periodic report
+  poll(100, -2300, -2000);
+  clock.t = 200;
+  sync._wantReport();
+  sync._maybeRequest(clock.now()); // SetRepeatMode leaves at 200
+  clock.t = 500; // Jellyfin pushed it to the TV, which reported at once, and answered us
+  answer();
+  await new Promise((r) => setImmediate(r));
+  poll(795, -2300, -2000);
+  poll(801, 500, 800); // the answer, stamped 300 ms after it was made
+  const at1 = /** @type {number} */ (sync.estimate(1000));
+  assert.ok(Math.abs(at1 - truth(1000)) * 1000 < 5, `estimate − truth ${((at1 - truth(1000)) * 1000).toFixed(1)} ms`);
+  assert.ok(Math.abs(/** @type {number} */ (sync.sync.lagMs) - 300) < 5, `lag ${sync.sync.lagMs}`);
+  // A periodic report (answers nothing), stamped 300 ms late too: placed with the lag learned.
+  poll(2795, 500, 800);
+  poll(2801, 2500, 2800);
+  const at2 = /** @type {number} */ (sync.estimate(3000));
+  assert.ok(Math.abs(at2 - truth(3000)) * 1000 < 5, `estimate − truth ${((at2 - truth(3000)) * 1000).toFixed(1)} ms`);
+});
+
+test('a listing that shows the previous report stepped by Jellyfin\'s timer under a new check-in is not taken for the new report', () => {
+  // Jellyfin 10.11's automatic-progress tick can land while a new report is being handled
+  // and write the OLD report's position + k s over it, after the new check-in (and after it
+  // in LastActivityDate); jellyfin-web reports exactly on the old timer's 10th tick.
+  const clock = virtualClock(0);
+  const timers = { setTimeout: () => 0, clearTimeout: () => {}, setInterval: () => 0, clearInterval: () => {} };
+  const sync = new RemoteSync({ api: { isOwn: () => true }, sessionId: 's1', clock, timers });
+  const listing = (pos, checkIn, activity) => ({
+    id: 's1', userId: ALICE.id, deviceId: 'd', deviceName: 'Chrome', itemId: ITEM, positionS: pos, paused: false,
+    checkInMs: checkIn, activityMs: activity, repeatMode: 'RepeatNone', canRequestReport: true,
+  });
+  const poll = (at, l) => { clock.t = at; sync.ingest(l, at, at + 1); };
+  poll(0, listing(10.058, -20, -20)); // a report: 10.058 s
+  poll(10_000, listing(20.058, 9_990, 9_995)); // new check-in, the old report + 10 s on it
+  assert.equal(sync.lastReport?.p, 10.058, 'the overwritten position is not the new report\'s');
+  assert.equal(sync.sync.overwritten, 1);
+  // Once Jellyfin's timer runs from the new report, a listing shows it (+1 s, one step).
+  poll(11_100, listing(21.214, 9_990, 11_030));
+  assert.ok(Math.abs(/** @type {number} */ (sync.lastReport?.p) - 20.214) < 1e-9, `${sync.lastReport?.p}`);
+  assert.equal(sync.lastReport?.checkInMs, 9_990);
+});
+
+test('a report after a small seek and a report request answers both: the request counts as answered, the report is timed by it', async () => {
+  // jellyfin-web reports a seek under 5 s only when asked; the report the request makes
+  // also shows the seek's target.
+  const clock = virtualClock(0);
+  /** @type {(() => void)[]} */
+  const answers = [];
+  const api = {
+    isOwn: () => true,
+    seek: (_id, _s, onSent) => cmd(onSent),
+    pause: (_id, onSent) => cmd(onSent),
+    unpause: (_id, onSent) => cmd(onSent),
+    requestReport: (_id, _mode, onSent) => cmd(onSent),
+  };
+  /** @param {((t: number) => void)|undefined} onSent */
+  function cmd(onSent) {
+    onSent?.(clock.now());
+    return new Promise((r) => answers.push(() => r(undefined)));
+  }
+  const timers = { setTimeout: () => 0, clearTimeout: () => {}, setInterval: () => 0, clearInterval: () => {} };
+  const sync = new RemoteSync({ api, sessionId: 's1', clock, timers });
+  const listing = (pos, checkIn) => ({
+    id: 's1', userId: ALICE.id, deviceId: 'd', deviceName: 'Chrome', itemId: ITEM, positionS: pos, paused: false,
+    checkInMs: checkIn, activityMs: checkIn, repeatMode: 'RepeatNone', canRequestReport: true,
+  });
+  const poll = (at, l) => { clock.t = at; sync.ingest(l, at, at + 1); };
+  poll(0, listing(10, -100));
+  sync.setState(state(clock, { position: 12, at: clock.serverNow() }));
+  poll(100, listing(10, -100));
+  // The seat corrects with a seek (2 s off).
+  assert.equal(sync.sync.seeks, 1, 'a correction seek');
+  clock.t = 160;
+  answers.shift()?.();
+  await new Promise((r) => setImmediate(r));
+  clock.t = 200;
+  sync._wantReport();
+  sync._maybeRequest(clock.now());
+  assert.equal(sync.sync.requests, 1);
+  clock.t = 210;
+  answers.shift()?.();
+  await new Promise((r) => setImmediate(r));
+  const target = sync._acts[0].target;
+  poll(212, listing(10, -100)); // (pins Jellyfin's clock: the report below came after this)
+  poll(220, listing(target + 0.2, 215));
+  poll(240, listing(target + 0.2, 215));
+  assert.equal(sync._requests.answered, 1, 'the request is answered');
+  assert.equal(sync.lastReport?.act?.kind, 'request');
 });

@@ -8,9 +8,11 @@
 //     `Playstate`: PlaystateRequest {Command, SeekPositionTicks}, `GeneralCommand`: {Name,
 //     Arguments}; MediaBrowser.Model/Session/PlayRequest.cs, PlaystateRequest.cs, GeneralCommand.cs) reach the model through the session's controller,
 //     as SessionManager.SendMessageToSession hands them to a session's WebSocket;
-//   - the model's reports are applied the moment they reach "Jellyfin" with Sessions.report
-//     (`start` on a new item, `progress`, `stopped`), which sets LastPlaybackCheckIn then, as
-//     SessionManager.OnPlaybackProgress → UpdateNowPlayingItem does.
+//   - the model's reports are applied with Sessions.report (`start` on a new item, `progress`,
+//     `stopped`), stamped with the instant the model says they reached "Jellyfin"
+//     (LastPlaybackCheckIn, as SessionManager.OnPlaybackProgress → UpdateNowPlayingItem sets
+//     it), and before every listing: a late timer never passes for a report lag the model
+//     did not have (how far a report lags is the model's `reportDelayMs`, nothing else).
 //
 //   import { addRemoteSession } from './lib/remote-sessions.js';
 //   const tv = addRemoteSession(jf.sessions, { user: jf.user('Bob'), deviceName: 'Living room TV',
@@ -33,8 +35,9 @@ export function addRemoteSession(sessions, o) {
   const deviceId = o.deviceId || `tv-${Math.random().toString(16).slice(2, 10)}`;
   const session = sessions.open({ user, deviceId, deviceName, client, version, remoteEndPoint: '192.168.1.42' });
   session.capabilities = { PlayableMediaTypes: ['Audio', 'Video'], SupportedCommands: COMMANDS, SupportsMediaControl: true, SupportsPersistentIdentifier: true };
-  // The stand-in stamps reports with Date.now(); the model runs on the same clock, finer.
+  // The session's stamps and the model run on one clock, finer than Date.now().
   const now = () => performance.timeOrigin + performance.now();
+  session.now = now;
   const device = new SimRemoteDevice({ ...deviceOpts, now, id: session.id, userId: user.id, userName: user.name, deviceName, client, deviceId });
   sessions.setController(session, {
     send(messageType, data) {
@@ -47,23 +50,27 @@ export function addRemoteSession(sessions, o) {
       }
     },
   });
-  // Reports reach "Jellyfin" when the model says they arrive: look every few ms.
+  // Reports reach "Jellyfin" when the model says they arrive: applied before each listing,
+  // and every few ms for the stand-in's event listeners.
   let heldAt = null;
   let lastItem = null;
-  const pump = setInterval(() => {
+  const catchUp = () => {
     device.truePosition(); // advances the model to now
     if (device.heldAt === heldAt || !device.held) return;
     heldAt = device.heldAt;
+    const at = /** @type {number} */ (device.heldAt);
     const r = device.held;
     if (!r.itemId) {
-      if (lastItem) sessions.report(session, 'stopped', { ItemId: lastItem, PositionTicks: 0 });
+      if (lastItem) sessions.report(session, 'stopped', { ItemId: lastItem, PositionTicks: 0 }, at);
       lastItem = null;
       return;
     }
     const kind = r.itemId === lastItem ? 'progress' : 'start';
     lastItem = r.itemId;
-    sessions.report(session, kind, { ItemId: r.itemId, PositionTicks: r.positionTicks, IsPaused: r.isPaused, CanSeek: true, PlayMethod: 'DirectPlay', MediaSourceId: r.itemId, RepeatMode: device.repeatMode });
-  }, pumpMs);
+    sessions.report(session, kind, { ItemId: r.itemId, PositionTicks: r.positionTicks, IsPaused: r.isPaused, CanSeek: true, PlayMethod: 'DirectPlay', MediaSourceId: r.itemId, RepeatMode: device.repeatMode }, at);
+  };
+  session.catchUp = catchUp;
+  const pump = setInterval(catchUp, pumpMs);
   pump.unref?.();
   return {
     session,

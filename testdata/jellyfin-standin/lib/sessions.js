@@ -92,6 +92,10 @@ export class Sessions {
       controller: null,
       /** every Sessions/Playing report, in order: [kind, body] */
       reports: [],
+      /** Jellyfin's clock for this session's stamps (a simulated TV brings its own, finer) */
+      now: Date.now,
+      /** brings a simulated session's reports up to now before it is listed (remote-sessions.js) */
+      catchUp: null,
     };
     this.byId.set(session.id, session);
     this.tokens.set(session.token, session);
@@ -117,6 +121,9 @@ export class Sessions {
    * the caller's own device (jellyfin-web's "Play on" menu does that itself).
    */
   list({ userId = null, controllableByUserId = null, deviceId = null, activeWithinSeconds = null, caller = null } = {}) {
+    // A listing shows every report that has reached "Jellyfin" by now, whatever the event loop
+    // did (a simulated TV's reports arrive at instants of its model, not of a timer).
+    for (const s of this.byId.values()) s.catchUp?.();
     let out = [...this.byId.values()];
     // SessionManager.GetSessions compares device ids with StringComparison.OrdinalIgnoreCase.
     if (deviceId) out = out.filter((s) => String(s.deviceId).toLowerCase() === String(deviceId).toLowerCase());
@@ -139,7 +146,7 @@ export class Sessions {
     const playing = s.nowPlayingItemId ? this.itemDto(s.userId, s.nowPlayingItemId) : null;
     const ps = s.playState;
     const auto = playing && s.autoProgressFrom !== null && typeof ps.PositionTicks === 'number'
-      ? autoProgress({ positionTicks: ps.PositionTicks, isPaused: ps.IsPaused }, Date.now() - s.autoProgressFrom, typeof playing.RunTimeTicks === 'number' ? playing.RunTimeTicks : null)
+      ? autoProgress({ positionTicks: ps.PositionTicks, isPaused: ps.IsPaused }, s.now() - s.autoProgressFrom, typeof playing.RunTimeTicks === 'number' ? playing.RunTimeTicks : null)
       : { positionTicks: ps.PositionTicks, ticks: 0 };
     return strip({
       PlayState: strip({ ...ps, PositionTicks: auto.positionTicks }),
@@ -169,13 +176,16 @@ export class Sessions {
     });
   }
 
-  /** Applies a PlaybackStartInfo / PlaybackProgressInfo / PlaybackStopInfo body. */
-  report(session, kind, body) {
+  /**
+   * Applies a PlaybackStartInfo / PlaybackProgressInfo / PlaybackStopInfo body, received at
+   * `at` (the session's clock; now unless a simulated TV says when its report arrived).
+   */
+  report(session, kind, body, at = session.now()) {
     const b = body && typeof body === 'object' ? body : {};
     session.reports.push([kind, b]);
     if (session.reports.length > 500) session.reports.splice(0, 250);
-    session.lastActivity = Date.now();
-    session.lastPlaybackCheckIn = Date.now();
+    session.lastActivity = at;
+    session.lastPlaybackCheckIn = at;
     // SessionManager.OnPlaybackStart / OnPlaybackProgress restart the timer;
     // OnPlaybackStopped stops it.
     session.autoProgressFrom = kind === 'stopped' ? null : session.lastPlaybackCheckIn;
@@ -189,7 +199,7 @@ export class Sessions {
       const ps = session.playState;
       if (typeof b.PositionTicks === 'number') ps.PositionTicks = b.PositionTicks;
       if (typeof b.IsPaused === 'boolean') {
-        if (b.IsPaused && !ps.IsPaused) session.lastPaused = Date.now();
+        if (b.IsPaused && !ps.IsPaused) session.lastPaused = at;
         ps.IsPaused = b.IsPaused;
       }
       if (typeof b.CanSeek === 'boolean') ps.CanSeek = b.CanSeek;
